@@ -1,0 +1,55 @@
+import type { CountCache } from '../../ports/count-cache.ts';
+import type { VersionedCount } from '../../ports/counter-store.ts';
+
+export interface MemoryCountCacheOptions {
+  /** Entries kept; beyond it the oldest-written tenth is evicted. */
+  readonly maxEntries: number;
+}
+
+/** The embedded count cache: a bounded in-process map with set-if-newer writes. */
+export class MemoryCountCache implements CountCache {
+  readonly #entries = new Map<string, VersionedCount>();
+  readonly #maxEntries: number;
+
+  constructor(options: MemoryCountCacheOptions) {
+    this.#maxEntries = Math.max(1, options.maxEntries);
+  }
+
+  async init(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
+    const hits = new Map<string, VersionedCount>();
+    for (const postId of postIds) {
+      const entry = this.#entries.get(postId);
+      if (entry !== undefined) hits.set(postId, entry);
+    }
+    return hits;
+  }
+
+  async setMany(entries: readonly VersionedCount[]): Promise<void> {
+    for (const entry of entries) {
+      const current = this.#entries.get(entry.postId);
+      if (current !== undefined && current.version >= entry.version) continue;
+      // Re-inserting moves the key to the back of the map's insertion order.
+      if (current !== undefined) this.#entries.delete(entry.postId);
+      this.#entries.set(entry.postId, entry);
+    }
+    if (this.#entries.size > this.#maxEntries) this.#evict();
+  }
+
+  #evict(): void {
+    let toDrop = Math.max(1, Math.ceil(this.#maxEntries / 10), this.#entries.size - this.#maxEntries);
+    for (const key of this.#entries.keys()) {
+      if (toDrop-- <= 0) break;
+      this.#entries.delete(key);
+    }
+  }
+}

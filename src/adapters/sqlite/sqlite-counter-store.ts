@@ -1,0 +1,91 @@
+import type { StatementSync } from 'node:sqlite';
+import type { StreamPosition } from '../../domain/change.ts';
+import { TallyError } from '../../domain/errors.ts';
+import type { CounterBatch, CounterStore, VersionedCount } from '../../ports/counter-store.ts';
+import type { SqliteDatabase } from './sqlite-database.ts';
+
+/** The embedded counter store: counts and applied positions, changed in one transaction. */
+export class SqliteCounterStore implements CounterStore {
+  readonly #db: SqliteDatabase;
+  #s: ReturnType<typeof prepare> | undefined;
+
+  constructor(db: SqliteDatabase) {
+    this.#db = db;
+  }
+
+  async init(): Promise<void> {
+    this.#s = prepare(this.#db);
+  }
+
+  async close(): Promise<void> {}
+
+  #statements(): ReturnType<typeof prepare> {
+    if (this.#s === undefined) throw new TallyError('not_ready', 'the counter store is not initialised', { retriable: true });
+    return this.#s;
+  }
+
+  async apply(batch: CounterBatch): Promise<VersionedCount[]> {
+    const s = this.#statements();
+    const postIds = [...batch.updates.keys()].sort();
+    return this.#db.transaction('crash-safe', () => {
+      const stored = readPositions(s.positions);
+      for (const expected of batch.from) {
+        const actual = stored.get(expected.partition) ?? 0;
+        if (actual !== expected.offset) {
+          throw new TallyError(
+            'position_conflict',
+            `counter store holds position ${actual} for change-feed partition ${expected.partition}, the batch starts at ${expected.offset}`,
+            { retriable: true },
+          );
+        }
+      }
+      const results: VersionedCount[] = [];
+      for (const postId of postIds) {
+        const update = batch.updates.get(postId);
+        if (update === undefined) continue;
+        const row = (
+          update.base === undefined ? s.add.get(postId, update.delta) : s.set.get(postId, update.base + update.delta)
+        ) as { count: number; version: number };
+        results.push({ postId, count: row.count, version: row.version });
+      }
+      for (const { partition, offset } of batch.to) s.savePosition.run(partition, offset);
+      return results;
+    });
+  }
+
+  async positions(): Promise<StreamPosition[]> {
+    return [...readPositions(this.#statements().positions)].map(([partition, offset]) => ({ partition, offset }));
+  }
+
+  async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
+    const s = this.#statements();
+    const counts = new Map<string, VersionedCount>();
+    for (const postId of postIds) {
+      const row = s.get.get(postId) as { count: number; version: number } | undefined;
+      if (row !== undefined) counts.set(postId, { postId, count: row.count, version: row.version });
+    }
+    return counts;
+  }
+}
+
+function readPositions(statement: StatementSync): Map<number, number> {
+  const rows = statement.all() as { partition: number; next_offset: number }[];
+  return new Map(rows.map((row) => [row.partition, row.next_offset]));
+}
+
+function prepare(db: SqliteDatabase) {
+  const conn = db.connection;
+  return {
+    add: conn.prepare(
+      'INSERT INTO counts (post_id, count, version) VALUES (?, ?, 1) ON CONFLICT (post_id) DO UPDATE SET count = count + excluded.count, version = version + 1 RETURNING count, version',
+    ),
+    set: conn.prepare(
+      'INSERT INTO counts (post_id, count, version) VALUES (?, ?, 1) ON CONFLICT (post_id) DO UPDATE SET count = excluded.count, version = version + 1 RETURNING count, version',
+    ),
+    get: conn.prepare('SELECT count, version FROM counts WHERE post_id = ?'),
+    positions: conn.prepare('SELECT partition, next_offset FROM counter_positions'),
+    savePosition: conn.prepare(
+      'INSERT INTO counter_positions (partition, next_offset) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset',
+    ),
+  };
+}

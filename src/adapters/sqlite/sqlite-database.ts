@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { TallyError } from '../../domain/errors.ts';
+import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.ts';
+
+export type Durability = 'durable' | 'crash-safe';
+
+/**
+ * One connection to the embedded database file, shared by the SQLite adapters of one process.
+ * WAL mode; `durable` transactions fsync at commit (log appends: a 2xx promises durability),
+ * `crash-safe` ones survive a process crash and are made durable by the next fsync, in order.
+ */
+export class SqliteDatabase {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #listeners = new Map<string, Set<() => void>>();
+  #synchronous: 'FULL' | 'NORMAL' = 'NORMAL';
+  #open = true;
+
+  constructor(dataDir: string) {
+    if (dataDir !== ':memory:') mkdirSync(dataDir, { recursive: true });
+    this.path = dataDir === ':memory:' ? ':memory:' : join(dataDir, 'tally.db');
+    try {
+      this.#db = new DatabaseSync(this.path);
+    } catch (cause) {
+      throw new TallyError('invalid_option', `cannot open the embedded database ${this.path}: ${String(cause)}; check --data`, { cause });
+    }
+    this.#db.exec('PRAGMA journal_mode = WAL');
+    this.#db.exec('PRAGMA synchronous = NORMAL');
+    this.#db.exec('PRAGMA busy_timeout = 10000');
+    this.#db.exec('PRAGMA cache_size = -262144');
+    this.#db.exec('PRAGMA temp_store = MEMORY');
+    this.#db.exec(SCHEMA_SQL);
+    this.#db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+  }
+
+  get connection(): DatabaseSync {
+    return this.#db;
+  }
+
+  /** Runs `work` in one IMMEDIATE transaction; rolls back when it throws. */
+  transaction<T>(durability: Durability, work: () => T): T {
+    const wanted = durability === 'durable' ? 'FULL' : 'NORMAL';
+    if (wanted !== this.#synchronous) {
+      this.#db.exec(`PRAGMA synchronous = ${wanted}`);
+      this.#synchronous = wanted;
+    }
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Wakes in-process waiters of `topic` (a table that just got rows). */
+  notify(topic: string): void {
+    const listeners = this.#listeners.get(topic);
+    if (listeners === undefined) return;
+    this.#listeners.delete(topic);
+    for (const listener of listeners) listener();
+  }
+
+  /**
+   * Resolves on the next `notify(topic)` or after `ms`, whichever is first. Other processes
+   * writing the same file do not notify: the timeout makes readers poll for them.
+   */
+  waitFor(topic: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let listeners = this.#listeners.get(topic);
+      if (listeners === undefined) {
+        listeners = new Set();
+        this.#listeners.set(topic, listeners);
+      }
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#listeners.get(topic)?.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      listeners.add(done);
+    });
+  }
+
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    for (const topic of [...this.#listeners.keys()]) this.notify(topic);
+    this.#db.close();
+  }
+}

@@ -1,0 +1,209 @@
+import type { StatementSync } from 'node:sqlite';
+import type { StreamPosition } from '../../domain/change.ts';
+import { TallyError } from '../../domain/errors.ts';
+import { partitionOf } from '../../domain/hash.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
+import { decodeEvents, encodeEvents } from './sqlite-codec.ts';
+import type { SqliteDatabase } from './sqlite-database.ts';
+
+const TOPIC = 'log_records';
+
+export interface SqliteEventLogOptions {
+  readonly partitions: number;
+  /** Appends waiting for the next group commit beyond which `append` fails with `overloaded`. */
+  readonly maxPendingEvents: number;
+}
+
+interface PendingAppend {
+  readonly events: readonly LikeEvent[];
+  readonly resolve: (result: AppendResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The embedded like-events log. Appends that arrive in the same event-loop turn are group
+ * committed: one fsynced transaction, one record per partition holding all of its events.
+ */
+export class SqliteEventLog implements EventLog {
+  readonly partitions: number;
+  readonly #db: SqliteDatabase;
+  readonly #maxPendingEvents: number;
+  #pending: PendingAppend[] = [];
+  #pendingEvents = 0;
+  #flushScheduled = false;
+  #nextOffsets: number[] = [];
+  #insert: StatementSync | undefined;
+
+  constructor(db: SqliteDatabase, options: SqliteEventLogOptions) {
+    this.#db = db;
+    this.partitions = options.partitions;
+    this.#maxPendingEvents = options.maxPendingEvents;
+  }
+
+  async init(): Promise<void> {
+    const conn = this.#db.connection;
+    const highest = conn
+      .prepare('SELECT partition, MAX(base_offset + event_count) AS next FROM log_records GROUP BY partition')
+      .all() as { partition: number; next: number }[];
+    const committed = conn
+      .prepare('SELECT partition, MAX(next_offset) AS next FROM log_consumer_positions GROUP BY partition')
+      .all() as { partition: number; next: number }[];
+    this.#nextOffsets = Array.from({ length: this.partitions }, () => 0);
+    for (const row of [...highest, ...committed]) {
+      if (row.partition >= this.partitions) {
+        throw new TallyError(
+          'invalid_option',
+          `the data directory holds log partition ${row.partition} but --partitions is ${this.partitions}; partitions can only grow, set --partitions to ${row.partition + 1} or more`,
+        );
+      }
+      this.#nextOffsets[row.partition] = Math.max(this.#nextOffsets[row.partition] ?? 0, row.next);
+    }
+    this.#insert = conn.prepare('INSERT INTO log_records (partition, base_offset, event_count, payload) VALUES (?, ?, ?, ?)');
+  }
+
+  async close(): Promise<void> {
+    this.#flush();
+  }
+
+  append(events: readonly LikeEvent[]): Promise<AppendResult> {
+    if (events.length === 0) return Promise.resolve({ positions: [] });
+    if (this.#pendingEvents + events.length > this.#maxPendingEvents) {
+      return Promise.reject(
+        new TallyError('overloaded', `the log has ${this.#pendingEvents} events waiting for a commit; retry later`, { retriable: true }),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ events, resolve, reject });
+      this.#pendingEvents += events.length;
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#pendingEvents = 0;
+    const insert = this.#insert;
+    if (insert === undefined) {
+      for (const append of batch) append.reject(new TallyError('not_ready', 'the event log is not initialised', { retriable: true }));
+      return;
+    }
+    const byPartition = new Map<number, LikeEvent[]>();
+    const touched = batch.map((append) => {
+      const partitions = new Set<number>();
+      for (const event of append.events) {
+        const partition = partitionOf(event.postId, this.partitions);
+        partitions.add(partition);
+        let list = byPartition.get(partition);
+        if (list === undefined) byPartition.set(partition, (list = []));
+        list.push(event);
+      }
+      return partitions;
+    });
+    const after = new Map<number, number>();
+    try {
+      this.#db.transaction('durable', () => {
+        for (const [partition, events] of byPartition) {
+          const base = this.#nextOffsets[partition] ?? 0;
+          insert.run(partition, base, events.length, encodeEvents(events));
+          after.set(partition, base + events.length);
+        }
+      });
+    } catch (cause) {
+      const error = new TallyError('backend_unavailable', `could not write to the embedded log ${this.#db.path}: ${String(cause)}`, { cause, retriable: true });
+      for (const append of batch) append.reject(error);
+      return;
+    }
+    for (const [partition, next] of after) this.#nextOffsets[partition] = next;
+    this.#db.notify(TOPIC);
+    batch.forEach((append, i) => {
+      const positions: StreamPosition[] = [];
+      for (const partition of touched[i] ?? []) positions.push({ partition, offset: after.get(partition) ?? 0 });
+      append.resolve({ positions });
+    });
+  }
+
+  async consumer(options: ConsumerOptions): Promise<LogConsumer> {
+    return new SqliteLogConsumer(this.#db, this.partitions, options);
+  }
+}
+
+/** The only member of its group in the embedded mode: it reads every partition. */
+class SqliteLogConsumer implements LogConsumer {
+  readonly #db: SqliteDatabase;
+  readonly #options: ConsumerOptions;
+  readonly #next: number[];
+  readonly #read: StatementSync;
+  readonly #commit: StatementSync;
+  readonly #prune: StatementSync;
+  #closed = false;
+
+  constructor(db: SqliteDatabase, partitions: number, options: ConsumerOptions) {
+    this.#db = db;
+    this.#options = options;
+    const conn = db.connection;
+    this.#next = Array.from({ length: partitions }, () => 0);
+    const rows = conn
+      .prepare('SELECT partition, next_offset FROM log_consumer_positions WHERE consumer_group = ?')
+      .all(options.group) as { partition: number; next_offset: number }[];
+    for (const row of rows) this.#next[row.partition] = row.next_offset;
+    this.#read = conn.prepare(
+      'SELECT base_offset, event_count, payload FROM log_records WHERE partition = ? AND base_offset + event_count > ? ORDER BY base_offset LIMIT ?',
+    );
+    this.#commit = conn.prepare(
+      'INSERT INTO log_consumer_positions (consumer_group, partition, next_offset) VALUES (?, ?, ?) ON CONFLICT (consumer_group, partition) DO UPDATE SET next_offset = excluded.next_offset',
+    );
+    this.#prune = conn.prepare('DELETE FROM log_records WHERE partition = ? AND base_offset + event_count <= ?');
+  }
+
+  async poll(idleMs: number): Promise<LogBatch> {
+    let batch = this.#readAvailable();
+    if (batch.events.length === 0 && !this.#closed) {
+      await this.#db.waitFor(TOPIC, idleMs);
+      if (!this.#closed) batch = this.#readAvailable();
+    }
+    return batch;
+  }
+
+  #readAvailable(): LogBatch {
+    const events: LikeEvent[] = [];
+    const positions: StreamPosition[] = [];
+    for (let partition = 0; partition < this.#next.length && events.length < this.#options.maxEvents; partition++) {
+      let next = this.#next[partition] ?? 0;
+      const rows = this.#read.all(partition, next, 64) as { base_offset: number; event_count: number; payload: string }[];
+      if (rows.length === 0) continue;
+      for (const row of rows) {
+        const decoded = decodeEvents(row.payload);
+        // A record is taken whole; skip the part of it a previous commit already covered.
+        const skip = Math.max(0, next - row.base_offset);
+        for (let i = skip; i < decoded.length; i++) events.push(decoded[i] as LikeEvent);
+        next = row.base_offset + row.event_count;
+        if (events.length >= this.#options.maxEvents) break;
+      }
+      positions.push({ partition, offset: next });
+    }
+    return { events, positions };
+  }
+
+  async commit(batch: LogBatch): Promise<void> {
+    if (batch.positions.length === 0) return;
+    this.#db.transaction('crash-safe', () => {
+      for (const { partition, offset } of batch.positions) {
+        this.#commit.run(this.#options.group, partition, offset);
+        this.#prune.run(partition, offset);
+      }
+    });
+    for (const { partition, offset } of batch.positions) this.#next[partition] = offset;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#db.notify(TOPIC);
+  }
+}

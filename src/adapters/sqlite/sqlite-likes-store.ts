@@ -1,0 +1,128 @@
+import type { Change, StreamPosition } from '../../domain/change.ts';
+import { collapseToLastPerPair } from '../../domain/collapse.ts';
+import { TallyError } from '../../domain/errors.ts';
+import { shardOf } from '../../domain/hash.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+import type { ApplyResult, LikersPage, LikesStore } from '../../ports/likes-store.ts';
+import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
+import { encodeChanges } from './sqlite-codec.ts';
+import type { SqliteDatabase } from './sqlite-database.ts';
+
+export const CHANGES_TOPIC = 'change_records';
+
+export interface SqliteLikesStoreOptions {
+  /** Shards per post (DESIGN.md, hot keys): the row key is (post, hash(user) mod shards, user). */
+  readonly shards: number;
+}
+
+/**
+ * The embedded likes store. Rows and the change record describing them are written in one
+ * transaction: the change feed can never miss or invent a change.
+ */
+export class SqliteLikesStore implements LikesStore {
+  readonly #db: SqliteDatabase;
+  readonly #shards: number;
+  #statements: ReturnType<typeof prepare> | undefined;
+
+  constructor(db: SqliteDatabase, options: SqliteLikesStoreOptions) {
+    this.#db = db;
+    this.#shards = options.shards;
+  }
+
+  async init(): Promise<void> {
+    this.#statements = prepare(this.#db);
+  }
+
+  async close(): Promise<void> {}
+
+  get #s(): ReturnType<typeof prepare> {
+    if (this.#statements === undefined) throw new TallyError('not_ready', 'the likes store is not initialised', { retriable: true });
+    return this.#statements;
+  }
+
+  async apply(events: readonly LikeEvent[]): Promise<ApplyResult> {
+    const s = this.#s;
+    const ordered = collapseToLastPerPair(events);
+    const changes: Change[] = [];
+    const seq = this.#db.transaction('crash-safe', () => {
+      for (const event of ordered) {
+        const shard = shardOf(event.userId, this.#shards);
+        if (event.op === 'like') {
+          if (s.insert.run(event.postId, shard, event.userId, event.at).changes > 0) {
+            changes.push({ kind: 'delta', postId: event.postId, userId: event.userId, delta: 1 });
+          }
+        } else if (s.remove.run(event.postId, shard, event.userId).changes > 0) {
+          changes.push({ kind: 'delta', postId: event.postId, userId: event.userId, delta: -1 });
+        }
+      }
+      if (changes.length === 0) return (s.lastSeq.get() as { seq: number | null }).seq ?? 0;
+      return Number(s.insertChange.run(encodeChanges(changes)).lastInsertRowid);
+    });
+    if (changes.length > 0) this.#db.notify(CHANGES_TOPIC);
+    const feedPositions: StreamPosition[] = [{ partition: 0, offset: seq + 1 }];
+    return { changed: changes.length, feedPositions };
+  }
+
+  async likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>> {
+    const s = this.#s;
+    const shard = shardOf(userId, this.#shards);
+    const liked = new Set<string>();
+    for (const postId of postIds) if (s.exists.get(postId, shard, userId) !== undefined) liked.add(postId);
+    return liked;
+  }
+
+  async likers(postId: string, limit: number, cursor: string | undefined): Promise<LikersPage> {
+    const s = this.#s;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const rows = (
+      after === undefined
+        ? s.likersFirst.all(postId, limit + 1)
+        : s.likersAfter.all(postId, after.likedAt, after.likedAt, after.userId, limit + 1)
+    ) as { user_id: string; liked_at: number }[];
+    const items = rows.slice(0, limit).map((row) => ({ userId: row.user_id, likedAt: row.liked_at }));
+    const last = items.at(-1);
+    const nextCursor = rows.length > limit && last !== undefined ? encodeCursor(last) : undefined;
+    return { items, nextCursor };
+  }
+
+  async recount(postIds: readonly string[]): Promise<Map<string, number>> {
+    const s = this.#s;
+    const counts = new Map<string, number>();
+    if (postIds.length === 0) return counts;
+    this.#db.transaction('crash-safe', () => {
+      const changes: Change[] = [];
+      for (const postId of postIds) {
+        const count = (s.countRows.get(postId) as { n: number }).n;
+        counts.set(postId, count);
+        changes.push({ kind: 'recount', postId, count });
+      }
+      s.insertChange.run(encodeChanges(changes));
+    });
+    this.#db.notify(CHANGES_TOPIC);
+    return counts;
+  }
+
+  async postsAfter(afterPostId: string, limit: number): Promise<string[]> {
+    const rows = this.#s.postsAfter.all(afterPostId, limit) as { post_id: string }[];
+    return rows.map((row) => row.post_id);
+  }
+}
+
+function prepare(db: SqliteDatabase) {
+  const conn = db.connection;
+  return {
+    insert: conn.prepare('INSERT OR IGNORE INTO likes (post_id, shard, user_id, liked_at) VALUES (?, ?, ?, ?)'),
+    remove: conn.prepare('DELETE FROM likes WHERE post_id = ? AND shard = ? AND user_id = ?'),
+    exists: conn.prepare('SELECT 1 AS x FROM likes WHERE post_id = ? AND shard = ? AND user_id = ?'),
+    lastSeq: conn.prepare('SELECT MAX(seq) AS seq FROM change_records'),
+    insertChange: conn.prepare('INSERT INTO change_records (payload) VALUES (?)'),
+    likersFirst: conn.prepare(
+      'SELECT user_id, liked_at FROM likes WHERE post_id = ? ORDER BY liked_at DESC, user_id ASC LIMIT ?',
+    ),
+    likersAfter: conn.prepare(
+      'SELECT user_id, liked_at FROM likes WHERE post_id = ? AND (liked_at < ? OR (liked_at = ? AND user_id > ?)) ORDER BY liked_at DESC, user_id ASC LIMIT ?',
+    ),
+    countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
+    postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),
+  };
+}

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Options } from '../config/options.ts';
+import type { Logger } from '../observability/logger.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { LikeWriter } from '../stages/api/like-writer.ts';
+import { buildApi, type Api } from '../stages/api/server.ts';
+import { CounterStep } from '../stages/counter/counter-stage.ts';
+import { IngestStep } from '../stages/ingest/ingest-stage.ts';
+import { LoopStage } from '../stages/loop-stage.ts';
+import { CountReader } from '../stages/read/count-reader.ts';
+import { ScheduledReconcile } from '../stages/reconcile/reconcile.ts';
+import type { Stage } from '../stages/stage.ts';
+import type { PortSet } from './port-set.ts';
+
+export type StageName = 'api' | 'ingest' | 'cdc' | 'counter' | 'reconcile';
+
+export interface App {
+  readonly ports: PortSet;
+  readonly metrics: Metrics;
+  /** The HTTP server, when this process runs the api. */
+  readonly api: Api | undefined;
+  /** Base URL once listening. */
+  url: string | undefined;
+  start(): Promise<void>;
+  /** Stops taking writes, lets the pipeline apply what the log holds (bounded), stops stages, closes ports. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Wires stages to ports. The same wiring serves the embedded and the distributed mode. */
+export async function createApp(ports: PortSet, options: Options, stages: ReadonlySet<StageName>, log: Logger, metrics = new Metrics()): Promise<App> {
+  const tracker = ports.tracker;
+  const running: Stage[] = [];
+  if (stages.has('ingest')) {
+    const step = new IngestStep(
+      { log: ports.log, store: ports.likes, metrics, ...(tracker ? { progress: tracker } : {}) },
+      { group: 'ingest', maxEvents: options.ingestBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
+    );
+    running.push(new LoopStage('ingest', step, log, metrics));
+  }
+  const cdc = ports.extraStages.get('cdc');
+  if (stages.has('cdc') && cdc !== undefined) running.push(cdc());
+  const names = new Set(running.map((s) => s.name));
+  if (stages.has('counter')) {
+    const step = new CounterStep(
+      { feed: ports.feed, store: ports.counters, cache: ports.cache, metrics, log, ...(tracker ? { progress: tracker } : {}) },
+      { group: 'counter', maxChanges: options.counterBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
+    );
+    running.push(new LoopStage('counter', step, log, metrics));
+  }
+  if (stages.has('reconcile')) running.push(new ScheduledReconcile(ports.likes, options.reconcileIntervalMs, log, metrics));
+
+  let api: Api | undefined;
+  if (stages.has('api')) {
+    const writer = new LikeWriter(
+      { log: ports.log, progress: ports.progress, metrics, ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}) },
+      { maxIngestLag: options.maxIngestLag, waitAppliedMs: options.waitAppliedMs },
+    );
+    api = await buildApi(
+      {
+        writer,
+        reader: new CountReader(ports.cache, ports.counters),
+        likes: ports.likes,
+        metrics,
+        log,
+        notReady: () => running.filter((s) => !s.running).map((s) => s.name),
+      },
+      { bodyLimitBytes: options.bodyLimitBytes, maxBulkEvents: options.maxBulkEvents, maxReadPosts: options.maxReadPosts },
+    );
+  }
+
+  const app: App = {
+    ports,
+    metrics,
+    api,
+    url: undefined,
+    async start() {
+      await ports.init();
+      for (const stage of running) await stage.start();
+      if (api !== undefined) {
+        app.url = await api.listen({ port: options.port, host: options.host });
+      }
+    },
+    async stop(drainMs = 10_000) {
+      if (api !== undefined) await api.close();
+      await ports.log.close();
+      if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {
+        const deadline = Date.now() + drainMs;
+        while (tracker.ingestLag() > 0 && Date.now() < deadline) await sleep(20);
+        // The counter has applied the last ingest batch once its change positions are reached.
+        await tracker.waitDrained(Math.max(0, deadline - Date.now()));
+      }
+      for (const stage of [...running].reverse()) await stage.stop();
+      await ports.close();
+    },
+  };
+  return app;
+}

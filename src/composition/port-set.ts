@@ -1,0 +1,29 @@
+import type { ChangeFeed } from '../ports/change-feed.ts';
+import type { CountCache } from '../ports/count-cache.ts';
+import type { CounterStore } from '../ports/counter-store.ts';
+import type { EventLog } from '../ports/event-log.ts';
+import type { LikesStore } from '../ports/likes-store.ts';
+import type { PipelineProgress } from '../ports/pipeline-progress.ts';
+import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
+import type { Stage } from '../stages/stage.ts';
+
+/** The adapters behind every port, as one backend (embedded or distributed) provides them. */
+export interface PortSet {
+  readonly mode: 'embedded' | 'distributed';
+  readonly log: EventLog;
+  readonly likes: LikesStore;
+  readonly feed: ChangeFeed;
+  readonly counters: CounterStore;
+  readonly cache: CountCache;
+  readonly progress: PipelineProgress;
+  /** Present when ingest and counter report their progress in this process. */
+  readonly tracker: InProcessProgress | undefined;
+  /** Backend-specific stages (the distributed mode's `cdc` relay), by name. */
+  readonly extraStages: ReadonlyMap<string, () => Stage>;
+  /** Opens every adapter. */
+  init(): Promise<void>;
+  /** Closes every adapter, after the stages have stopped. */
+  close(): Promise<void>;
+  /** A line for the start-up log: where the data lives. */
+  describe(): string;
+}

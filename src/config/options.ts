@@ -1,0 +1,116 @@
+import { TallyError } from '../domain/errors.ts';
+
+/** How one option is read, checked and documented. */
+interface OptionSpec<T> {
+  /** Command-line flag, without the leading dashes. */
+  readonly flag: string;
+  /** Environment variable. */
+  readonly env: string;
+  readonly default: T;
+  readonly doc: string;
+  /** Returns the parsed value, or a string saying what is allowed. */
+  readonly parse: (raw: string) => T | { readonly allowed: string };
+}
+
+function int(min: number, max: number) {
+  return (raw: string): number | { allowed: string } => {
+    const value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+    return Number.isSafeInteger(value) && value >= min && value <= max ? value : { allowed: `an integer from ${min} to ${max}` };
+  };
+}
+
+function oneOf<T extends string>(...values: T[]) {
+  return (raw: string): T | { allowed: string } => ((values as string[]).includes(raw) ? (raw as T) : { allowed: `one of ${values.join(', ')}` });
+}
+
+function nonEmpty(raw: string): string | { allowed: string } {
+  return raw.trim().length > 0 ? raw : { allowed: 'a non-empty string' };
+}
+
+function bool(raw: string): boolean | { allowed: string } {
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  return { allowed: 'true or false' };
+}
+
+function url(protocols: string[]) {
+  return (raw: string): string | { allowed: string } => {
+    try {
+      const parsed = new URL(raw);
+      if (protocols.includes(parsed.protocol)) return raw;
+    } catch {
+      // falls through to the message below
+    }
+    return { allowed: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` };
+  };
+}
+
+/** Every option of every command, with its default. `./tally --help` prints this table. */
+export const OPTION_SPECS = {
+  port: { flag: 'port', env: 'TALLY_PORT', default: 8080, doc: 'HTTP port of the api', parse: int(0, 65535) },
+  host: { flag: 'host', env: 'TALLY_HOST', default: '127.0.0.1', doc: 'address the api binds to', parse: nonEmpty },
+  dataDir: { flag: 'data', env: 'TALLY_DATA', default: './data', doc: 'folder of the embedded database', parse: nonEmpty },
+  partitions: { flag: 'partitions', env: 'TALLY_PARTITIONS', default: 4, doc: 'partitions of the like-events log (by post id); can only grow', parse: int(1, 1024) },
+  likesShards: { flag: 'likes-shards', env: 'TALLY_LIKES_SHARDS', default: 16, doc: 'shards per post in the likes store key (hash of user id)', parse: int(1, 1024) },
+  ingestBatch: { flag: 'ingest-batch', env: 'TALLY_INGEST_BATCH', default: 20000, doc: 'most events ingest applies in one transaction', parse: int(1, 1_000_000) },
+  counterBatch: { flag: 'counter-batch', env: 'TALLY_COUNTER_BATCH', default: 50000, doc: 'most changes the counter applies in one transaction', parse: int(1, 1_000_000) },
+  batchWaitMs: { flag: 'batch-wait-ms', env: 'TALLY_BATCH_WAIT_MS', default: 5, doc: 'how long a stage waits for a batch to fill', parse: int(0, 10_000) },
+  idleMs: { flag: 'idle-ms', env: 'TALLY_IDLE_MS', default: 200, doc: 'how long an idle stage sleeps before polling again (embedded stages are also woken at once)', parse: int(1, 60_000) },
+  maxPendingEvents: { flag: 'max-pending-events', env: 'TALLY_MAX_PENDING_EVENTS', default: 200_000, doc: 'events waiting for a log commit beyond which writes get 503', parse: int(1, 100_000_000) },
+  maxIngestLag: { flag: 'max-ingest-lag', env: 'TALLY_MAX_INGEST_LAG', default: 2_000_000, doc: 'events in the log not yet ingested beyond which writes get 429', parse: int(1, 1_000_000_000) },
+  waitAppliedMs: { flag: 'wait-applied-ms', env: 'TALLY_WAIT_APPLIED_MS', default: 5000, doc: 'how long ?wait=applied waits before 504', parse: int(1, 120_000) },
+  cacheEntries: { flag: 'cache-entries', env: 'TALLY_CACHE_ENTRIES', default: 1_000_000, doc: 'counts kept in the in-process cache', parse: int(1, 100_000_000) },
+  maxBulkEvents: { flag: 'max-bulk-events', env: 'TALLY_MAX_BULK_EVENTS', default: 10_000, doc: 'most events in one POST /v1/events', parse: int(1, 1_000_000) },
+  maxReadPosts: { flag: 'max-read-posts', env: 'TALLY_MAX_READ_POSTS', default: 500, doc: 'most posts in one GET /v1/counts', parse: int(1, 100_000) },
+  bodyLimitBytes: { flag: 'body-limit', env: 'TALLY_BODY_LIMIT', default: 4 * 1024 * 1024, doc: 'largest request body in bytes', parse: int(1024, 1024 * 1024 * 1024) },
+  reconcileIntervalMs: { flag: 'reconcile-interval-ms', env: 'TALLY_RECONCILE_INTERVAL_MS', default: 3_600_000, doc: 'full reconcile every this many ms; 0 disables', parse: int(0, 7 * 24 * 3_600_000) },
+  logLevel: { flag: 'log-level', env: 'TALLY_LOG_LEVEL', default: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent', doc: 'log level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'silent') },
+  distributed: { flag: 'distributed', env: 'TALLY_DISTRIBUTED', default: false, doc: 'serve: run the stages on Kafka, PostgreSQL and Redis instead of the embedded database', parse: bool },
+  namespace: { flag: 'namespace', env: 'TALLY_NAMESPACE', default: 'tally', doc: 'prefix of Kafka topics, the PostgreSQL schema and Redis keys', parse: (raw: string) => (/^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { allowed: 'lowercase letters, digits and _, starting with a letter, at most 31 characters' }) },
+  kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
+  postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
+  redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
+} satisfies Record<string, OptionSpec<unknown>>;
+
+type Specs = typeof OPTION_SPECS;
+/** The validated configuration of a Tally process. */
+export type Options = { -readonly [K in keyof Specs]: Specs[K]['default'] };
+
+export type OptionName = keyof Specs;
+
+/**
+ * Reads options from flags (`--name value` or `--name=value`), then the environment, then the
+ * defaults. Any bad value stops start-up with a TallyError naming the option, the value and what
+ * is allowed.
+ */
+export function loadOptions(flags: ReadonlyMap<string, string>, env: NodeJS.ProcessEnv): Options {
+  const options: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(OPTION_SPECS) as [OptionName, OptionSpec<unknown>][]) {
+    const fromFlag = flags.get(spec.flag);
+    const fromEnv = env[spec.env];
+    const raw = fromFlag ?? fromEnv;
+    if (raw === undefined) {
+      options[name] = spec.default;
+      continue;
+    }
+    const parsed = spec.parse(raw);
+    if (typeof parsed === 'object' && parsed !== null && 'allowed' in parsed) {
+      const source = fromFlag !== undefined ? `--${spec.flag}` : spec.env;
+      throw new TallyError('invalid_option', `invalid ${source}: "${raw}" is not allowed; expected ${parsed.allowed} (default: ${String(spec.default)})`);
+    }
+    options[name] = parsed;
+  }
+  return options as Options;
+}
+
+/** Flags no option knows, so a typo stops start-up instead of being ignored. */
+export function unknownFlags(flags: ReadonlyMap<string, string>, extra: readonly string[] = []): string[] {
+  const known = new Set([...Object.values(OPTION_SPECS).map((s) => s.flag), ...extra]);
+  return [...flags.keys()].filter((flag) => !known.has(flag));
+}
+
+export function optionsHelp(): string {
+  return Object.values(OPTION_SPECS)
+    .map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(30)} ${s.doc} (default: ${String(s.default)})`)
+    .join('\n');
+}

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The Prometheus metrics of one Tally process; `/metrics` renders `registry`. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly eventsAccepted = new Counter({ name: 'tally_events_accepted_total', help: 'Like and unlike events made durable in the log', registers: [this.registry] });
+  readonly eventsIngested = new Counter({ name: 'tally_events_ingested_total', help: 'Events applied to the likes store', registers: [this.registry] });
+  readonly rowsChanged = new Counter({ name: 'tally_likes_rows_changed_total', help: 'Likes rows that really changed', registers: [this.registry] });
+  readonly changesApplied = new Counter({ name: 'tally_changes_applied_total', help: 'Change-feed records applied to the counters', registers: [this.registry] });
+  readonly duplicatesSkipped = new Counter({ name: 'tally_changes_duplicate_total', help: 'Redelivered changes skipped by position', registers: [this.registry] });
+  readonly driftRepaired = new Counter({ name: 'tally_reconcile_repaired_total', help: 'Counters that a recount found wrong and repaired', registers: [this.registry] });
+  readonly postsRecounted = new Counter({ name: 'tally_reconcile_recounted_total', help: 'Posts recounted by reconcile', registers: [this.registry] });
+  readonly stageErrors = new Counter({ name: 'tally_stage_errors_total', help: 'Errors a stage recovered from by retrying', labelNames: ['stage'], registers: [this.registry] });
+  readonly overloaded = new Counter({ name: 'tally_overloaded_total', help: 'Writes refused with 429/503', registers: [this.registry] });
+  readonly ingestLag = new Gauge({ name: 'tally_ingest_lag_events', help: 'Events in the log not yet applied to the likes store', registers: [this.registry] });
+  readonly batchSize = new Histogram({
+    name: 'tally_stage_batch_size',
+    help: 'Items per stage batch',
+    labelNames: ['stage'],
+    buckets: [1, 10, 100, 1000, 5000, 20000],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,43 @@
+import type { StreamPosition } from '../domain/change.ts';
+import type { LikeEvent } from '../domain/like-event.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+/** What an append made durable: for each partition it wrote to, the position just after its events. */
+export interface AppendResult {
+  readonly positions: readonly StreamPosition[];
+}
+
+/** A batch of events read by a consumer, in log order within each partition. */
+export interface LogBatch {
+  readonly events: readonly LikeEvent[];
+  /** For each partition in the batch: the position after its last event (what `commit` stores). */
+  readonly positions: readonly StreamPosition[];
+}
+
+export interface ConsumerOptions {
+  /** Consumer group: members share the partitions, and positions are kept per group. */
+  readonly group: string;
+  /** Upper bound of events in one batch. */
+  readonly maxEvents: number;
+  /** How long `poll` waits for a batch to fill once it has at least one event. */
+  readonly maxWaitMs: number;
+}
+
+/** One member of a consumer group. */
+export interface LogConsumer {
+  /** Resolves with the next batch, or with an empty batch when nothing arrived within `idleMs`. */
+  poll(idleMs: number): Promise<LogBatch>;
+  /** Stores the batch's positions for the group; call only after the batch is durably applied. */
+  commit(batch: LogBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The like-events log: durable, ordered per partition, partitioned by post id. `append`
+ * resolves only once the events are durable, which is what a 2xx promises (invariant 4).
+ */
+export interface EventLog extends Lifecycle {
+  readonly partitions: number;
+  append(events: readonly LikeEvent[]): Promise<AppendResult>;
+  consumer(options: ConsumerOptions): Promise<LogConsumer>;
+}

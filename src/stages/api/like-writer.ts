@@ -1,0 +1,58 @@
+import { TallyError } from '../../domain/errors.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { EventLog } from '../../ports/event-log.ts';
+import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
+
+export interface LikeWriterOptions {
+  readonly maxIngestLag: number;
+  readonly waitAppliedMs: number;
+}
+
+/** The write side of the api: back-pressure, durable append, optional wait for the counts. */
+export class LikeWriter {
+  readonly #log: EventLog;
+  readonly #progress: PipelineProgress;
+  readonly #metrics: Metrics;
+  readonly #options: LikeWriterOptions;
+  readonly #onAppended: ((positions: Parameters<PipelineProgress['waitApplied']>[0]) => void) | undefined;
+
+  constructor(
+    deps: { log: EventLog; progress: PipelineProgress; metrics: Metrics; onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void },
+    options: LikeWriterOptions,
+  ) {
+    this.#log = deps.log;
+    this.#progress = deps.progress;
+    this.#metrics = deps.metrics;
+    this.#onAppended = deps.onAppended;
+    this.#options = options;
+  }
+
+  /** Resolves once the events are durable (and, with `waitApplied`, counted); throws TallyError otherwise. */
+  async write(events: readonly LikeEvent[], waitApplied: boolean): Promise<{ accepted: number; applied?: boolean }> {
+    const lag = this.#progress.ingestLag();
+    if (lag > this.#options.maxIngestLag) {
+      this.#metrics.overloaded.inc();
+      throw new TallyError('ingest_lagging', `ingest is ${lag} events behind the log (limit ${this.#options.maxIngestLag}); retry after a short pause`, { retriable: true });
+    }
+    let result;
+    try {
+      result = await this.#log.append(events);
+    } catch (error) {
+      if (error instanceof TallyError && error.code === 'overloaded') this.#metrics.overloaded.inc();
+      throw error;
+    }
+    this.#metrics.eventsAccepted.inc(events.length);
+    this.#onAppended?.(result.positions);
+    if (!waitApplied) return { accepted: events.length };
+    const applied = await this.#progress.waitApplied(result.positions, this.#options.waitAppliedMs);
+    if (!applied) {
+      throw new TallyError(
+        'apply_timeout',
+        `the write is durable in the log but was not counted within ${this.#options.waitAppliedMs} ms; it will be, retrying is safe (writes are idempotent)`,
+        { retriable: true },
+      );
+    }
+    return { accepted: events.length, applied: true };
+  }
+}

@@ -1,0 +1,78 @@
+import { TallyError } from '../../../domain/errors.ts';
+import { isValidId } from '../../../domain/ids.ts';
+import { Count, Counts, CountsQuery, ErrorBody, LikeParams, Liked, LikersPage, LikersQuery, PostParams } from '../schemas.ts';
+import type { Api, ApiDeps, ApiOptions } from '../server.ts';
+
+/** Has-liked, likers list, one count, many counts. */
+export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions): void {
+  app.get(
+    '/v1/posts/:postId/likes/:userId',
+    { schema: { tags: ['reads'], summary: 'Has this user liked the post', params: LikeParams, response: { 200: Liked, '4xx': ErrorBody } } },
+    async (request) => {
+      const { postId, userId } = request.params;
+      const liked = await deps.likes.likedPosts(userId, [postId]);
+      return { liked: liked.has(postId) };
+    },
+  );
+
+  app.get(
+    '/v1/posts/:postId/likes',
+    {
+      schema: {
+        tags: ['reads'],
+        summary: 'Who liked the post, newest first',
+        params: PostParams,
+        querystring: LikersQuery,
+        response: { 200: LikersPage, '4xx': ErrorBody },
+      },
+    },
+    async (request) => {
+      const page = await deps.likes.likers(request.params.postId, request.query.limit ?? 20, request.query.cursor);
+      return {
+        items: page.items.map((item) => ({ userId: item.userId, likedAt: new Date(item.likedAt).toISOString() })),
+        nextCursor: page.nextCursor ?? null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/posts/:postId/count',
+    { schema: { tags: ['reads'], summary: 'The like count of a post', params: PostParams, response: { 200: Count, '4xx': ErrorBody } } },
+    async (request) => {
+      const { postId } = request.params;
+      const counts = await deps.reader.counts([postId]);
+      return { postId, count: counts.get(postId) ?? 0 };
+    },
+  );
+
+  app.get(
+    '/v1/counts',
+    {
+      schema: {
+        tags: ['reads'],
+        summary: "Many counts at once, with the viewer's own liked flags",
+        querystring: CountsQuery,
+        response: { 200: Counts, '4xx': ErrorBody },
+      },
+    },
+    async (request) => {
+      const postIds = parsePostList(request.query.posts, options.maxReadPosts);
+      const counts = await deps.reader.counts(postIds);
+      const viewer = request.query.viewer;
+      const body: { counts: Record<string, number>; liked?: Record<string, boolean> } = { counts: Object.fromEntries(counts) };
+      if (viewer !== undefined) {
+        const liked = await deps.likes.likedPosts(viewer, postIds);
+        body.liked = Object.fromEntries(postIds.map((postId) => [postId, liked.has(postId)]));
+      }
+      return body;
+    },
+  );
+}
+
+function parsePostList(raw: string, max: number): string[] {
+  const ids = [...new Set(raw.split(','))];
+  if (ids.length > max) throw new TallyError('too_many_posts', `${ids.length} posts in one read; at most ${max} (--max-read-posts); split the request`);
+  const bad = ids.find((id) => !isValidId(id));
+  if (bad !== undefined) throw new TallyError('invalid_id', `post id "${bad.slice(0, 80)}" in posts= is invalid; ids are 1 to 64 characters of A-Z a-z 0-9 _ -`);
+  return ids;
+}

@@ -1,0 +1,60 @@
+import { Type } from 'typebox';
+import { ID_PATTERN } from '../../domain/ids.ts';
+
+const Id = Type.String({ pattern: ID_PATTERN, description: 'Opaque id: 1 to 64 of A-Z a-z 0-9 _ -' });
+
+export const PostParams = Type.Object({ postId: Id });
+export const LikeParams = Type.Object({ postId: Id, userId: Id });
+
+export const WaitQuery = Type.Object({
+  wait: Type.Optional(Type.Literal('applied', { description: 'answer only once the counts include the write (read-your-writes)' })),
+});
+
+export const LikersQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'nextCursor of the previous page' })),
+});
+
+export const CountsQuery = Type.Object({
+  posts: Type.String({ minLength: 1, description: 'comma-separated post ids' }),
+  viewer: Type.Optional(Id),
+});
+
+export const BulkBody = Type.Object(
+  {
+    events: Type.Array(
+      Type.Object(
+        {
+          op: Type.Union([Type.Literal('like'), Type.Literal('unlike')]),
+          postId: Id,
+          userId: Id,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Accepted = Type.Object({
+  accepted: Type.Integer({ description: 'events made durable in the log' }),
+  applied: Type.Optional(Type.Boolean({ description: 'with ?wait=applied: the counts include them' })),
+});
+
+export const Liked = Type.Object({ liked: Type.Boolean() });
+
+export const LikersPage = Type.Object({
+  items: Type.Array(Type.Object({ userId: Type.String(), likedAt: Type.String({ description: 'ISO 8601' }) })),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const Count = Type.Object({ postId: Type.String(), count: Type.Integer() });
+
+export const Counts = Type.Object({
+  counts: Type.Record(Type.String(), Type.Integer()),
+  liked: Type.Optional(Type.Record(Type.String(), Type.Boolean())),
+});
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+});

@@ -1,0 +1,105 @@
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { isTallyError, type ErrorCode } from '../../domain/errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { LikesStore } from '../../ports/likes-store.ts';
+import type { CountReader } from '../read/count-reader.ts';
+import { ERROR_STATUS } from './error-statuses.ts';
+import type { LikeWriter } from './like-writer.ts';
+import { registerOpsRoutes } from './routes/ops-routes.ts';
+import { registerReadRoutes } from './routes/read-routes.ts';
+import { registerWriteRoutes } from './routes/write-routes.ts';
+
+export interface ApiDeps {
+  readonly writer: LikeWriter;
+  readonly reader: CountReader;
+  readonly likes: LikesStore;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Names of stages that are not running; empty when the process is ready. */
+  readonly notReady: () => string[];
+}
+
+export interface ApiOptions {
+  readonly bodyLimitBytes: number;
+  readonly maxBulkEvents: number;
+  readonly maxReadPosts: number;
+}
+
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger, TypeBoxTypeProvider>;
+
+/** The HTTP API v1 of DESIGN.md, with OpenAPI at /docs. */
+export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tally HTTP API', version: '1', description: 'Exact, fresh likes counts. Errors are {"error": {"code", "message"}}; codes are listed in the README.' },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { code, message } = describeError(error);
+    const status = ERROR_STATUS[code];
+    if (status >= 500 && code !== 'overloaded' && code !== 'not_ready') request.log.error({ err: error, url: request.url }, 'request failed');
+    if (code === 'overloaded' || code === 'ingest_lagging') void reply.header('retry-after', '1');
+    return reply.status(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; see /docs for the API` } }),
+  );
+
+  registerWriteRoutes(app, deps, options);
+  registerReadRoutes(app, deps, options);
+  registerOpsRoutes(app, deps);
+  return app;
+}
+
+function describeError(error: FastifyError): { code: ErrorCode; message: string } {
+  if (isTallyError(error)) return { code: error.code, message: error.message };
+  if (error.validation !== undefined) {
+    const where = error.validationContext ?? 'request';
+    const code: ErrorCode = where === 'params' ? 'invalid_id' : where === 'body' ? 'invalid_body' : where === 'querystring' ? 'invalid_query' : 'invalid_body';
+    const hint =
+      code === 'invalid_id'
+        ? 'ids are 1 to 64 characters of A-Z a-z 0-9 _ -'
+        : code === 'invalid_body'
+          ? 'expected {"events": [{"op": "like"|"unlike", "postId": "...", "userId": "..."}]}'
+          : 'see /docs for the allowed query parameters';
+    return { code, message: `${error.message}; ${hint}` };
+  }
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'body_too_large', message: `${error.message}; split the batch into smaller requests` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'unsupported_media_type', message: `${error.message}; send Content-Type: application/json` };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { code: 'invalid_json', message: `${error.message}; the body must be valid JSON` };
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
+    return { code: 'invalid_json', message: `the body is not valid JSON: ${error.message}` };
+  }
+  if (error.statusCode === 413) return { code: 'body_too_large', message: error.message };
+  if (error.statusCode === 415) return { code: 'unsupported_media_type', message: error.message };
+  return { code: 'internal', message: 'internal error; the server log has the details' };
+}

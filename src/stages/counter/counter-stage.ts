@@ -1,0 +1,106 @@
+import { aggregateChanges } from '../../domain/aggregate.ts';
+import type { Change, StreamPosition } from '../../domain/change.ts';
+import { isTallyError } from '../../domain/errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { ChangeFeed, ChangeReader } from '../../ports/change-feed.ts';
+import type { CountCache } from '../../ports/count-cache.ts';
+import type { CounterStore } from '../../ports/counter-store.ts';
+import type { LoopStep } from '../loop-stage.ts';
+import type { InProcessProgress } from '../progress/in-process-progress.ts';
+import { findDrift } from './drift.ts';
+
+export interface CounterOptions {
+  readonly group: string;
+  readonly maxChanges: number;
+  readonly maxWaitMs: number;
+  readonly idleMs: number;
+}
+
+/**
+ * The seed's "DB Change Streamer": reads the change feed in batches, folds them into one
+ * update per post, and applies the updates together with the new feed positions in one
+ * counter-store transaction. Changes before the stored positions are skipped, so redelivery
+ * never counts twice. Fresh counts are then written through to the cache.
+ */
+export class CounterStep implements LoopStep {
+  readonly #feed: ChangeFeed;
+  readonly #store: CounterStore;
+  readonly #cache: CountCache;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  readonly #progress: InProcessProgress | undefined;
+  readonly #options: CounterOptions;
+  #reader: ChangeReader | undefined;
+  #applied = new Map<number, number>();
+
+  constructor(
+    deps: { feed: ChangeFeed; store: CounterStore; cache: CountCache; metrics: Metrics; log: Logger; progress?: InProcessProgress },
+    options: CounterOptions,
+  ) {
+    this.#feed = deps.feed;
+    this.#store = deps.store;
+    this.#cache = deps.cache;
+    this.#metrics = deps.metrics;
+    this.#log = deps.log;
+    this.#progress = deps.progress;
+    this.#options = options;
+  }
+
+  async open(): Promise<void> {
+    const positions = await this.#store.positions();
+    this.#applied = new Map(positions.map((p) => [p.partition, p.offset]));
+    this.#reader = await this.#feed.reader({
+      group: this.#options.group,
+      maxChanges: this.#options.maxChanges,
+      maxWaitMs: this.#options.maxWaitMs,
+      resumeFrom: async () => (await this.#store.positions()),
+    });
+    this.#progress?.counted(positions);
+  }
+
+  async step(): Promise<boolean> {
+    const reader = this.#reader;
+    if (reader === undefined) throw new Error('counter: change reader not open');
+    const batch = await reader.poll(this.#options.idleMs);
+    if (batch.positions.length === 0) return false;
+
+    const fresh: Change[] = [];
+    for (const { change, partition, offset } of batch.changes) {
+      if (offset >= (this.#applied.get(partition) ?? 0)) fresh.push(change);
+      else this.#metrics.duplicatesSkipped.inc();
+    }
+    const to = batch.positions.filter((p) => p.offset > (this.#applied.get(p.partition) ?? 0));
+    if (to.length === 0) return true;
+    const from: StreamPosition[] = to.map((p) => ({ partition: p.partition, offset: this.#applied.get(p.partition) ?? 0 }));
+    const updates = aggregateChanges(fresh);
+    const drift = await findDrift(fresh, this.#store);
+
+    let counts;
+    try {
+      counts = await this.#store.apply({ updates, from, to });
+    } catch (error) {
+      if (isTallyError(error) && error.code === 'position_conflict') {
+        this.#log.info({ err: error }, 'counter: another counter moved the positions; resuming from the store');
+      }
+      throw error;
+    }
+    for (const p of to) this.#applied.set(p.partition, p.offset);
+    for (const repair of drift) {
+      this.#metrics.driftRepaired.inc();
+      this.#log.warn(repair, 'counter: recount repaired a drifted counter');
+    }
+    this.#metrics.changesApplied.inc(fresh.length);
+    this.#metrics.batchSize.observe({ stage: 'counter' }, fresh.length);
+    await this.#cache.setMany(counts);
+    await reader.release(to);
+    this.#progress?.counted(to);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    const reader = this.#reader;
+    this.#reader = undefined;
+    await reader?.close();
+  }
+}
