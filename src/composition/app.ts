@@ -17,6 +17,8 @@ export type StageName = 'api' | 'ingest' | 'cdc' | 'counter' | 'reconcile';
 export interface App {
   readonly ports: PortSet;
   readonly metrics: Metrics;
+  /** Names of the stages this process runs (besides the api). */
+  readonly stageNames: readonly string[];
   /** The HTTP server, when this process runs the api. */
   readonly api: Api | undefined;
   /** Base URL once listening. */
@@ -39,7 +41,6 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   }
   const cdc = ports.extraStages.get('cdc');
   if (stages.has('cdc') && cdc !== undefined) running.push(cdc());
-  const names = new Set(running.map((s) => s.name));
   if (stages.has('counter')) {
     const step = new CounterStep(
       { feed: ports.feed, store: ports.counters, cache: ports.cache, metrics, log, ...(tracker ? { progress: tracker } : {}) },
@@ -71,6 +72,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   const app: App = {
     ports,
     metrics,
+    stageNames: running.map((s) => s.name),
     api,
     url: undefined,
     async start() {

@@ -12,7 +12,7 @@ export async function runStages(options: Options, stages: ReadonlySet<StageName>
   const ports = await createPorts(options, log);
   const app = await createApp(ports, options, stages, log);
   await app.start();
-  const what = [...stages].join(', ');
+  const what = [...(app.api ? ['api'] : []), ...app.stageNames].join(', ');
   log.info({ url: app.url, mode: ports.mode, stages: what, data: ports.describe() }, `tally ${ports.mode}: running ${what}${app.url ? ` on ${app.url}` : ''}`);
   if (app.url !== undefined) process.stdout.write(`tally: listening on ${app.url} (${ports.mode}: ${ports.describe()})\n`);
 
