@@ -153,7 +153,7 @@ kafka_ensure_jars() {
     return 0
   fi
   kafka_ensure_java_and_maven
-  say "kafka: fetching Kafka $KAFKA_VERSION jars with mvn (first time; ~10 s with a warm ~/.m2, about a minute cold)"
+  say "kafka: fetching Kafka $KAFKA_VERSION jars with mvn (first time only; ~10 s here, up to a minute on a slow network)"
   mkdir -p "$KAFKA_DIR"
   cp "$HELPERS/kafka-pom.xml" "$KAFKA_DIR/pom.xml"
   rm -rf "$KAFKA_LIB.tmp"
@@ -289,8 +289,9 @@ kafka_wait() {
     local size
     size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
     if ((size < ${offset:-0})); then offset=0; fi # the log rolled over
-    if tail -c "+$((${offset:-0} + 1))" "$log" 2>/dev/null | grep -q 'Kafka Server started' &&
-      port_open "${KAFKA_PORT}"; then
+    # (grep reads from a process substitution: with pipefail, `tail | grep -q` can fail on SIGPIPE)
+    if grep -q 'Kafka Server started' < <(tail -c "+$((${offset:-0} + 1))" "$log" 2>/dev/null) &&
+      port_open "$KAFKA_PORT"; then
       say "kafka: running on $(kafka_address), pid $pid"
       return 0
     fi
