@@ -186,6 +186,7 @@ class SqliteLogConsumer implements LogConsumer {
         next = row.base_offset + row.event_count;
         if (events.length >= this.#options.maxEvents) break;
       }
+      this.#next[partition] = next;
       positions.push({ partition, offset: next });
     }
     return { events, positions };
@@ -199,7 +200,6 @@ class SqliteLogConsumer implements LogConsumer {
         this.#prune.run(partition, offset);
       }
     });
-    for (const { partition, offset } of batch.positions) this.#next[partition] = offset;
   }
 
   async close(): Promise<void> {

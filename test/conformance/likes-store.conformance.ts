@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Change, PositionedChange } from '../../src/domain/change.ts';
+import { isTallyError } from '../../src/domain/errors.ts';
+import type { LikeEvent } from '../../src/domain/like-event.ts';
+import type { ChangeFeed } from '../../src/ports/change-feed.ts';
+import type { LikesStore } from '../../src/ports/likes-store.ts';
+import { uniqueName } from '../helpers/wait.ts';
+
+/**
+ * A fresh likes store and the change feed its changes reach. For a distributed store the fixture
+ * runs whatever relays the changes into the feed (the cdc stage) until `cleanup`.
+ */
+export interface LikesStoreFixture {
+  readonly likes: LikesStore;
+  readonly feed: ChangeFeed;
+  cleanup(): Promise<void>;
+}
+
+let clock = 1_700_000_000_000;
+const like = (postId: string, userId: string): LikeEvent => ({ op: 'like', postId, userId, at: clock++ });
+const unlike = (postId: string, userId: string): LikeEvent => ({ op: 'unlike', postId, userId, at: clock++ });
+
+/** Reads the feed until `done(changes)` holds, or fails after `timeoutMs`. */
+export async function readChanges(feed: ChangeFeed, done: (changes: PositionedChange[]) => boolean, timeoutMs = 20_000): Promise<PositionedChange[]> {
+  const reader = await feed.reader({ group: uniqueName('g'), maxChanges: 10_000, maxWaitMs: 5, resumeFrom: async () => [] });
+  try {
+    const changes: PositionedChange[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (!done(changes)) {
+      if (Date.now() > deadline) throw new Error(`change feed: condition not met within ${timeoutMs} ms after ${changes.length} changes`);
+      const batch = await reader.poll(200);
+      changes.push(...batch.changes);
+    }
+    return changes;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Folds the feed into per-post counts, the way the counter does. */
+export function foldCounts(changes: readonly Change[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const change of changes) {
+    counts.set(change.postId, change.kind === 'delta' ? (counts.get(change.postId) ?? 0) + change.delta : change.count);
+  }
+  return counts;
+}
+
+const deltaSum = (changes: readonly PositionedChange[]): number =>
+  changes.reduce((sum, c) => sum + (c.change.kind === 'delta' ? 1 : 0), 0);
+
+/** The contract of the LikesStore port and of the change feed it drives. */
+export function likesStoreConformance(label: string, make: () => Promise<LikesStoreFixture>): void {
+  describe(`LikesStore + ChangeFeed conformance: ${label}`, () => {
+    test('liking twice is one like; unliking a post never liked is a no-op (invariant 1)', async (t) => {
+      const { likes, feed, cleanup } = await make();
+      t.after(cleanup);
+      assert.equal((await likes.apply([like('p1', 'u1')])).changed, 1);
+      assert.equal((await likes.apply([like('p1', 'u1')])).changed, 0);
+      assert.equal((await likes.apply([unlike('p1', 'u2')])).changed, 0);
+      assert.equal((await likes.apply([like('p1', 'u1'), like('p1', 'u1')])).changed, 0);
+      assert.deepEqual([...(await likes.likedPosts('u1', ['p1', 'p2']))], ['p1']);
+      const changes = await readChanges(feed, (c) => c.length >= 1);
+      assert.deepEqual(changes.map((c) => c.change), [{ kind: 'delta', postId: 'p1', userId: 'u1', delta: 1 }]);
+    });
+
+    test('like → unlike → like from one user ends liked, in one batch and across batches (invariant 3)', async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      await likes.apply([like('p1', 'u1'), unlike('p1', 'u1'), like('p1', 'u1')]);
+      assert.ok((await likes.likedPosts('u1', ['p1'])).has('p1'));
+      await likes.apply([unlike('p2', 'u1')]);
+      await likes.apply([like('p2', 'u1')]);
+      await likes.apply([unlike('p2', 'u1')]);
+      assert.ok(!(await likes.likedPosts('u1', ['p2'])).has('p2'));
+      await likes.apply([like('p3', 'u9'), unlike('p3', 'u9')]);
+      assert.ok(!(await likes.likedPosts('u9', ['p3'])).has('p3'));
+    });
+
+    test('the feed carries exactly the rows that really changed, in order per post', async (t) => {
+      const { likes, feed, cleanup } = await make();
+      t.after(cleanup);
+      const model = new Set<string>();
+      const expectedDeltas: string[] = [];
+      const batches: LikeEvent[][] = [];
+      for (let b = 0; b < 20; b++) {
+        const batch: LikeEvent[] = [];
+        for (let i = 0; i < 30; i++) {
+          const post = `p${(b * 7 + i) % 5}`;
+          const user = `u${(b * 13 + i * 3) % 11}`;
+          batch.push((b + i) % 4 === 0 ? unlike(post, user) : like(post, user));
+        }
+        batches.push(batch);
+      }
+      let total = 0;
+      for (const batch of batches) {
+        const before = new Set(model);
+        for (const e of batch) {
+          if (e.op === 'like') model.add(`${e.postId}/${e.userId}`);
+          else model.delete(`${e.postId}/${e.userId}`);
+        }
+        for (const k of model) if (!before.has(k)) expectedDeltas.push(`+${k}`);
+        for (const k of before) if (!model.has(k)) expectedDeltas.push(`-${k}`);
+        total += (await likes.apply(batch)).changed;
+      }
+      assert.equal(total, expectedDeltas.length, 'changed counts of apply');
+      const changes = await readChanges(feed, (c) => deltaSum(c) >= expectedDeltas.length);
+      const actual = changes.map(({ change }) => (change.kind === 'delta' ? `${change.delta > 0 ? '+' : '-'}${change.postId}/${change.userId}` : 'recount'));
+      assert.deepEqual([...actual].sort(), [...expectedDeltas].sort());
+      const counts = foldCounts(changes.map((c) => c.change));
+      for (let p = 0; p < 5; p++) {
+        const rows = [...model].filter((k) => k.startsWith(`p${p}/`)).length;
+        assert.equal(counts.get(`p${p}`) ?? 0, rows, `p${p}`);
+      }
+      for (let i = 1; i < changes.length; i++) {
+        const a = changes[i - 1];
+        const b = changes[i];
+        if (a && b && a.partition === b.partition) assert.ok(a.offset <= b.offset, 'offsets grow within a partition');
+      }
+    });
+
+    test('recount puts the exact count into the feed, even while applies run concurrently', async (t) => {
+      const { likes, feed, cleanup } = await make();
+      t.after(cleanup);
+      await likes.apply(Array.from({ length: 50 }, (_, i) => like('hot', `u${i}`)));
+      const writes = (async () => {
+        for (let b = 0; b < 20; b++) {
+          await likes.apply(Array.from({ length: 10 }, (_, i) => (i % 3 === 0 ? unlike('hot', `u${b * 10 + i}`) : like('hot', `u${b * 10 + i + 50}`))));
+        }
+      })();
+      const recounts: number[] = [];
+      for (let r = 0; r < 5; r++) recounts.push((await likes.recount(['hot'])).get('hot') ?? -1);
+      await writes;
+      const final = (await likes.recount(['hot'])).get('hot') ?? -1;
+      for (const n of recounts) assert.ok(n >= 0);
+      const changes = await readChanges(feed, (c) => c.filter((x) => x.change.kind === 'recount').length >= 6);
+      const folded = foldCounts(changes.map((c) => c.change));
+      assert.equal(folded.get('hot'), final, 'recount + later deltas agree with the final row count');
+      // Replaying from each recount forward must reach the same final count: each recount is exact at its place.
+      changes.forEach((c, i) => {
+        if (c.change.kind !== 'recount') return;
+        const tail = foldCounts(changes.slice(i).map((x) => x.change));
+        assert.equal(tail.get('hot'), final, `recount #${i} of ${c.change.count} is exact at its place in the feed`);
+      });
+    });
+
+    test('likers are listed newest first with a working cursor; a forged cursor is refused', async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      for (let i = 0; i < 25; i++) await likes.apply([{ op: 'like', postId: 'p1', userId: `u${String(i).padStart(2, '0')}`, at: 1_800_000_000_000 + i * 1000 }]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await likes.likers('p1', 10, cursor);
+        assert.ok(page.items.length <= 10);
+        seen.push(...page.items.map((i) => i.userId));
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+      assert.deepEqual(seen, Array.from({ length: 25 }, (_, i) => `u${String(24 - i).padStart(2, '0')}`));
+      const first = await likes.likers('p1', 1, undefined);
+      assert.equal(first.items[0]?.likedAt, 1_800_000_000_000 + 24_000);
+      await assert.rejects(likes.likers('p1', 10, 'not-a-cursor'), (e: unknown) => isTallyError(e) && e.code === 'invalid_cursor');
+      assert.deepEqual((await likes.likers('nobody', 10, undefined)).items, []);
+    });
+
+    test('postsAfter lists posts with rows in ascending order, page by page', async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      await likes.apply(['c', 'a', 'e', 'b', 'd'].map((p) => like(p, 'u1')));
+      await likes.apply([unlike('e', 'u1')]);
+      assert.deepEqual(await likes.postsAfter('', 2), ['a', 'b']);
+      assert.deepEqual(await likes.postsAfter('b', 10), ['c', 'd']);
+    });
+  });
+}
