@@ -19,6 +19,7 @@ import type { LikeWriter } from './like-writer.ts';
 import { registerOpsRoutes } from './routes/ops-routes.ts';
 import { registerReadRoutes } from './routes/read-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
+import { validatorCompiler } from './validators.ts';
 
 export interface ApiDeps {
   readonly writer: LikeWriter;
@@ -47,6 +48,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler());
 
   await app.register(swagger, {
     openapi: {
@@ -58,7 +60,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { code, message } = describeError(error);
     const status = ERROR_STATUS[code];
-    if (status >= 500 && code !== 'overloaded' && code !== 'not_ready') request.log.error({ err: error, url: request.url }, 'request failed');
+    if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
     if (code === 'overloaded' || code === 'ingest_lagging') void reply.header('retry-after', '1');
     return reply.status(status).send({ error: { code, message } });
   });
