@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { InjectOptions } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { drained } from '../../helpers/drain.ts';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
 
@@ -61,7 +61,7 @@ test('bad input gets a clear 4xx with a documented code and changes nothing (inv
       request.payload = c.body;
       request.headers = { 'content-type': c.contentType ?? 'application/json' };
     }
-    const res = await api.inject(request);
+    const res: LightMyRequestResponse = await api.inject(request);
     assert.equal(res.statusCode, c.status, `${c.name}: status (body ${res.body.slice(0, 200)})`);
     const body = res.json<{ error: { code: string; message: string } }>();
     assert.equal(body.error.code, c.code, `${c.name}: code`);
