@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS likes (
 CREATE INDEX IF NOT EXISTS likes_newest_first ON likes (post_id, liked_at DESC, user_id);
 
 CREATE TABLE IF NOT EXISTS change_records (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   payload TEXT NOT NULL
 );
 

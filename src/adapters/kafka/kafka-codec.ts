@@ -1,0 +1,59 @@
+import type { Change } from '../../domain/change.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+
+/**
+ * JSON values of the Tally topics. The formats are documented for outside Kafka clients at the
+ * top of `kafka-event-log.ts` (like events) and `kafka-change-feed.ts` (changes).
+ */
+
+/** The value of a like-events message. */
+export function encodeEvent(event: LikeEvent): Buffer {
+  return Buffer.from(JSON.stringify({ op: event.op, postId: event.postId, userId: event.userId, at: event.at }));
+}
+
+/** A like event, or undefined when the value is not one (a message from a foreign producer). */
+export function decodeEvent(value: Buffer | null): LikeEvent | undefined {
+  const v = parse(value);
+  if (v === undefined) return undefined;
+  const { op, postId, userId, at } = v;
+  if ((op !== 'like' && op !== 'unlike') || typeof postId !== 'string' || typeof userId !== 'string' || typeof at !== 'number') return undefined;
+  return { op, postId, userId, at };
+}
+
+/** The value of a like-changes message; `source` is the capture position of the change. */
+export function encodeChange(change: Change, source: string): Buffer {
+  const value =
+    change.kind === 'delta'
+      ? { kind: 'delta', postId: change.postId, userId: change.userId, delta: change.delta, source }
+      : { kind: 'recount', postId: change.postId, count: change.count, source };
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** A change and its source position, or undefined when the value is not one. */
+export function decodeChange(value: Buffer | null): { change: Change; source: string } | undefined {
+  const v = parse(value);
+  if (v === undefined || typeof v.postId !== 'string' || typeof v.source !== 'string') return undefined;
+  if (v.kind === 'delta' && typeof v.userId === 'string' && (v.delta === 1 || v.delta === -1)) {
+    return { change: { kind: 'delta', postId: v.postId, userId: v.userId, delta: v.delta }, source: v.source };
+  }
+  if (v.kind === 'recount' && typeof v.count === 'number' && Number.isSafeInteger(v.count) && v.count >= 0) {
+    return { change: { kind: 'recount', postId: v.postId, count: v.count }, source: v.source };
+  }
+  return undefined;
+}
+
+/** Only the `source` of a change value (reading the last message of a partition back). */
+export function decodeSource(value: Buffer | null): string | undefined {
+  const source = parse(value)?.source;
+  return typeof source === 'string' ? source : undefined;
+}
+
+function parse(value: Buffer | null): Record<string, unknown> | undefined {
+  if (value === null) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

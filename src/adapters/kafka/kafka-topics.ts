@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TallyError } from '../../domain/errors.ts';
+import { createAdmin, hasKafkaError, unavailable } from './kafka-client.ts';
+import type { KafkaConnection } from './kafka-client.ts';
+
+/** The like-events topic of a namespace (one per Tally deployment or test). */
+export function likeEventsTopic(namespace: string): string {
+  return `${namespace}.like-events`;
+}
+
+/** The change-feed topic of a namespace, written by the `cdc` relay and read by the counter. */
+export function likeChangesTopic(namespace: string): string {
+  return `${namespace}.like-changes`;
+}
+
+/** Topics of a namespace, in the order they are created (what a cleanup deletes). */
+export function namespaceTopics(namespace: string): string[] {
+  return [likeEventsTopic(namespace), likeChangesTopic(namespace)];
+}
+
+/** Replication factor of the topics Tally creates: the project's broker is a single node. */
+const REPLICAS = 1;
+const LEADERS_WAIT_MS = 10_000;
+
+/**
+ * Creates `topic` with `partitions` partitions if it does not exist, then waits until every
+ * partition has a leader. An existing topic with another partition count is refused: the
+ * partition of a post is `partitionOf(postId, partitions)`, so the count cannot silently differ.
+ */
+export async function ensureTopic(connection: KafkaConnection, topic: string, partitions: number): Promise<void> {
+  const admin = createAdmin(connection);
+  try {
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) {
+      try {
+        await admin.createTopics({ topics: [topic], partitions, replicas: REPLICAS });
+        connection.log?.info({ topic, partitions }, 'kafka: created topic');
+      } catch (error) {
+        if (!hasKafkaError(error, 'TOPIC_ALREADY_EXISTS')) throw error;
+      }
+    }
+    const deadline = Date.now() + LEADERS_WAIT_MS;
+    for (;;) {
+      const metadata = await admin.metadata({ topics: [topic], forceUpdate: true });
+      const found = metadata.topics.get(topic);
+      if (found !== undefined && found.partitionsCount !== partitions) {
+        throw new TallyError(
+          'invalid_option',
+          `Kafka topic ${topic} has ${found.partitionsCount} partitions but ${partitions} are configured; set --partitions to ${found.partitionsCount} (posts are placed by partitionOf(postId, partitions))`,
+        );
+      }
+      if (found !== undefined && found.partitions.every((p) => p.leader >= 0)) return;
+      if (Date.now() > deadline) throw new TallyError('backend_unavailable', `Kafka topic ${topic} has partitions without a leader`, { retriable: true });
+      await sleep(100);
+    }
+  } catch (error) {
+    throw unavailable(`preparing topic ${topic}`, error);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Deletes topics that exist among `topics` (tests and `namespace` cleanup). */
+export async function deleteTopics(connection: KafkaConnection, topics: readonly string[]): Promise<void> {
+  const admin = createAdmin(connection);
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length > 0) await admin.deleteTopics({ topics: present });
+  } finally {
+    await admin.close();
+  }
+}

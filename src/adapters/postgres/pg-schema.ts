@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fnv1a } from '../../domain/hash.ts';
+import { checkNamespace, createPool, quoteIdent, type PgQueryable } from './pg-client.ts';
+
+/** Hash partitions of the likes table when the migration creates it. */
+export const DEFAULT_LIKES_PARTITIONS = 8;
+
+/** Advisory lock class of migrations (the other key is the namespace hash), so two processes migrate one at a time. */
+const MIGRATION_LOCK_CLASS = 0x7a11_0001;
+
+/** The names of one namespace's PostgreSQL objects: SQL-ready (quoted, schema-qualified) where they go into SQL text. */
+export interface PgNames {
+  readonly namespace: string;
+  readonly schema: string;
+  readonly likes: string;
+  readonly recounts: string;
+  readonly counts: string;
+  readonly counterPositions: string;
+  /** Plain names, as pg catalogs and replication commands want them. */
+  readonly publication: string;
+  readonly slot: string;
+}
+
+export function pgNames(namespace: string): PgNames {
+  const schema = quoteIdent(checkNamespace(namespace));
+  return {
+    namespace,
+    schema,
+    likes: `${schema}.likes`,
+    recounts: `${schema}.recounts`,
+    counts: `${schema}.counts`,
+    counterPositions: `${schema}.counter_positions`,
+    publication: `${namespace}_changes`,
+    slot: `${namespace}_changes`,
+  };
+}
+
+export interface MigrateOptions {
+  readonly url: string;
+  readonly namespace: string;
+  /** Hash partitions of the likes table (by post id), used only when the table is created. */
+  readonly partitions?: number;
+}
+
+/**
+ * Creates what is missing of a namespace: the schema, its tables, the publication of the likes and
+ * recounts tables, and the logical replication slot the cdc stage reads. Idempotent; concurrent
+ * runs wait for each other on an advisory lock. Run it before the first write: the slot only
+ * captures changes made after it exists.
+ */
+export async function migratePostgres(options: MigrateOptions): Promise<void> {
+  const names = pgNames(options.namespace);
+  const partitions = options.partitions ?? DEFAULT_LIKES_PARTITIONS;
+  const pool = createPool({ url: options.url, max: 1, applicationName: `tally-migrate-${options.namespace}` });
+  try {
+    const conn = await pool.connect();
+    try {
+      // A session lock, not a transaction: the slot cannot be created in a transaction that wrote.
+      await conn.query('SELECT pg_advisory_lock($1, $2)', [MIGRATION_LOCK_CLASS, fnv1a(options.namespace) | 0]);
+      try {
+        await createTables(conn, names, partitions);
+        await createPublication(conn, names);
+        await createSlot(conn, names);
+      } finally {
+        await conn.query('SELECT pg_advisory_unlock($1, $2)', [MIGRATION_LOCK_CLASS, fnv1a(options.namespace) | 0]);
+      }
+      conn.release();
+    } catch (error) {
+      conn.release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+async function createTables(db: PgQueryable, n: PgNames, partitions: number): Promise<void> {
+  await db.query(`CREATE SCHEMA IF NOT EXISTS ${n.schema}`);
+  // One row per (post, user); the key carries the user's shard (DESIGN.md, hot keys). liked_at is
+  // milliseconds since the epoch, exactly what the API returns. Default replica identity (the
+  // primary key) puts the whole key into the WAL of a delete, which is all the change feed needs.
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.likes} (
+    post_id text COLLATE "C" NOT NULL,
+    shard smallint NOT NULL,
+    user_id text COLLATE "C" NOT NULL,
+    liked_at bigint NOT NULL,
+    PRIMARY KEY (post_id, shard, user_id)
+  ) PARTITION BY HASH (post_id)`);
+  const existing = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_inherits WHERE inhparent = $1::regclass`,
+    [n.likes],
+  );
+  if (Number(existing.rows[0]?.n ?? 0) === 0) {
+    for (let i = 0; i < partitions; i++) {
+      await db.query(
+        `CREATE TABLE IF NOT EXISTS ${n.schema}.likes_p${i} PARTITION OF ${n.likes} FOR VALUES WITH (MODULUS ${partitions}, REMAINDER ${i})`,
+      );
+    }
+  }
+  // Serves the likers list, newest first, and its cursor (liked_at, user_id).
+  await db.query(`CREATE INDEX IF NOT EXISTS likes_newest_first ON ${n.likes} (post_id, liked_at DESC, user_id)`);
+  // A recount is an insert here, in the transaction that counted: it reaches the change feed at
+  // the exact place of the count in commit order. Rows are deleted in the same transaction (the
+  // WAL carries the insert); the table itself stays empty.
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.recounts} (
+    id bigserial PRIMARY KEY,
+    post_id text COLLATE "C" NOT NULL,
+    count bigint NOT NULL,
+    recounted_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.counts} (
+    post_id text COLLATE "C" PRIMARY KEY,
+    count bigint NOT NULL,
+    version bigint NOT NULL
+  )`);
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.counterPositions} (
+    partition integer PRIMARY KEY,
+    next_offset bigint NOT NULL
+  )`);
+}
+
+async function createPublication(db: PgQueryable, n: PgNames): Promise<void> {
+  const found = await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [n.publication]);
+  if (found.rows.length > 0) return;
+  // Changes of the hash partitions come out under the root table's name.
+  await db.query(
+    `CREATE PUBLICATION ${quoteIdent(n.publication)} FOR TABLE ${n.likes}, ${n.recounts} WITH (publish = 'insert, delete', publish_via_partition_root = true)`,
+  );
+}
+
+async function createSlot(db: PgQueryable, n: PgNames): Promise<void> {
+  const found = await db.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [n.slot]);
+  if (found.rows.length > 0) return;
+  await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [n.slot]);
+}
+
+/**
+ * Removes a namespace from PostgreSQL: its replication slot (ending the walsender that holds it),
+ * publication and schema. For tests and for decommissioning a tenant; the data is gone.
+ */
+export async function dropPostgresNamespace(options: { url: string; namespace: string }): Promise<void> {
+  const n = pgNames(options.namespace);
+  const pool = createPool({ url: options.url, max: 1, applicationName: `tally-drop-${options.namespace}` });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const slot = await pool.query<{ active_pid: number | null }>('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [n.slot]);
+      const row = slot.rows[0];
+      if (row === undefined) break;
+      try {
+        if (row.active_pid !== null) await pool.query('SELECT pg_terminate_backend($1)', [row.active_pid]);
+        await pool.query('SELECT pg_drop_replication_slot($1)', [n.slot]);
+        break;
+      } catch (error) {
+        // The walsender needs a moment to exit after its client went away.
+        if (attempt >= 50) throw error;
+        await sleep(100);
+      }
+    }
+    await pool.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(n.publication)}`);
+    await pool.query(`DROP SCHEMA IF EXISTS ${n.schema} CASCADE`);
+  } finally {
+    await pool.end();
+  }
+}
