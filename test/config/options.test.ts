@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OPTION_SPECS, loadOptions, optionsHelp, unknownFlags } from '../../src/config/options.ts';
+import { TallyError } from '../../src/domain/errors.ts';
+
+test('defaults apply when nothing is given', () => {
+  const options = loadOptions(new Map(), {});
+  assert.equal(options.port, 8080);
+  assert.equal(options.dataDir, './data');
+  assert.equal(options.distributed, false);
+});
+
+test('flags win over the environment, which wins over defaults', () => {
+  const options = loadOptions(new Map([['port', '9000']]), { TALLY_PORT: '9001', TALLY_PARTITIONS: '8' });
+  assert.equal(options.port, 9000);
+  assert.equal(options.partitions, 8);
+});
+
+test('a bad value stops start-up naming the option, the value and what is allowed', () => {
+  const cases: [Map<string, string>, NodeJS.ProcessEnv, RegExp][] = [
+    [new Map([['port', 'abc']]), {}, /--port: "abc" .*integer from 0 to 65535/],
+    [new Map(), { TALLY_PARTITIONS: '0' }, /TALLY_PARTITIONS: "0" .*integer from 1 to 1024/],
+    [new Map([['log-level', 'loud']]), {}, /--log-level: "loud" .*one of fatal, error/],
+    [new Map([['postgres-url', 'mysql://x']]), {}, /--postgres-url: "mysql:\/\/x" .*postgres:\/\//],
+    [new Map([['namespace', 'Bad-Name']]), {}, /--namespace: "Bad-Name"/],
+  ];
+  for (const [flags, env, message] of cases) {
+    assert.throws(() => loadOptions(flags, env), (e: unknown) => e instanceof TallyError && e.code === 'invalid_option' && message.test(e.message));
+  }
+});
+
+test('unknown flags are reported, and --help documents every option with its default', () => {
+  assert.deepEqual(unknownFlags(new Map([['prot', '1'], ['port', '2']])), ['prot']);
+  const help = optionsHelp();
+  for (const spec of Object.values(OPTION_SPECS)) {
+    assert.ok(help.includes(`--${spec.flag}`) && help.includes(spec.env), spec.flag);
+  }
+});
