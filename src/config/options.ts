@@ -45,6 +45,9 @@ function url(protocols: string[]) {
   };
 }
 
+type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
 /** Every option of every command, with its default. `./tally --help` prints this table. */
 export const OPTION_SPECS = {
   port: { flag: 'port', env: 'TALLY_PORT', default: 8080, doc: 'HTTP port of the api', parse: int(0, 65535) },
@@ -64,7 +67,7 @@ export const OPTION_SPECS = {
   maxReadPosts: { flag: 'max-read-posts', env: 'TALLY_MAX_READ_POSTS', default: 500, doc: 'most posts in one GET /v1/counts', parse: int(1, 100_000) },
   bodyLimitBytes: { flag: 'body-limit', env: 'TALLY_BODY_LIMIT', default: 4 * 1024 * 1024, doc: 'largest request body in bytes', parse: int(1024, 1024 * 1024 * 1024) },
   reconcileIntervalMs: { flag: 'reconcile-interval-ms', env: 'TALLY_RECONCILE_INTERVAL_MS', default: 3_600_000, doc: 'full reconcile every this many ms; 0 disables', parse: int(0, 7 * 24 * 3_600_000) },
-  logLevel: { flag: 'log-level', env: 'TALLY_LOG_LEVEL', default: 'info' as 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent', doc: 'log level', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'silent') },
+  logLevel: { flag: 'log-level', env: 'TALLY_LOG_LEVEL', default: DEFAULT_LOG_LEVEL, doc: 'log level', parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'silent') },
   distributed: { flag: 'distributed', env: 'TALLY_DISTRIBUTED', default: false, doc: 'serve: run the stages on Kafka, PostgreSQL and Redis instead of the embedded database', parse: bool },
   namespace: { flag: 'namespace', env: 'TALLY_NAMESPACE', default: 'tally', doc: 'prefix of Kafka topics, the PostgreSQL schema and Redis keys', parse: (raw: string) => (/^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { allowed: 'lowercase letters, digits and _, starting with a letter, at most 31 characters' }) },
   kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
@@ -94,13 +97,17 @@ export function loadOptions(flags: ReadonlyMap<string, string>, env: NodeJS.Proc
       continue;
     }
     const parsed = spec.parse(raw);
-    if (typeof parsed === 'object' && parsed !== null && 'allowed' in parsed) {
+    if (isRefusal(parsed)) {
       const source = fromFlag !== undefined ? `--${spec.flag}` : spec.env;
       throw new TallyError('invalid_option', `invalid ${source}: "${raw}" is not allowed; expected ${parsed.allowed} (default: ${String(spec.default)})`);
     }
     options[name] = parsed;
   }
   return options as Options;
+}
+
+function isRefusal(value: unknown): value is { readonly allowed: string } {
+  return typeof value === 'object' && value !== null && 'allowed' in value;
 }
 
 /** Flags no option knows, so a typo stops start-up instead of being ignored. */

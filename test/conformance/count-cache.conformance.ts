@@ -4,7 +4,7 @@ import type { CountCache } from '../../src/ports/count-cache.ts';
 
 export interface CountCacheFixture {
   readonly cache: CountCache;
-  cleanup(): Promise<void>;
+  readonly cleanup: () => Promise<void>;
 }
 
 /** The contract of the CountCache port. */

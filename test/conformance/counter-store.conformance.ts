@@ -6,7 +6,7 @@ import type { CounterStore } from '../../src/ports/counter-store.ts';
 
 export interface CounterStoreFixture {
   readonly counters: CounterStore;
-  cleanup(): Promise<void>;
+  readonly cleanup: () => Promise<void>;
 }
 
 const updates = (entries: [string, CounterUpdate][]): Map<string, CounterUpdate> => new Map(entries);

@@ -8,7 +8,7 @@ import { uniqueName } from '../helpers/wait.ts';
 /** A fresh, empty log for one test; `cleanup` removes what it created. */
 export interface EventLogFixture {
   readonly log: EventLog;
-  cleanup(): Promise<void>;
+  readonly cleanup: () => Promise<void>;
 }
 
 /** Reads from `consumer` until `count` events arrived (or fails after `timeoutMs`), committing nothing. */

@@ -14,7 +14,7 @@ import { uniqueName } from '../helpers/wait.ts';
 export interface LikesStoreFixture {
   readonly likes: LikesStore;
   readonly feed: ChangeFeed;
-  cleanup(): Promise<void>;
+  readonly cleanup: () => Promise<void>;
 }
 
 let clock = 1_700_000_000_000;

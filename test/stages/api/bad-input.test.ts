@@ -30,7 +30,7 @@ const CASES: Case[] = [
   { name: 'bulk: events not an array', method: 'POST', url: '/v1/events', body: '{"events": {"op": "like"}}', status: 400, code: 'invalid_body' },
   { name: 'bulk: unknown op', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'love', postId: 'target', userId: 'u2' }] }), status: 400, code: 'invalid_body' },
   { name: 'bulk: missing userId', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'like', postId: 'target' }] }), status: 400, code: 'invalid_body' },
-  { name: 'bulk: numeric post id', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'like', postId: 12345678901234567890, userId: 'u2' }] }), status: 400, code: 'invalid_body' },
+  { name: 'bulk: numeric post id', method: 'POST', url: '/v1/events', body: '{"events": [{"op": "like", "postId": 12345678901234567890, "userId": "u2"}]}', status: 400, code: 'invalid_body' },
   { name: 'bulk: over-long id', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'like', postId: long, userId: 'u2' }] }), status: 400, code: 'invalid_body' },
   { name: 'bulk: extra field', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [{ ...validEvent, count: 5 }] }), status: 400, code: 'invalid_body' },
   { name: 'bulk: too many events', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: Array.from({ length: 101 }, () => validEvent) }), status: 413, code: 'too_many_events' },
