@@ -13,7 +13,6 @@ export const ERROR_CODES = [
   'too_many_events',
   'invalid_cursor',
   'not_found',
-  'method_not_allowed',
   'overloaded',
   'ingest_lagging',
   'apply_timeout',

@@ -12,7 +12,6 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   too_many_events: 413,
   invalid_cursor: 400,
   not_found: 404,
-  method_not_allowed: 405,
   overloaded: 503,
   ingest_lagging: 429,
   apply_timeout: 504,

@@ -1,0 +1,128 @@
+import type { StreamPosition } from '../../domain/change.ts';
+import { TallyError } from '../../domain/errors.ts';
+import type { CounterBatch, CounterStore, VersionedCount } from '../../ports/counter-store.ts';
+import { createPool, inTransaction, queryOnce, type PgPool, type PgQueryable } from './pg-client.ts';
+import { pgNames, type PgNames } from './pg-schema.ts';
+
+export interface PgCounterStoreOptions {
+  readonly url: string;
+  readonly namespace: string;
+  /** Most connections of the pool (default 8). */
+  readonly maxConnections?: number;
+}
+
+interface CountRow {
+  post_id: string;
+  count: string;
+  version: string;
+}
+
+/**
+ * The PostgreSQL counter store: `counts` and the applied change-feed positions in
+ * `counter_positions`, changed in one transaction. The batch's `from` positions are checked under
+ * row locks, so two counters racing for a partition cannot both apply the same changes.
+ */
+export class PgCounterStore implements CounterStore {
+  readonly #options: PgCounterStoreOptions;
+  readonly #sql: ReturnType<typeof statements>;
+  #pool: PgPool | undefined;
+
+  constructor(options: PgCounterStoreOptions) {
+    this.#options = options;
+    this.#sql = statements(pgNames(options.namespace));
+  }
+
+  async init(): Promise<void> {
+    this.#pool ??= createPool({ url: this.#options.url, max: this.#options.maxConnections ?? 8, applicationName: `tally-counter-${this.#options.namespace}` });
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
+  }
+
+  get #db(): PgPool {
+    if (this.#pool === undefined) throw new TallyError('not_ready', 'the PostgreSQL counter store is not initialised', { retriable: true });
+    return this.#pool;
+  }
+
+  async apply(batch: CounterBatch): Promise<VersionedCount[]> {
+    const partitions = [...new Set([...batch.from, ...batch.to].map((p) => p.partition))].sort((a, b) => a - b);
+    const adds = { posts: [] as string[], values: [] as number[] };
+    const sets = { posts: [] as string[], values: [] as number[] };
+    for (const postId of [...batch.updates.keys()].sort()) {
+      const update = batch.updates.get(postId);
+      if (update === undefined) continue;
+      const target = update.base === undefined ? adds : sets;
+      target.posts.push(postId);
+      target.values.push((update.base ?? 0) + update.delta);
+    }
+    return inTransaction(this.#db, async (tx) => {
+      await this.#checkPositions(tx, partitions, batch.from);
+      const rows: CountRow[] = [];
+      if (adds.posts.length > 0) rows.push(...(await tx.query<CountRow>(this.#sql.add, [adds.posts, adds.values])).rows);
+      if (sets.posts.length > 0) rows.push(...(await tx.query<CountRow>(this.#sql.set, [sets.posts, sets.values])).rows);
+      if (batch.to.length > 0) {
+        await tx.query(this.#sql.savePositions, [batch.to.map((p) => p.partition), batch.to.map((p) => p.offset)]);
+      }
+      return rows.map(toVersionedCount);
+    });
+  }
+
+  /** Locks the batch's partition rows (creating missing ones at 0, so a first batch is fenced too) and compares. */
+  async #checkPositions(tx: PgQueryable, partitions: number[], from: readonly StreamPosition[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await tx.query(this.#sql.ensurePositions, [partitions]);
+    const stored = await tx.query<{ partition: number; next_offset: string }>(this.#sql.lockPositions, [partitions]);
+    const offsets = new Map(stored.rows.map((row) => [row.partition, Number(row.next_offset)]));
+    for (const expected of from) {
+      const actual = offsets.get(expected.partition) ?? 0;
+      if (actual !== expected.offset) {
+        throw new TallyError(
+          'position_conflict',
+          `counter store holds position ${actual} for change-feed partition ${expected.partition}, the batch starts at ${expected.offset}`,
+          { retriable: true },
+        );
+      }
+    }
+  }
+
+  async positions(): Promise<StreamPosition[]> {
+    const result = await queryOnce<{ partition: number; next_offset: string }>(this.#db, this.#sql.positions);
+    return result.rows.map((row) => ({ partition: row.partition, offset: Number(row.next_offset) }));
+  }
+
+  async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
+    const counts = new Map<string, VersionedCount>();
+    if (postIds.length === 0) return counts;
+    const result = await queryOnce<CountRow>(this.#db, this.#sql.get, [postIds]);
+    for (const row of result.rows) counts.set(row.post_id, toVersionedCount(row));
+    return counts;
+  }
+}
+
+function toVersionedCount(row: CountRow): VersionedCount {
+  return { postId: row.post_id, count: Number(row.count), version: Number(row.version) };
+}
+
+function statements(n: PgNames) {
+  const upsert = (newCount: string) => `INSERT INTO ${n.counts} AS c (post_id, count, version)
+      SELECT post_id, value, 1 FROM unnest($1::text[], $2::int8[]) AS u(post_id, value)
+      ON CONFLICT (post_id) DO UPDATE SET count = ${newCount}, version = c.version + 1
+      RETURNING post_id, count, version`;
+  return {
+    // Deltas add to the stored count; a recount's base replaces it (base + the deltas after it).
+    add: upsert('c.count + excluded.count'),
+    set: upsert('excluded.count'),
+    ensurePositions: `INSERT INTO ${n.counterPositions} (partition, next_offset)
+      SELECT p, 0 FROM unnest($1::int4[]) AS p ON CONFLICT DO NOTHING`,
+    lockPositions: `SELECT partition, next_offset FROM ${n.counterPositions}
+      WHERE partition = ANY($1::int4[]) ORDER BY partition FOR UPDATE`,
+    savePositions: `INSERT INTO ${n.counterPositions} (partition, next_offset)
+      SELECT * FROM unnest($1::int4[], $2::int8[])
+      ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset`,
+    positions: `SELECT partition, next_offset FROM ${n.counterPositions} WHERE next_offset > 0 ORDER BY partition`,
+    get: `SELECT post_id, count, version FROM ${n.counts} WHERE post_id = ANY($1::text[])`,
+  };
+}
