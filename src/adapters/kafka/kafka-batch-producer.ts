@@ -67,7 +67,7 @@ export class KafkaBatchProducer {
   }
 
   send(messages: readonly OutgoingMessage[]): Promise<SentOffsets> {
-    if (messages.length === 0) return Promise.resolve(new Map());
+    if (messages.length === 0) return Promise.resolve(new Map<number, number>());
     return new Promise((resolve, reject) => {
       this.#queue.push({ messages, taken: 0, acked: 0, settled: false, after: new Map(), resolve, reject });
       this.#queuedMessages += messages.length;

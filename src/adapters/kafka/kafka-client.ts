@@ -91,6 +91,21 @@ export function createGroupConsumer(connection: KafkaConnection, role: string, g
 }
 
 /**
+ * A consumer that never joins a group: for reading offsets and records at known positions.
+ * (The client wants a group id anyway; this one is never used.)
+ */
+export function createStandaloneConsumer(connection: KafkaConnection, role: string): Consumer {
+  return watchErrors(new Consumer({
+    ...CLIENT_DEFAULTS,
+    clientId: clientId(connection, role),
+    bootstrapBrokers: bootstrapBrokers(connection.brokers),
+    groupId: clientId(connection, `${role}-unused-group`),
+    autocommit: false,
+    retries: CONSUMER_RETRIES,
+  }), connection.log);
+}
+
+/**
  * A connection pool of its own for fetches: a fetch waits on the broker for data, and on the
  * group's connection it would hold back heartbeats and commits queued behind it.
  */

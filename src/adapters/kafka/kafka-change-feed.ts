@@ -1,0 +1,119 @@
+/**
+ * The change feed on Apache Kafka: the rows that really changed in the likes store, relayed by
+ * the `cdc` stage (KafkaChangePublisher) and read by the counter.
+ *
+ * Message format (what any Kafka client reads from the topic):
+ * - topic `${namespace}.like-changes` (namespace `tally` by default), `partitions` partitions
+ *   (12 by default), created at start-up when missing, replication factor 1;
+ * - partition `fnv1a(postId) % partitions` (see `src/domain/hash.ts`), key: the post id, UTF-8;
+ * - value: UTF-8 JSON, one of
+ *   - `{"kind":"delta","postId":"<id>","userId":"<id>","delta":1|-1,"source":"<pos>"}`: a likes
+ *     row appeared (+1) or disappeared (-1);
+ *   - `{"kind":"recount","postId":"<id>","count":<n>,"source":"<pos>"}`: the post had exactly
+ *     `n` likes rows at this point of the feed (every delta before it is included, none after);
+ * - `source` is the change's position in the likes store's own log (fixed-width, sorts in commit
+ *   order; for PostgreSQL the LSN and the index in the transaction, as hex);
+ * - written by an idempotent producer with acks=all, in commit order within each partition.
+ */
+import type { PositionedChange, StreamPosition } from '../../domain/change.ts';
+import { TallyError } from '../../domain/errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { ChangeBatch, ChangeFeed, ChangeReader, ChangeReaderOptions } from '../../ports/change-feed.ts';
+import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
+import { decodeChange } from './kafka-codec.ts';
+import { KafkaGroupReader } from './kafka-group-reader.ts';
+import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
+
+export interface KafkaChangeFeedOptions {
+  /** Bootstrap brokers, `host:port[,host:port...]`. */
+  readonly brokers: string;
+  readonly namespace: string;
+  /** Partitions of the changes topic; must match the topic when it exists. */
+  readonly partitions: number;
+  readonly clientId?: string;
+  readonly log?: Logger;
+  /** Consumer-group timings (tests shorten them); defaults suit production. */
+  readonly groupTimings?: GroupTimings;
+}
+
+/**
+ * Readers are members of the counter's consumer group: partitions are spread over the counter
+ * processes. The counter store, not the group, says where to read: whenever a reader is given
+ * partitions it asks `resumeFrom` and starts each one there (at the earliest offset when the
+ * store has no position). Commits to the group are only a hint for operators (lag).
+ */
+export class KafkaChangeFeed implements ChangeFeed {
+  readonly topic: string;
+  readonly #options: KafkaChangeFeedOptions;
+  readonly #connection: KafkaConnection;
+  readonly #readers = new Set<KafkaChangeReader>();
+
+  constructor(options: KafkaChangeFeedOptions) {
+    if (!Number.isInteger(options.partitions) || options.partitions < 1) {
+      throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
+    }
+    this.#options = options;
+    this.topic = likeChangesTopic(options.namespace);
+    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
+  }
+
+  async init(): Promise<void> {
+    await ensureTopic(this.#connection, this.topic, this.#options.partitions);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#readers].map((r) => r.close()));
+  }
+
+  async reader(options: ChangeReaderOptions): Promise<ChangeReader> {
+    const group = await KafkaGroupReader.open({
+      connection: this.#connection,
+      role: 'changes-reader',
+      topic: this.topic,
+      group: options.group,
+      maxRecords: options.maxChanges,
+      maxWaitMs: options.maxWaitMs,
+      startAt: options.resumeFrom,
+      timings: this.#options.groupTimings,
+    });
+    const reader = new KafkaChangeReader(group, this.#options.log, () => this.#readers.delete(reader));
+    this.#readers.add(reader);
+    return reader;
+  }
+}
+
+class KafkaChangeReader implements ChangeReader {
+  readonly #group: KafkaGroupReader;
+  readonly #log: Logger | undefined;
+  readonly #onClose: () => void;
+
+  constructor(group: KafkaGroupReader, log: Logger | undefined, onClose: () => void) {
+    this.#group = group;
+    this.#log = log;
+    this.#onClose = onClose;
+  }
+
+  async poll(idleMs: number): Promise<ChangeBatch> {
+    const { records, positions } = await this.#group.poll(idleMs);
+    const changes: PositionedChange[] = [];
+    for (const record of records) {
+      const decoded = decodeChange(record.value);
+      if (decoded !== undefined) changes.push({ change: decoded.change, partition: record.partition, offset: record.offset });
+      else this.#log?.error({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-changes message that is not a change');
+    }
+    return { changes, positions };
+  }
+
+  async release(positions: readonly StreamPosition[]): Promise<void> {
+    try {
+      await this.#group.commit(positions);
+    } catch (error) {
+      this.#log?.warn({ err: error }, 'kafka: could not commit change-feed offsets (a hint only)');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#onClose();
+    await this.#group.close();
+  }
+}

@@ -1,0 +1,131 @@
+import { ListOffsetTimestamps } from '@platformatic/kafka';
+import type { Producer } from '@platformatic/kafka';
+import type { Change } from '../../domain/change.ts';
+import { TallyError } from '../../domain/errors.ts';
+import { partitionOf } from '../../domain/hash.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { ChangePublisher } from '../../ports/change-publisher.ts';
+import { KafkaBatchProducer } from './kafka-batch-producer.ts';
+import type { OutgoingMessage } from './kafka-batch-producer.ts';
+import { createProducer, createStandaloneConsumer, unavailable } from './kafka-client.ts';
+import type { KafkaConnection } from './kafka-client.ts';
+import { decodeSource, encodeChange } from './kafka-codec.ts';
+import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
+
+export interface KafkaChangePublisherOptions {
+  /** Bootstrap brokers, `host:port[,host:port...]`. */
+  readonly brokers: string;
+  readonly namespace: string;
+  /** Partitions of the changes topic; must match the topic when it exists. */
+  readonly partitions: number;
+  readonly clientId?: string;
+  readonly log?: Logger;
+}
+
+/**
+ * Writes captured changes into the changes topic (format in `kafka-change-feed.ts`): key and
+ * partition by post, idempotent producer with acks=all, in order per partition. Each message
+ * carries its capture `source`, so a restarted relay reads the last one of every partition back
+ * and skips what is already there.
+ */
+export class KafkaChangePublisher implements ChangePublisher {
+  readonly topic: string;
+  readonly #partitions: number;
+  readonly #connection: KafkaConnection;
+  #producer: Producer | undefined;
+  #batcher: KafkaBatchProducer | undefined;
+
+  constructor(options: KafkaChangePublisherOptions) {
+    if (!Number.isInteger(options.partitions) || options.partitions < 1) {
+      throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
+    }
+    this.topic = likeChangesTopic(options.namespace);
+    this.#partitions = options.partitions;
+    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
+  }
+
+  async init(): Promise<void> {
+    await ensureTopic(this.#connection, this.topic, this.#partitions);
+    const producer = createProducer(this.#connection, 'changes-producer');
+    try {
+      await producer.initIdempotentProducer({});
+    } catch (error) {
+      await producer.close().catch(() => undefined);
+      throw unavailable('starting the idempotent producer', error);
+    }
+    this.#producer = producer;
+    this.#batcher = new KafkaBatchProducer(producer, this.topic);
+  }
+
+  async close(): Promise<void> {
+    const batcher = this.#batcher;
+    const producer = this.#producer;
+    this.#batcher = undefined;
+    this.#producer = undefined;
+    await batcher?.drain();
+    await producer?.close();
+  }
+
+  partitionOf(postId: string): number {
+    return partitionOf(postId, this.#partitions);
+  }
+
+  async publish(changes: readonly Change[], sources: readonly string[]): Promise<void> {
+    if (changes.length !== sources.length) throw new Error(`publish: ${changes.length} changes but ${sources.length} sources`);
+    if (changes.length === 0) return;
+    const batcher = this.#batcher;
+    if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka change publisher is not initialised', { retriable: true });
+    const messages: OutgoingMessage[] = changes.map((change, i) => ({
+      partition: this.partitionOf(change.postId),
+      key: Buffer.from(change.postId),
+      value: encodeChange(change, sources[i] as string),
+    }));
+    await batcher.send(messages);
+  }
+
+  /** Reads the last message of every partition back; empty partitions are absent. */
+  async publishedSources(): Promise<Map<number, string>> {
+    const consumer = createStandaloneConsumer(this.#connection, 'changes-readback');
+    const topic = this.topic;
+    try {
+      const ends = (await consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST })).get(topic) ?? [];
+      const wanted = new Map<number, bigint>();
+      ends.forEach((end, partition) => {
+        if (end > 0n) wanted.set(partition, end - 1n);
+      });
+      const sources = new Map<number, string>();
+      if (wanted.size === 0) return sources;
+      const metadata = await consumer.metadata({ topics: [topic] });
+      const info = metadata.topics.get(topic);
+      if (info === undefined) throw new TallyError('backend_unavailable', `Kafka topic ${topic} is missing`, { retriable: true });
+      const byLeader = new Map<number, { partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }[]>();
+      for (const [partition, fetchOffset] of wanted) {
+        const leader = info.partitions[partition]?.leader ?? -1;
+        let list = byLeader.get(leader);
+        if (list === undefined) byLeader.set(leader, (list = []));
+        list.push({ partition, fetchOffset, partitionMaxBytes: 2 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });
+      }
+      for (const [node, partitions] of byLeader) {
+        const response = await consumer.fetch({ node, topics: [{ topicId: info.id, partitions }], maxWaitTime: 0, minBytes: 0, maxBytes: 64 << 20 });
+        for (const t of response.responses) {
+          for (const part of t.partitions) {
+            const last = wanted.get(part.partitionIndex);
+            if (last === undefined) continue;
+            for (const batch of part.records ?? []) {
+              for (const record of batch.records) {
+                if (batch.firstOffset + BigInt(record.offsetDelta) !== last) continue;
+                const source = decodeSource(record.value);
+                if (source !== undefined) sources.set(part.partitionIndex, source);
+              }
+            }
+          }
+        }
+      }
+      return sources;
+    } catch (error) {
+      throw unavailable(`reading the last changes of ${topic}`, error);
+    } finally {
+      await consumer.close().catch(() => undefined);
+    }
+  }
+}

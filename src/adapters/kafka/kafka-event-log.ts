@@ -1,0 +1,158 @@
+/**
+ * The like-events log on Apache Kafka.
+ *
+ * Message format (what any Kafka client reads from the topic):
+ * - topic `${namespace}.like-events` (namespace `tally` by default), `partitions` partitions
+ *   (12 by default), created at start-up when missing, replication factor 1;
+ * - partition `fnv1a(postId) % partitions` (FNV-1a 32 bit over the UTF-16 code units of the post
+ *   id, see `src/domain/hash.ts`), so every event of a post is in one partition, in order;
+ * - key: the post id, UTF-8;
+ * - value: UTF-8 JSON `{"op":"like"|"unlike","postId":"<id>","userId":"<id>","at":<ms>}` where
+ *   ids are strings matching `^[A-Za-z0-9_-]{1,64}$` and `at` is when the api accepted the
+ *   event, in milliseconds since the epoch;
+ * - no headers; written by an idempotent producer with acks=all.
+ *
+ * Example: `kcat -C -b 127.0.0.1:9092 -t tally.like-events -f '%p %o %k %s\n'`.
+ */
+import { TallyError } from '../../domain/errors.ts';
+import { partitionOf } from '../../domain/hash.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
+import { KafkaBatchProducer } from './kafka-batch-producer.ts';
+import type { OutgoingMessage } from './kafka-batch-producer.ts';
+import { createProducer, unavailable } from './kafka-client.ts';
+import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
+import { decodeEvent, encodeEvent } from './kafka-codec.ts';
+import { KafkaGroupReader } from './kafka-group-reader.ts';
+import { ensureTopic, likeEventsTopic } from './kafka-topics.ts';
+import type { Producer } from '@platformatic/kafka';
+
+export interface KafkaEventLogOptions {
+  /** Bootstrap brokers, `host:port[,host:port...]`. */
+  readonly brokers: string;
+  /** Prefix of the topic name. */
+  readonly namespace: string;
+  /** Partitions of the topic; must match the topic when it exists. */
+  readonly partitions: number;
+  /** Events appended and not yet acknowledged beyond which `append` fails with `overloaded`. */
+  readonly maxPendingEvents: number;
+  readonly clientId?: string;
+  readonly log?: Logger;
+  /** Consumer-group timings (tests shorten them); defaults suit production. */
+  readonly groupTimings?: GroupTimings;
+}
+
+/**
+ * The like-events log on Kafka. Appends of the same moment are group committed into one produce
+ * request (see KafkaBatchProducer); consumers are members of a consumer group that commit only
+ * when told to, after the batch is applied.
+ */
+export class KafkaEventLog implements EventLog {
+  readonly partitions: number;
+  readonly topic: string;
+  readonly #options: KafkaEventLogOptions;
+  readonly #connection: KafkaConnection;
+  #producer: Producer | undefined;
+  #batcher: KafkaBatchProducer | undefined;
+  readonly #consumers = new Set<KafkaLogConsumer>();
+
+  constructor(options: KafkaEventLogOptions) {
+    if (!Number.isInteger(options.partitions) || options.partitions < 1) {
+      throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
+    }
+    this.#options = options;
+    this.partitions = options.partitions;
+    this.topic = likeEventsTopic(options.namespace);
+    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
+  }
+
+  async init(): Promise<void> {
+    await ensureTopic(this.#connection, this.topic, this.partitions);
+    const producer = createProducer(this.#connection, 'events-producer');
+    try {
+      // Registers the producer id now, so the first append does not pay for it.
+      await producer.initIdempotentProducer({});
+    } catch (error) {
+      await producer.close().catch(() => undefined);
+      throw unavailable('starting the idempotent producer', error);
+    }
+    this.#producer = producer;
+    this.#batcher = new KafkaBatchProducer(producer, this.topic);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#consumers].map((c) => c.close()));
+    const batcher = this.#batcher;
+    const producer = this.#producer;
+    this.#batcher = undefined;
+    this.#producer = undefined;
+    await batcher?.drain();
+    await producer?.close();
+  }
+
+  async append(events: readonly LikeEvent[]): Promise<AppendResult> {
+    if (events.length === 0) return { positions: [] };
+    const batcher = this.#batcher;
+    if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka event log is not initialised', { retriable: true });
+    if (batcher.pending + events.length > this.#options.maxPendingEvents) {
+      throw new TallyError('overloaded', `the log has ${batcher.pending} events waiting for Kafka to acknowledge them; retry later`, { retriable: true });
+    }
+    const messages: OutgoingMessage[] = events.map((event) => ({
+      partition: partitionOf(event.postId, this.partitions),
+      key: Buffer.from(event.postId),
+      value: encodeEvent(event),
+    }));
+    const after = await batcher.send(messages);
+    return { positions: [...after].map(([partition, offset]) => ({ partition, offset })) };
+  }
+
+  async consumer(options: ConsumerOptions): Promise<LogConsumer> {
+    const reader = await KafkaGroupReader.open({
+      connection: this.#connection,
+      role: 'events-consumer',
+      topic: this.topic,
+      group: options.group,
+      maxRecords: options.maxEvents,
+      maxWaitMs: options.maxWaitMs,
+      startAt: 'committed',
+      timings: this.#options.groupTimings,
+    });
+    const consumer = new KafkaLogConsumer(reader, this.#options.log, () => this.#consumers.delete(consumer));
+    this.#consumers.add(consumer);
+    return consumer;
+  }
+}
+
+/** A member of a consumer group of the like-events topic. */
+class KafkaLogConsumer implements LogConsumer {
+  readonly #reader: KafkaGroupReader;
+  readonly #log: Logger | undefined;
+  readonly #onClose: () => void;
+
+  constructor(reader: KafkaGroupReader, log: Logger | undefined, onClose: () => void) {
+    this.#reader = reader;
+    this.#log = log;
+    this.#onClose = onClose;
+  }
+
+  async poll(idleMs: number): Promise<LogBatch> {
+    const { records, positions } = await this.#reader.poll(idleMs);
+    const events: LikeEvent[] = [];
+    for (const record of records) {
+      const event = decodeEvent(record.value);
+      if (event !== undefined) events.push(event);
+      else this.#log?.warn({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-events message that is not a like event');
+    }
+    return { events, positions };
+  }
+
+  commit(batch: LogBatch): Promise<void> {
+    return this.#reader.commit(batch.positions);
+  }
+
+  async close(): Promise<void> {
+    this.#onClose();
+    await this.#reader.close();
+  }
+}
