@@ -10,7 +10,10 @@ export interface ServerProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts `tally <args>` as a real child process and resolves once it prints its listening URL. */
+/**
+ * Starts `tally <args>` as a real child process and resolves once it says it is ready; `url` is
+ * its API address when it runs the api, else ''.
+ */
 export async function startServer(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
@@ -23,10 +26,9 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
     const timer = setTimeout(() => reject(new Error(`tally ${args.join(' ')} did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match?.[1]) {
+      if (/tally: ready/.test(out)) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(/listening on (http:\/\/\S+)/.exec(out)?.[1] ?? '');
       }
     });
     void exited.then((code) => {

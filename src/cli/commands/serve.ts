@@ -15,6 +15,7 @@ export async function runStages(options: Options, stages: ReadonlySet<StageName>
   const what = [...(app.api ? ['api'] : []), ...app.stageNames].join(', ');
   log.info({ url: app.url, mode: ports.mode, stages: what, data: ports.describe() }, `tally ${ports.mode}: running ${what}${app.url ? ` on ${app.url}` : ''}`);
   if (app.url !== undefined) process.stdout.write(`tally: listening on ${app.url} (${ports.mode}: ${ports.describe()})\n`);
+  process.stdout.write(`tally: ready (${what})\n`);
 
   let stopping = false;
   const shutdown = (signal: string): void => {
