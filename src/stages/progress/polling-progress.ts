@@ -1,0 +1,73 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StreamPosition } from '../../domain/change.ts';
+import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
+import type { ProgressProbes } from '../../ports/progress-probes.ts';
+
+export interface PollingProgressOptions {
+  /** Pause between two probes while waiting. */
+  readonly pollMs: number;
+  /** How often the ingest lag is refreshed for back-pressure. */
+  readonly lagRefreshMs: number;
+}
+
+/**
+ * Pipeline progress when the stages run in other processes. A write is applied once (1) ingest
+ * committed past it, so its rows are in the source; then, with M the source's position at that
+ * moment, (2) the relay published every change before M into the feed, and (3) the counter
+ * applied the feed up to where it ended at that point.
+ */
+export class PollingProgress implements PipelineProgress {
+  readonly #probes: ProgressProbes;
+  readonly #options: PollingProgressOptions;
+  #lag = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(probes: ProgressProbes, options: PollingProgressOptions) {
+    this.#probes = probes;
+    this.#options = options;
+  }
+
+  /** Starts refreshing the ingest lag in the background. */
+  start(): void {
+    const refresh = (): void => {
+      void Promise.all([this.#probes.logEnds(), this.#probes.ingestCommitted()])
+        .then(([ends, committed]) => {
+          const done = new Map(committed.map((p) => [p.partition, p.offset]));
+          this.#lag = ends.reduce((sum, p) => sum + Math.max(0, p.offset - (done.get(p.partition) ?? 0)), 0);
+        })
+        .catch(() => undefined);
+    };
+    refresh();
+    this.#timer = setInterval(refresh, this.#options.lagRefreshMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  ingestLag(): number {
+    return this.#lag;
+  }
+
+  async waitApplied(logPositions: readonly StreamPosition[], timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const until = async (reached: () => Promise<boolean>): Promise<boolean> => {
+      while (!(await reached())) {
+        if (Date.now() >= deadline) return false;
+        await sleep(this.#options.pollMs);
+      }
+      return true;
+    };
+    if (!(await until(async () => covers(await this.#probes.ingestCommitted(), logPositions)))) return false;
+    const mark = await this.#probes.sourceMark();
+    if (!(await until(async () => (await this.#probes.relayConfirmed()) >= mark))) return false;
+    const feedEnds = await this.#probes.feedEnds();
+    return until(async () => covers(await this.#probes.counterApplied(), feedEnds));
+  }
+}
+
+function covers(have: readonly StreamPosition[], want: readonly StreamPosition[]): boolean {
+  const map = new Map(have.map((p) => [p.partition, p.offset]));
+  return want.every((p) => (map.get(p.partition) ?? 0) >= p.offset);
+}
