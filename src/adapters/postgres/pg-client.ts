@@ -38,16 +38,21 @@ export function createPool(options: PoolOptions): PgPool {
   // An idle connection that dies emits here; the pool drops it and the next query opens a new one.
   pool.on('error', () => undefined);
   return {
-    query: async <R>(text: string, values?: readonly unknown[]) => (await pool.query(text, values as unknown[] | undefined)) as PgResult<R>,
+    query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await pool.query(text, values as unknown[] | undefined)),
     connect: async () => {
       const client = await pool.connect();
       return {
-        query: async <R>(text: string, values?: readonly unknown[]) => (await client.query(text, values as unknown[] | undefined)) as PgResult<R>,
+        query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await client.query(text, values as unknown[] | undefined)),
         release: (error?: Error) => client.release(error),
       };
     },
     end: () => pool.end(),
   };
+}
+
+/** pg types rows loosely; the caller names the columns it selected. */
+function toResult<R>(result: { rows: unknown[]; rowCount: number | null }): PgResult<R> {
+  return { rows: result.rows as R[], rowCount: result.rowCount };
 }
 
 /**
