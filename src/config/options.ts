@@ -46,7 +46,9 @@ function url(protocols: string[]) {
 }
 
 type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
-const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+/** Widens a literal default to its option type. */
+const widen = <T>(value: T): T => value;
+const DEFAULT_LOG_LEVEL = widen<LogLevel>('info');
 
 /** Every option of every command, with its default. `./tally --help` prints this table. */
 export const OPTION_SPECS = {
