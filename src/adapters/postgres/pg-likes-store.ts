@@ -111,6 +111,7 @@ export class PgLikesStore implements LikesStore {
     await inTransaction(this.#db, async (tx) => {
       await this.#locks.exclusive(tx, posts);
       const counted = await tx.query<{ post_id: string; n: string }>(this.#sql.count, [posts]);
+      for (const post of posts) counts.set(post, 0);
       for (const row of counted.rows) counts.set(row.post_id, Number(row.n));
       const values = posts.map((p) => counts.get(p) ?? 0);
       const added = await tx.query<{ id: string }>(this.#sql.insertRecounts, [posts, values]);
