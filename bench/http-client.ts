@@ -1,0 +1,55 @@
+import { Pool } from 'undici';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** One HTTP answer, body read as text. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly text: string;
+}
+
+/** A non-retriable HTTP failure during a benchmark phase. */
+export class HttpFailure extends Error {}
+
+const RETRIABLE = new Set([429, 503]);
+
+/**
+ * The load generator's HTTP client: an undici pool of keep-alive connections to one origin,
+ * one request per connection at a time. Bodies are given pre-serialized, so the generator
+ * spends its CPU on sending rather than on JSON.
+ */
+export class BenchHttp {
+  readonly #pool: Pool;
+  /** 429/503 answers retried so far (Tally's back-pressure). */
+  retries = 0;
+
+  constructor(origin: string, connections: number) {
+    this.#pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+  }
+
+  /** One request; the answer whatever its status. */
+  async request(method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: Buffer | string): Promise<HttpAnswer> {
+    const response = await this.#pool.request({
+      method,
+      path,
+      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+    });
+    return { status: response.statusCode, text: await response.body.text() };
+  }
+
+  /** A request that must succeed (2xx): 429/503 are retried after a short pause, anything else throws. */
+  async expectOk(method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: Buffer | string): Promise<HttpAnswer> {
+    for (let attempt = 0; ; attempt++) {
+      const answer = await this.request(method, path, body);
+      if (answer.status >= 200 && answer.status < 300) return answer;
+      if (!RETRIABLE.has(answer.status) || attempt >= 10_000) {
+        throw new HttpFailure(`${method} ${path.slice(0, 80)} answered ${answer.status}: ${answer.text.slice(0, 300)}`);
+      }
+      this.retries++;
+      await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}

@@ -1,0 +1,58 @@
+import { BenchHttp } from './http-client.ts';
+import { parsePrometheus, serverSample, type ServerSample } from './prometheus.ts';
+
+/**
+ * Polls the target's `/metrics` on its own connection: the applied-changes counter (a cheap
+ * signal that the pipeline caught up), server CPU seconds and RSS, over time.
+ */
+export class MetricsSampler {
+  readonly #http: BenchHttp;
+  readonly #epoch: number;
+  readonly samples: ServerSample[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #busy = false;
+
+  constructor(origin: string, epoch: number) {
+    this.#http = new BenchHttp(origin, 1);
+    this.#epoch = epoch;
+  }
+
+  /** Scrapes once now; undefined fields when the target does not expose them. */
+  async scrape(): Promise<ServerSample> {
+    const answer = await this.#http.request('GET', '/metrics');
+    const sample = serverSample(performance.now() - this.#epoch, answer.status === 200 ? parsePrometheus(answer.text) : new Map<string, number>());
+    this.samples.push(sample);
+    return sample;
+  }
+
+  /** Scrapes every `intervalMs` in the background until {@link stop}. */
+  start(intervalMs: number): void {
+    this.stop();
+    this.#timer = setInterval(() => {
+      if (this.#busy) return;
+      this.#busy = true;
+      this.scrape()
+        .catch(() => undefined)
+        .finally(() => {
+          this.#busy = false;
+        });
+    }, intervalMs);
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Largest RSS seen, in bytes. */
+  maxRss(): number | undefined {
+    let max: number | undefined;
+    for (const s of this.samples) if (s.rssBytes !== undefined && (max === undefined || s.rssBytes > max)) max = s.rssBytes;
+    return max;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.#http.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Parses Prometheus text exposition into `name` or `name{labels}` → value (comments skipped).
+ * Enough for the few counters and gauges the benchmark reads; not a full parser.
+ */
+export function parsePrometheus(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.length === 0 || line.startsWith('#')) continue;
+    const close = line.lastIndexOf('}');
+    const split = close >= 0 ? line.indexOf(' ', close) : line.indexOf(' ');
+    if (split <= 0) continue;
+    const value = Number(line.slice(split + 1).trim().split(' ')[0]);
+    if (!Number.isNaN(value)) values.set(line.slice(0, split), value);
+  }
+  return values;
+}
+
+/** What the benchmark reads from a Tally's `/metrics`. */
+export interface ServerSample {
+  /** Milliseconds since the run started. */
+  readonly t: number;
+  readonly changesApplied: number | undefined;
+  readonly eventsIngested: number | undefined;
+  readonly cpuSeconds: number | undefined;
+  readonly rssBytes: number | undefined;
+}
+
+/** Picks the benchmark's metrics out of a parsed exposition. */
+export function serverSample(t: number, metrics: Map<string, number>): ServerSample {
+  return {
+    t,
+    changesApplied: metrics.get('tally_changes_applied_total'),
+    eventsIngested: metrics.get('tally_events_ingested_total'),
+    cpuSeconds: metrics.get('process_cpu_seconds_total'),
+    rssBytes: metrics.get('process_resident_memory_bytes'),
+  };
+}

@@ -1,0 +1,122 @@
+import type { BaselineResult } from './baselines/baseline-result.ts';
+import type { LatencySummary } from './histogram.ts';
+import type { Mismatch } from './verify.ts';
+
+/** Everything one run measured; `--json` prints it as the last line of stdout. */
+export interface BenchResult {
+  readonly tool: 'tally-bench';
+  readonly startedAt: string;
+  readonly seconds: number;
+  readonly command: string;
+  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly memoryGb: number; readonly node: string };
+  readonly target: { readonly kind: string; readonly description: string };
+  readonly workload: {
+    readonly events: number;
+    readonly posts: number;
+    readonly postsTouched: number;
+    readonly users: number;
+    readonly zipf: number;
+    readonly hotShare: number;
+    readonly likes: number;
+    readonly unlikes: number;
+    readonly seed: number;
+    readonly minGap: number;
+  };
+  /** Every count the run wrote equals the generator's: the gate. */
+  readonly correct: boolean;
+  readonly correctness: { readonly postsChecked: number; readonly mismatches: number; readonly examples: readonly Mismatch[] };
+  readonly bulk: {
+    readonly events: number;
+    readonly batch: number;
+    readonly concurrency: number;
+    readonly acceptSeconds: number;
+    readonly applySeconds: number | null;
+    readonly acceptedPerSec: number;
+    /** Events ÷ seconds from the first request until every count was right. */
+    readonly appliedPerSec: number | null;
+    readonly retries: number;
+    readonly batchLatency: LatencySummary;
+    readonly server: { readonly cpuSeconds: number | null; readonly cpuSecondsPer1kLikes: number | null; readonly rssMaxMb: number | null };
+    readonly clientCpuSeconds: number;
+  };
+  readonly single: { readonly requests: number; readonly seconds: number; readonly reqPerSec: number; readonly latency: LatencySummary };
+  readonly reads: {
+    readonly postsPerCall: number;
+    readonly countsPerSec: number;
+    readonly reqPerSec: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+    readonly p999Ms: number;
+    readonly latency: LatencySummary;
+    readonly singleCount: { readonly reqPerSec: number; readonly latency: LatencySummary };
+    readonly underWrites: { readonly countsPerSec: number; readonly reqPerSec: number; readonly p99Ms: number; readonly latency: LatencySummary; readonly writesAcceptedPerSec: number };
+  };
+  readonly freshness: { readonly samples: number; readonly timeouts: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly latency: LatencySummary };
+  readonly baselines: { readonly redisLua: BaselineResult; readonly postgresNaive: BaselineResult; readonly helloWorld: BaselineResult & { readonly reqPerSec: number | null } };
+  readonly ratios: Ratios;
+  readonly goals: readonly Goal[];
+  readonly notes: readonly string[];
+  readonly report: string;
+}
+
+/** Tally ÷ baseline, each measured in the same run; null when the baseline was skipped. */
+export interface Ratios {
+  readonly bulkAppliedVsRedisLua: number | null;
+  readonly bulkAppliedVsPostgresNaive: number | null;
+  readonly singleVsHelloWorld: number | null;
+  readonly readRequestsVsHelloWorld: number | null;
+}
+
+/** One goal of the benchmark issue and whether this run reached it. */
+export interface Goal {
+  readonly name: string;
+  readonly want: string;
+  readonly value: number | null;
+  readonly met: boolean | null;
+}
+
+function ratio(a: number | null, b: number | null): number | null {
+  return a === null || b === null || b === 0 ? null : Math.round((a / b) * 1000) / 1000;
+}
+
+/** The ratios against each baseline. */
+export function computeRatios(input: {
+  bulkAppliedPerSec: number | null;
+  singleReqPerSec: number;
+  readReqPerSec: number;
+  redisPerSec: number | null;
+  postgresPerSec: number | null;
+  helloPerSec: number | null;
+}): Ratios {
+  return {
+    bulkAppliedVsRedisLua: ratio(input.bulkAppliedPerSec, input.redisPerSec),
+    bulkAppliedVsPostgresNaive: ratio(input.bulkAppliedPerSec, input.postgresPerSec),
+    singleVsHelloWorld: ratio(input.singleReqPerSec, input.helloPerSec),
+    readRequestsVsHelloWorld: ratio(input.readReqPerSec, input.helloPerSec),
+  };
+}
+
+/** The goals of the issue that apply to this target. */
+export function evaluateGoals(input: {
+  targetKind: string;
+  bulkAppliedPerSec: number | null;
+  freshnessP99Ms: number;
+  countsPerSec: number;
+  ratios: Ratios;
+}): Goal[] {
+  const atLeast = (name: string, want: string, value: number | null, min: number): Goal => ({ name, want, value, met: value === null ? null : value >= min });
+  const atMost = (name: string, want: string, value: number | null, max: number): Goal => ({ name, want, value, met: value === null ? null : value <= max });
+  if (input.targetKind === 'distributed') {
+    return [
+      atLeast('distributed bulk applied likes/s', '≥ 50000', input.bulkAppliedPerSec, 50_000),
+      atMost('distributed freshness p99 ms', '≤ 1000', input.freshnessP99Ms, 1000),
+    ];
+  }
+  return [
+    atLeast('bulk applied likes/s', '≥ 100000', input.bulkAppliedPerSec, 100_000),
+    atLeast('bulk applied ÷ Redis Lua', '≥ 1.2', input.ratios.bulkAppliedVsRedisLua, 1.2),
+    atMost('freshness p99 ms', '≤ 100', input.freshnessP99Ms, 100),
+    atLeast('single likes ÷ hello-world', '≥ 0.7', input.ratios.singleVsHelloWorld, 0.7),
+    atLeast('batch reads counts/s', '≥ 1000000', input.countsPerSec, 1_000_000),
+  ];
+}

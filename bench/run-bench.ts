@@ -1,0 +1,231 @@
+import { cpus, totalmem } from 'node:os';
+import type { BaselineResult } from './baselines/baseline-result.ts';
+import { skippedBaseline } from './baselines/baseline-result.ts';
+import { helloWorldBaseline } from './baselines/hello-world.ts';
+import { postgresNaiveBaseline } from './baselines/postgres-naive.ts';
+import { redisLuaBaseline } from './baselines/redis-lua.ts';
+import { ensureServices, SERVICES } from './baselines/services.ts';
+import { percentileCurve, summarize, type CurvePoint } from './histogram.ts';
+import { orderingGap, type BenchOptions } from './options.ts';
+import type { TimedResult } from './phases/timed-requests.ts';
+import { ratesFromCumulative, type RatePoint } from './rate-series.ts';
+import { computeRatios, evaluateGoals, type BenchResult } from './result.ts';
+import { runTally, type TallyRun } from './run-tally.ts';
+import { startTarget } from './target.ts';
+import { generateWorkload, type Workload } from './workload.ts';
+import type { FreshnessSample } from './freshness-probe.ts';
+
+/** Series the HTML report draws (not part of the JSON line). */
+export interface ChartData {
+  readonly bulkAccepted: readonly RatePoint[];
+  readonly bulkApplied: readonly RatePoint[];
+  readonly bulkWindow: { readonly from: number; readonly to: number };
+  readonly freshness: readonly FreshnessSample[];
+  readonly latencyCurves: readonly { readonly name: string; readonly points: readonly CurvePoint[] }[];
+  readonly serverRssMb: readonly { readonly t: number; readonly value: number }[];
+}
+
+const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Runs the whole benchmark: workload, Tally phases, baselines; returns the results and the report's series. */
+export async function runBench(options: BenchOptions, argv: readonly string[], say: (line: string) => void): Promise<{ result: BenchResult; charts: ChartData }> {
+  const startedAt = new Date();
+  const epoch = performance.now();
+  const notes: string[] = [];
+  const minGap = orderingGap(options);
+  say(`workload: ${options.events} events over ${options.posts} posts, Zipf ${options.zipf}, users from ${options.users}, seed ${options.seed}`);
+  const workload = generateWorkload({
+    events: options.events,
+    posts: options.posts,
+    users: options.users,
+    zipf: options.zipf,
+    hotShare: options.hotShare,
+    unlikeShare: options.unlikeShare,
+    seed: options.seed,
+    minGap,
+  });
+
+  say(`target: ${options.target}`);
+  const target = await startTarget(options.target, options.serveArgs, options.profileDir);
+  say(`target: ${target.description} at ${target.origin}`);
+  let run: TallyRun;
+  try {
+    run = await runTally(target, workload, options, epoch, say);
+  } finally {
+    say('target: stopping');
+    await target.stop();
+  }
+
+  const progress = !options.json || process.stderr.isTTY === true;
+  const baselines = await runBaselines(options, workload, minGap, epoch, progress, say, notes);
+  const hello = baselines.hello;
+
+  const bulkEvents = run.bulk.events;
+  const acceptSeconds = (run.bulk.acceptedAt - run.bulk.startedAt) / 1000;
+  const applySeconds = run.bulkAppliedAt === undefined ? null : (run.bulkAppliedAt - run.bulk.startedAt) / 1000;
+  const appliedPerSec = applySeconds === null ? null : round(bulkEvents / applySeconds);
+  const cpuBefore = run.bulkServer.before.cpuSeconds;
+  const cpuAfter = run.bulkServer.after.cpuSeconds;
+  const serverCpu = cpuBefore === undefined || cpuAfter === undefined ? null : round(cpuAfter - cpuBefore, 3);
+  const reads = summarize(run.reads.latency);
+  const mixedReads = summarize(run.mixedReads.latency);
+  const freshness = summarize(run.freshness);
+  const mixedSeconds = (run.mixedWrites.acceptedAt - run.mixedWrites.startedAt) / 1000;
+  const ratios = computeRatios({
+    bulkAppliedPerSec: appliedPerSec,
+    singleReqPerSec: run.single.perSec,
+    readReqPerSec: run.reads.perSec,
+    redisPerSec: baselines.redis.perSec,
+    postgresPerSec: baselines.postgres.perSec,
+    helloPerSec: hello.perSec,
+  });
+  const countsPerSec = round(run.reads.perSec * options.readPosts);
+  if (run.bulkUnsettled > 0) notes.push(`bulk counts were still wrong for ${run.bulkUnsettled} posts after ${options.settleTimeout} s; no applied rate`);
+  if (target.kind === 'distributed') notes.push('server CPU and RSS are the tally process only (Kafka, PostgreSQL and Redis not included)');
+  notes.push(`ordering: two events of one (post, user) are ≥ ${minGap} events apart in the workload and the generator never has them in flight together`);
+
+  const result: BenchResult = {
+    tool: 'tally-bench',
+    startedAt: startedAt.toISOString(),
+    seconds: round((performance.now() - epoch) / 1000, 1),
+    command: `./tally bench ${argv.join(' ')}`.trim(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    target: { kind: target.kind, description: target.description },
+    workload: {
+      events: options.events,
+      posts: options.posts,
+      postsTouched: new Set(workload.post).size,
+      users: options.users,
+      zipf: options.zipf,
+      hotShare: options.hotShare,
+      likes: workload.likes,
+      unlikes: workload.unlikes,
+      seed: options.seed,
+      minGap,
+    },
+    correct: run.mismatches.length === 0,
+    correctness: { postsChecked: run.postsChecked, mismatches: run.mismatches.length, examples: run.mismatches.slice(0, 10) },
+    bulk: {
+      events: bulkEvents,
+      batch: options.batch,
+      concurrency: options.bulkConcurrency,
+      acceptSeconds: round(acceptSeconds, 3),
+      applySeconds: applySeconds === null ? null : round(applySeconds, 3),
+      acceptedPerSec: round(bulkEvents / acceptSeconds),
+      appliedPerSec,
+      retries: run.bulkRetries,
+      batchLatency: summarize(run.bulk.latency),
+      server: {
+        cpuSeconds: serverCpu,
+        cpuSecondsPer1kLikes: serverCpu === null ? null : round((serverCpu * 1000) / bulkEvents, 5),
+        rssMaxMb: run.rssMaxBytes === undefined ? null : round(run.rssMaxBytes / 2 ** 20),
+      },
+      clientCpuSeconds: round(run.bulkClientCpuSeconds, 3),
+    },
+    single: { requests: run.single.requests, seconds: round(run.single.seconds, 3), reqPerSec: round(run.single.perSec), latency: summarize(run.single.latency) },
+    reads: {
+      postsPerCall: options.readPosts,
+      countsPerSec,
+      reqPerSec: round(run.reads.perSec),
+      p50Ms: reads.p50Ms,
+      p99Ms: reads.p99Ms,
+      p999Ms: reads.p999Ms,
+      latency: reads,
+      singleCount: { reqPerSec: round(run.singleReads.perSec), latency: summarize(run.singleReads.latency) },
+      underWrites: {
+        countsPerSec: round(run.mixedReads.perSec * options.readPosts),
+        reqPerSec: round(run.mixedReads.perSec),
+        p99Ms: mixedReads.p99Ms,
+        latency: mixedReads,
+        writesAcceptedPerSec: mixedSeconds > 0 ? round(run.mixedWrites.events / mixedSeconds) : 0,
+      },
+    },
+    freshness: { samples: freshness.count, timeouts: run.freshnessTimeouts, p50Ms: freshness.p50Ms, p99Ms: freshness.p99Ms, maxMs: freshness.maxMs, latency: freshness },
+    baselines: { redisLua: baselines.redis, postgresNaive: baselines.postgres, helloWorld: { ...hello, reqPerSec: hello.perSec } },
+    ratios,
+    goals: evaluateGoals({ targetKind: target.kind, bulkAppliedPerSec: appliedPerSec, freshnessP99Ms: freshness.p99Ms, countsPerSec, ratios }),
+    notes,
+    report: options.report,
+  };
+
+  const bulkTo = run.bulkAppliedAt ?? run.bulk.acceptedAt;
+  const applied = run.serverSamples
+    .filter((s) => s.changesApplied !== undefined && s.t >= run.bulk.startedAt - 250 && s.t <= bulkTo + 500)
+    .map((s) => ({ t: s.t, value: s.changesApplied as number }));
+  const curve = (name: string, timed: TimedResult | undefined, histogram = timed?.latency) => ({ name, points: histogram === undefined ? [] : percentileCurve(histogram) });
+  const charts: ChartData = {
+    bulkAccepted: run.bulk.accepted.points(run.bulk.startedAt, bulkTo + 250),
+    bulkApplied: ratesFromCumulative(applied),
+    bulkWindow: { from: run.bulk.startedAt, to: bulkTo },
+    freshness: run.freshnessSamples,
+    latencyCurves: [
+      curve('bulk batch POST', undefined, run.bulk.latency),
+      curve('single PUT', undefined, run.single.latency),
+      curve('GET /v1/counts (idle)', run.reads),
+      curve('GET /v1/counts (under writes)', run.mixedReads),
+      curve('GET …/count', run.singleReads),
+      curve('freshness', undefined, run.freshness),
+      curve('hello-world', baselines.helloTimed),
+    ],
+    serverRssMb: run.serverSamples.filter((s) => s.rssBytes !== undefined).map((s) => ({ t: s.t, value: (s.rssBytes as number) / 2 ** 20 })),
+  };
+  return { result, charts };
+}
+
+async function runBaselines(
+  options: BenchOptions,
+  workload: Workload,
+  minGap: number,
+  epoch: number,
+  progress: boolean,
+  say: (line: string) => void,
+  notes: string[],
+): Promise<{ redis: BaselineResult; postgres: BaselineResult; hello: BaselineResult; helloTimed: TimedResult | undefined }> {
+  const off = 'not selected (--baselines / --no-baselines)';
+  let redis = skippedBaseline(off);
+  let postgres = skippedBaseline(off);
+  let hello = skippedBaseline(off);
+  let helloTimed: TimedResult | undefined;
+  const wanted = (['redis', 'postgres'] as const).filter((name) => options.baselines.has(name));
+  const unreachable = wanted.length > 0 ? await ensureServices(wanted) : new Map<string, string | undefined>();
+  const attempt = async (name: string, run: () => Promise<BaselineResult>): Promise<BaselineResult> => {
+    try {
+      return await run();
+    } catch (error) {
+      const reason = `${name} failed: ${error instanceof Error ? error.message : String(error)}`;
+      notes.push(reason);
+      return skippedBaseline(reason);
+    }
+  };
+  if (options.baselines.has('hello')) {
+    say(`baseline: fastify hello-world in a child process, ${options.concurrency} in flight, ${options.duration} s`);
+    hello = await attempt('hello-world', async () => {
+      const measured = await helloWorldBaseline({ durationMs: options.duration * 1000, concurrency: options.concurrency, epoch, progress });
+      helloTimed = measured.timed;
+      return measured.result;
+    });
+  }
+  if (options.baselines.has('redis')) {
+    const down = unreachable.get('redis');
+    if (down === undefined) {
+      say(`baseline: Redis SADD+INCR Lua, first ${Math.min(options.baselineEvents, options.events)} events, pipelined`);
+      redis = await attempt('Redis baseline', () => redisLuaBaseline(SERVICES.redis.url, workload, options.baselineEvents, progress));
+    } else {
+      redis = skippedBaseline(down);
+      notes.push(`Redis baseline skipped: ${down}`);
+    }
+  }
+  if (options.baselines.has('postgres')) {
+    const down = unreachable.get('postgres');
+    if (down === undefined) {
+      say(`baseline: PostgreSQL one transaction per like, 16 connections, up to ${options.duration} s`);
+      postgres = await attempt('PostgreSQL baseline', () =>
+        postgresNaiveBaseline(workload, { url: SERVICES.postgres.url, events: options.baselineEvents, durationMs: options.duration * 1000, window: minGap, progress }),
+      );
+    } else {
+      postgres = skippedBaseline(down);
+      notes.push(`PostgreSQL baseline skipped: ${down}`);
+    }
+  }
+  return { redis, postgres, hello, helloTimed };
+}

@@ -1,0 +1,140 @@
+import type { Histogram } from 'hdr-histogram-js';
+import { FreshnessProbe, type FreshnessSample } from './freshness-probe.ts';
+import { BenchHttp } from './http-client.ts';
+import { MetricsSampler } from './metrics-sampler.ts';
+import type { BenchOptions } from './options.ts';
+import { sendBulk, type BulkSent } from './phases/bulk-writes.ts';
+import { sendSingle, type SingleSent } from './phases/single-writes.ts';
+import { timedRequests, type TimedResult } from './phases/timed-requests.ts';
+import type { ServerSample } from './prometheus.ts';
+import { readPaths } from './read-paths.ts';
+import { waitApplied } from './settle.ts';
+import type { Target } from './target.ts';
+import { verifyCounts, workloadExpectations, type Expectation, type Mismatch } from './verify.ts';
+import { effectiveChanges, type Workload } from './workload.ts';
+
+/** The raw measurements of the phases against Tally. */
+export interface TallyRun {
+  readonly bulk: BulkSent;
+  /** ms into the run when every bulk count was right; undefined if never within the timeout. */
+  readonly bulkAppliedAt: number | undefined;
+  readonly bulkRetries: number;
+  readonly bulkServer: { readonly before: ServerSample; readonly after: ServerSample };
+  readonly bulkClientCpuSeconds: number;
+  readonly reads: TimedResult;
+  readonly singleReads: TimedResult;
+  readonly single: SingleSent;
+  readonly mixedWrites: BulkSent;
+  readonly mixedReads: TimedResult;
+  readonly freshness: Histogram;
+  readonly freshnessSamples: readonly FreshnessSample[];
+  readonly freshnessTimeouts: number;
+  readonly serverSamples: readonly ServerSample[];
+  readonly rssMaxBytes: number | undefined;
+  readonly postsChecked: number;
+  readonly mismatches: readonly Mismatch[];
+  /** Bulk posts still wrong when the bulk phase gave up waiting (they may have converged by the final check). */
+  readonly bulkUnsettled: number;
+}
+
+/** Runs bulk, reads, single and mixed phases against a started target, then checks every count. */
+export async function runTally(target: Target, workload: Workload, options: BenchOptions, epoch: number, say: (line: string) => void): Promise<TallyRun> {
+  const progress = !options.json || process.stderr.isTTY === true;
+  const origin = target.origin;
+  const prefix = target.idPrefix;
+  const bulkHttp = new BenchHttp(origin, options.bulkConcurrency);
+  const http = new BenchHttp(origin, options.concurrency);
+  const checkHttp = new BenchHttp(origin, 8);
+  const sampler = new MetricsSampler(origin, epoch);
+  const probe = new FreshnessProbe(origin, epoch, `${prefix}probe`, options.settleTimeout * 1000);
+  const durationMs = options.duration * 1000;
+  const gap = workload.spec.minGap;
+  try {
+    const before = await sampler.scrape();
+    sampler.start(250);
+    say(`bulk: ${workload.post.length} events, batches of ${options.batch}, ${options.bulkConcurrency} in flight`);
+    const bulkExpect = workloadExpectations(workload, `${prefix}p`);
+    const bulkChanges = effectiveChanges(workload);
+    const cpuBefore = process.cpuUsage();
+    probe.start('bulk');
+    const bulk = await sendBulk(bulkHttp, workload, { name: 'bulk (POST /v1/events)', prefix: `${prefix}p`, batch: options.batch, concurrency: options.bulkConcurrency, epoch, progress });
+    const settled = await waitApplied({
+      sampler,
+      baseline: before.changesApplied,
+      expectedChanges: () => bulkChanges + probe.likes,
+      verify: () => verifyCounts(checkHttp, bulkExpect),
+      timeoutMs: options.settleTimeout * 1000,
+      epoch,
+    });
+    await probe.stop();
+    const cpu = process.cpuUsage(cpuBefore);
+    const after = await sampler.scrape();
+    const bulkRetries = bulkHttp.retries;
+
+    const paths = readPaths({ posts: options.posts, zipf: options.zipf, perCall: options.readPosts, prefix: `${prefix}p`, seed: options.seed, count: 2048 });
+    say(`reads: GET /v1/counts with ${options.readPosts} posts per call, ${options.concurrency} in flight, ${options.duration} s`);
+    const reads = await timedRequests(http, { name: 'reads (GET /v1/counts)', method: 'GET', paths: paths.batch, durationMs, concurrency: options.concurrency, epoch, progress });
+    say(`reads: GET /v1/posts/{p}/count, ${options.concurrency} in flight, ${options.duration} s`);
+    const singleReads = await timedRequests(http, { name: 'reads (GET …/count)', method: 'GET', paths: paths.single, durationMs, concurrency: options.concurrency, epoch, progress });
+
+    say(`single: PUT/DELETE one like per request, ${options.concurrency} in flight, ${options.duration} s`);
+    const single = await sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress });
+
+    say(`mixed: bulk writes and batch reads at once, ${options.duration} s`);
+    probe.start('mixed');
+    const mixedHttp = new BenchHttp(origin, options.bulkConcurrency);
+    let mixedWrites: BulkSent;
+    let mixedReads: TimedResult;
+    try {
+      [mixedWrites, mixedReads] = await Promise.all([
+        sendBulk(mixedHttp, workload, { name: 'mixed writes', prefix: `${prefix}m`, batch: options.batch, concurrency: options.bulkConcurrency, epoch, durationMs, progress: false }),
+        timedRequests(http, { name: 'mixed (reads + writes)', method: 'GET', paths: paths.batch, durationMs, concurrency: options.concurrency, epoch, progress }),
+      ]);
+    } finally {
+      await mixedHttp.close();
+    }
+    await probe.stop();
+
+    say('check: waiting until every count is applied, then comparing each with the generator');
+    const everything: Expectation[] = [
+      ...bulkExpect,
+      ...workloadExpectations(workload, `${prefix}s`, single.requests),
+      ...workloadExpectations(workload, `${prefix}m`, mixedWrites.events),
+      { postId: probe.post, count: probe.likes },
+    ];
+    const totalChanges = bulkChanges + effectiveChanges(workload, single.requests) + effectiveChanges(workload, mixedWrites.events) + probe.likes;
+    const final = await waitApplied({
+      sampler,
+      baseline: before.changesApplied,
+      expectedChanges: () => totalChanges,
+      verify: () => verifyCounts(checkHttp, everything),
+      timeoutMs: options.settleTimeout * 1000,
+      epoch,
+    });
+    sampler.stop();
+    return {
+      bulk,
+      bulkAppliedAt: settled.mismatches.length === 0 ? settled.appliedAt : undefined,
+      bulkRetries,
+      bulkServer: { before, after },
+      bulkClientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      reads,
+      singleReads,
+      single,
+      mixedWrites,
+      mixedReads,
+      freshness: probe.histogram,
+      freshnessSamples: probe.samples,
+      freshnessTimeouts: probe.timeouts,
+      serverSamples: sampler.samples,
+      rssMaxBytes: sampler.maxRss(),
+      postsChecked: everything.length,
+      mismatches: final.mismatches,
+      bulkUnsettled: settled.mismatches.length,
+    };
+  } finally {
+    await probe.close().catch(() => undefined);
+    await sampler.close().catch(() => undefined);
+    await Promise.all([bulkHttp.close(), http.close(), checkHttp.close()]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,76 @@
+import type { BaselineResult } from './baselines/baseline-result.ts';
+import type { BenchResult } from './result.ts';
+
+/** Thousands separators, no decimals (or `digits` decimals under 100). */
+export function formatNumber(value: number | null | undefined, digits = 1): string {
+  if (value === null || value === undefined) return '—';
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(digits);
+}
+
+function formatRatio(value: number | null): string {
+  return value === null ? '—' : `${value.toFixed(2)}×`;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r, i) => {
+    const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
+    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  }).join('\n');
+}
+
+function baselineRow(name: string, b: BaselineResult, unit: string): string[] {
+  return [name, b.skipped !== undefined ? `skipped` : `${formatNumber(b.perSec)} ${unit}`, b.latency === undefined ? '' : `p99 ${formatNumber(b.latency.p99Ms, 2)} ms`, b.correct === null ? '' : b.correct ? 'counts right' : 'COUNTS WRONG'];
+}
+
+/** The human summary printed on stderr. */
+export function summaryTable(r: BenchResult): string {
+  const measures = table([
+    ['measure', 'value', 'latency', 'note'],
+    ['bulk accepted', `${formatNumber(r.bulk.acceptedPerSec)} likes/s`, `batch p99 ${formatNumber(r.bulk.batchLatency.p99Ms, 2)} ms`, `${r.bulk.events} events, batch ${r.bulk.batch} × ${r.bulk.concurrency}`],
+    ['bulk applied', `${formatNumber(r.bulk.appliedPerSec)} likes/s`, '', `every count right after ${formatNumber(r.bulk.applySeconds, 2)} s`],
+    ['freshness', `p50 ${formatNumber(r.freshness.p50Ms, 2)} ms`, `p99 ${formatNumber(r.freshness.p99Ms, 2)} ms`, `max ${formatNumber(r.freshness.maxMs, 2)} ms, ${r.freshness.samples} probes`],
+    ['single likes (PUT)', `${formatNumber(r.single.reqPerSec)} req/s`, `p99 ${formatNumber(r.single.latency.p99Ms, 2)} ms`, `${r.single.requests} requests`],
+    ['reads GET /v1/counts', `${formatNumber(r.reads.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.p99Ms, 2)} ms`, `${formatNumber(r.reads.reqPerSec)} req/s × ${r.reads.postsPerCall}, p999 ${formatNumber(r.reads.p999Ms, 2)} ms`],
+    ['reads GET …/count', `${formatNumber(r.reads.singleCount.reqPerSec)} req/s`, `p99 ${formatNumber(r.reads.singleCount.latency.p99Ms, 2)} ms`, ''],
+    ['reads under writes', `${formatNumber(r.reads.underWrites.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.underWrites.p99Ms, 2)} ms`, `writes ${formatNumber(r.reads.underWrites.writesAcceptedPerSec)} likes/s meanwhile`],
+    ['server CPU', `${formatNumber(r.bulk.server.cpuSecondsPer1kLikes, 4)} s/1k likes`, '', `RSS max ${formatNumber(r.bulk.server.rssMaxMb)} MB`],
+  ]);
+  const baselines = table([
+    ['baseline', 'rate', 'latency', 'check'],
+    baselineRow('Redis SADD+INCR Lua', r.baselines.redisLua, 'likes/s'),
+    baselineRow('PostgreSQL naive', r.baselines.postgresNaive, 'likes/s'),
+    baselineRow('fastify hello-world', r.baselines.helloWorld, 'req/s'),
+  ]);
+  const ratios = table([
+    ['ratio (same run)', 'value'],
+    ['bulk applied ÷ Redis Lua', formatRatio(r.ratios.bulkAppliedVsRedisLua)],
+    ['bulk applied ÷ PostgreSQL naive', formatRatio(r.ratios.bulkAppliedVsPostgresNaive)],
+    ['single likes ÷ hello-world', formatRatio(r.ratios.singleVsHelloWorld)],
+    ['read requests ÷ hello-world', formatRatio(r.ratios.readRequestsVsHelloWorld)],
+  ]);
+  const goals = table([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
+  const skipped = Object.entries(r.baselines)
+    .filter(([, b]) => b.skipped !== undefined)
+    .map(([name, b]) => `  ${name}: ${b.skipped ?? ''}`);
+  const verdict = r.correct
+    ? `CORRECT: all ${r.correctness.postsChecked} counts equal the generator's`
+    : `WRONG: ${r.correctness.mismatches} of ${r.correctness.postsChecked} counts differ, e.g. ${r.correctness.examples.slice(0, 3).map((m) => `${m.postId} expected ${m.count} got ${m.actual ?? 'nothing'}`).join('; ')}`;
+  return [
+    `tally bench — ${r.target.description}; ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, node ${r.machine.node}; ${r.seconds} s`,
+    '',
+    measures,
+    '',
+    baselines,
+    ...(skipped.length > 0 ? ['skipped baselines:', ...skipped] : []),
+    '',
+    ratios,
+    '',
+    goals,
+    '',
+    ...r.notes.map((n) => `note: ${n}`),
+    verdict,
+    `report: ${r.report}`,
+  ].join('\n');
+}
