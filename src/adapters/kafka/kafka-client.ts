@@ -25,6 +25,7 @@ export interface GroupTimings {
   readonly rebalanceTimeoutMs: number;
 }
 
+/** Production timings: a dead member's partitions move after 10 s; heartbeats every second. */
 export const DEFAULT_GROUP_TIMINGS: GroupTimings = { sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1_000, rebalanceTimeoutMs: 20_000 };
 
 /** Per-request and reconnection settings shared by every client. */
@@ -54,6 +55,7 @@ function clientId(connection: KafkaConnection, role: string): string {
   return `${connection.clientId ?? 'tally'}-${role}`;
 }
 
+/** An admin client (topics, offsets of groups). */
 export function createAdmin(connection: KafkaConnection): Admin {
   return watchErrors(new Admin({
     ...CLIENT_DEFAULTS,

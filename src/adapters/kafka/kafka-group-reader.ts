@@ -130,12 +130,18 @@ export class KafkaGroupReader {
     const max = this.#options.maxRecords;
     const idleUntil = Date.now() + idleMs;
     let taken: FetchedRecord[] = [];
+    let takenEpoch = this.#epoch;
     let fillUntil: number | undefined;
     while (!this.#closed) {
       if (this.#failure !== undefined) throw unavailable(`group ${this.#options.group}`, this.#failure);
       if (this.#seekNeeded) await this.#seek();
+      if (takenEpoch !== this.#epoch) {
+        // A rebalance since these were taken: their partitions may be another member's now.
+        taken = [];
+        takenEpoch = this.#epoch;
+        fillUntil = undefined;
+      }
       if (this.#seekNeeded) continue;
-      const epoch = this.#epoch;
       this.#takeBuffered(taken, max - taken.length);
       if (taken.length >= max) break;
       if (taken.length > 0) fillUntil ??= Date.now() + this.#options.maxWaitMs;
@@ -147,12 +153,8 @@ export class KafkaGroupReader {
         const minBytes = taken.length === 0 ? 1 : Math.min(this.#fetchBytes, (max - taken.length) * this.#bytesPerRecord);
         await this.#fetch(remaining, minBytes);
       }
-      if (epoch !== this.#epoch) {
-        // A rebalance while waiting: what was taken may belong to another member now.
-        taken = [];
-        fillUntil = undefined;
-      }
     }
+    if (takenEpoch !== this.#epoch) taken = [];
     if (this.#closed) return { records: [], positions: [] };
     return { records: taken, positions: positionsAfter(taken) };
   }
