@@ -162,3 +162,21 @@ test('an existing topic with another partition count is refused', async (t) => {
   await assert.rejects(other.init(), /has 3 partitions but 5 are configured/);
   await other.close();
 });
+
+test('committing a batch after a rebalance took some of its partitions away is harmless', async (t) => {
+  const log = await openLog(t);
+  const group = uniqueName('g');
+  const all = events(600, 60);
+  await log.append(all);
+  const a = await log.consumer({ group, maxEvents: 1_000, maxWaitMs: 5 });
+  t.after(() => a.close());
+  const { events: fromA, batches } = await readEvents(a, all.length);
+  assert.equal(fromA.length, all.length);
+  // b joins while a holds an uncommitted batch of every partition.
+  const b = await log.consumer({ group, maxEvents: 1_000, maxWaitMs: 5 });
+  t.after(() => b.close());
+  for (const batch of batches) await a.commit(batch);
+  // a kept its partitions' commits; b replays its partitions from the last commit it can see.
+  const [, fromB] = (await readAll([a, b], 1)) as [LikeEvent[], LikeEvent[]];
+  assert.ok(fromB.length > 0 && fromB.length < all.length, `b replays only its partitions (${fromB.length})`);
+});
