@@ -55,6 +55,6 @@ export function percentileCurve(histogram: Histogram): CurvePoint[] {
   if (histogram.totalCount === 0) return [];
   return CURVE_PERCENTILES.map((percentile) => ({
     percentile,
-    ms: round(percentile >= 100 ? histogram.maxValue : histogram.getValueAtPercentile(percentile)),
+    ms: round(histogram.getValueAtPercentile(percentile)),
   }));
 }

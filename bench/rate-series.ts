@@ -14,12 +14,12 @@ export class RateSeries {
     this.#buckets[index] = (this.#buckets[index] as number) + n;
   }
 
-  /** Points `{t, perSec}`, t at the start of each bucket, from `fromMs` to `toMs` (zeros included). */
+  /** Points `{t, perSec}`, t at the end of each bucket (like {@link ratesFromCumulative}), from `fromMs` to `toMs`, zeros included. */
   points(fromMs = 0, toMs = this.#buckets.length * this.bucketMs): RatePoint[] {
     const points: RatePoint[] = [];
     const first = Math.max(0, Math.floor(fromMs / this.bucketMs));
     const last = Math.ceil(toMs / this.bucketMs);
-    for (let i = first; i < last; i++) points.push({ t: i * this.bucketMs, perSec: ((this.#buckets[i] ?? 0) * 1000) / this.bucketMs });
+    for (let i = first; i < last; i++) points.push({ t: (i + 1) * this.bucketMs, perSec: ((this.#buckets[i] ?? 0) * 1000) / this.bucketMs });
     return points;
   }
 }

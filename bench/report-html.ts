@@ -8,6 +8,7 @@ const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'
 
 /** x of a percentile on an HDR "nines" axis: 0 → 0, 90 → 1, 99 → 2, 99.9 → 3 ... */
 export function ninesX(percentile: number): number {
+  if (percentile <= 0) return 0;
   return percentile >= 100 ? 5.3 : Math.min(5.3, -Math.log10(1 - percentile / 100));
 }
 

@@ -51,6 +51,8 @@ export function shortNumber(value: number): string {
 }
 
 const M = { left: 64, right: 16, top: 28, bottom: 44 };
+const LEGEND_ITEM_WIDTH = 220;
+const LEGEND_ROW = 16;
 
 /** An inline SVG line chart with axes, ticks and a legend. */
 export function lineChart(chart: LineChart): string {
@@ -94,12 +96,18 @@ export function lineChart(chart: LineChart): string {
       return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
     })
     .join('');
+  const perRow = Math.max(1, Math.floor(plotW / LEGEND_ITEM_WIDTH));
   const legend = chart.series
-    .map((s, i) => `<rect x="${M.left + 10 + i * 170}" y="${M.top + 4}" width="10" height="10" fill="${s.color}"/><text x="${M.left + 24 + i * 170}" y="${M.top + 13}">${escapeXml(s.name)}</text>`)
+    .map((s, i) => {
+      const x = M.left + (i % perRow) * LEGEND_ITEM_WIDTH;
+      const y = height + Math.floor(i / perRow) * LEGEND_ROW;
+      return `<rect x="${x}" y="${y}" width="10" height="10" fill="${s.color}"/><text x="${x + 14}" y="${y + 9}">${escapeXml(s.name)}</text>`;
+    })
     .join('');
+  const fullHeight = height + Math.ceil(chart.series.length / perRow) * LEGEND_ROW + 4;
   const axes = `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + plotH}" class="axis"/><line x1="${M.left}" x2="${width - M.right}" y1="${M.top + plotH}" y2="${M.top + plotH}" class="axis"/>`;
   const labels = `<text x="${M.left + plotW / 2}" y="${height - 6}" text-anchor="middle">${escapeXml(chart.xLabel)}</text><text transform="translate(14,${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(chart.yLabel)}</text>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">${title}${grid}${axes}${body}${legend}${labels}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${fullHeight}" width="${width}" height="${fullHeight}" role="img">${title}${grid}${axes}${body}${legend}${labels}</svg>`;
 }
 
 /** A horizontal bar chart (one bar per label) with values printed at the bar ends. */

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parsePrometheus, serverSample } from '../../bench/prometheus.ts';
+import { RateSeries, ratesFromCumulative } from '../../bench/rate-series.ts';
+
+const TEXT = `# HELP tally_changes_applied_total Change-feed records applied to the counters
+# TYPE tally_changes_applied_total counter
+tally_changes_applied_total 12345
+tally_stage_batch_size_bucket{le="+Inf",stage="ingest"} 7
+process_cpu_seconds_total 1.5 1700000000000
+process_resident_memory_bytes 133685248
+`;
+
+test('parses plain and labelled samples, skipping comments and timestamps', () => {
+  const metrics = parsePrometheus(TEXT);
+  assert.equal(metrics.get('tally_changes_applied_total'), 12345);
+  assert.equal(metrics.get('tally_stage_batch_size_bucket{le="+Inf",stage="ingest"}'), 7);
+  assert.equal(metrics.get('process_cpu_seconds_total'), 1.5);
+  const sample = serverSample(10, metrics);
+  assert.deepEqual(sample, { t: 10, changesApplied: 12345, eventsIngested: undefined, cpuSeconds: 1.5, rssBytes: 133685248 });
+});
+
+test('rate series: buckets per interval, zeros in between, per-second scaling', () => {
+  const series = new RateSeries(250);
+  series.add(10, 100);
+  series.add(240, 50);
+  series.add(760, 25);
+  assert.deepEqual(series.points(), [
+    { t: 250, perSec: 600 },
+    { t: 500, perSec: 0 },
+    { t: 750, perSec: 0 },
+    { t: 1000, perSec: 100 },
+  ]);
+  assert.deepEqual(series.points(500, 750), [{ t: 750, perSec: 0 }]);
+});
+
+test('rates from a cumulative counter', () => {
+  assert.deepEqual(
+    ratesFromCumulative([
+      { t: 0, value: 0 },
+      { t: 500, value: 1000 },
+      { t: 500, value: 1000 },
+      { t: 1500, value: 1500 },
+    ]),
+    [
+      { t: 500, perSec: 2000 },
+      { t: 1500, perSec: 500 },
+    ],
+  );
+});
