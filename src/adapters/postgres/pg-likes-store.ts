@@ -74,6 +74,7 @@ export class PgLikesStore implements LikesStore {
         changed += (await tx.query(this.#sql.insert, [likes.posts, likes.shards, likes.users, likes.at])).rowCount ?? 0;
       }
       if (unlikes.posts.length > 0) {
+        await tx.query(this.#sql.probeByKey);
         changed += (await tx.query(this.#sql.remove, [unlikes.posts, unlikes.shards, unlikes.users])).rowCount ?? 0;
       }
       return { changed };
@@ -135,6 +136,9 @@ function statements(n: PgNames) {
     insert: `INSERT INTO ${n.likes} (post_id, shard, user_id, liked_at)
       SELECT * FROM unnest($1::text[], $2::int2[], $3::text[], $4::int8[])
       ON CONFLICT DO NOTHING`,
+    // Left to itself the planner hashes the whole table (every partition) to join a few thousand
+    // keys; an index probe per key, pruned to its partition at run time, is what scales.
+    probeByKey: 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off',
     remove: `DELETE FROM ${n.likes} AS l
       USING unnest($1::text[], $2::int2[], $3::text[]) AS d(post_id, shard, user_id)
       WHERE l.post_id = d.post_id AND l.shard = d.shard AND l.user_id = d.user_id`,
