@@ -41,9 +41,19 @@ export function createPool(options: PoolOptions): PgPool {
     query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await pool.query(text, values as unknown[] | undefined)),
     connect: async () => {
       const client = await pool.connect();
+      // A checked-out client has no error listener of the pool's: a connection dying between
+      // queries (the server terminating it) would otherwise be an uncaught 'error' event.
+      let broken: Error | undefined;
+      const onError = (error: Error): void => {
+        broken = error;
+      };
+      client.on('error', onError);
       return {
         query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await client.query(text, values as unknown[] | undefined)),
-        release: (error?: Error) => client.release(error),
+        release: (error?: Error) => {
+          client.removeListener('error', onError);
+          client.release(error ?? broken);
+        },
       };
     },
     end: () => pool.end(),

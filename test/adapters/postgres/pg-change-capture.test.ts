@@ -192,3 +192,40 @@ test('poll before init, or on a missing slot, says what is wrong', async (t) => 
   await assert.rejects(second.init(), (e: Error & { code?: string; retriable?: boolean }) => e.code === 'backend_unavailable' && e.retriable === true, 'the slot is held by the first capture');
   await first.close();
 });
+
+test('a dropped replication connection fails the poll as retriable; close and init resume from the acknowledged position', async (t) => {
+  const ns = await namespaceFor(t);
+  const { likes, capture } = await setup(ns);
+  await likes.apply([like('a', 'u1')]);
+  const first = await drain(capture, (c) => c.length >= 1);
+  await ackAll(first.batches);
+  await likes.apply([like('b', 'u1')]);
+  const second = await drain(capture, (c) => c.length >= 1); // handed out, not acknowledged
+  assert.deepEqual(second.changes.map(describe), ['+b/u1']);
+  const pool = createPool({ url: PG_URL, max: 1, applicationName: 'tally-test' });
+  try {
+    await pool.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [pgNames(ns.namespace).slot]);
+  } finally {
+    await pool.end();
+  }
+  await assert.rejects(
+    (async () => {
+      for (;;) await capture.poll(100, 100);
+    })(),
+    (e: Error & { code?: string; retriable?: boolean }) => e.code === 'backend_unavailable' && e.retriable === true,
+  );
+  await capture.close();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await capture.init();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error; // the old walsender may still hold the slot for a moment
+      await sleep(100);
+    }
+  }
+  await likes.apply([like('c', 'u1')]);
+  const after = await drain(capture, (c) => c.length >= 2);
+  assert.deepEqual(after.changes.map(describe), ['+b/u1', '+c/u1'], 'the unacknowledged change again, then the new one');
+});

@@ -90,3 +90,24 @@ test('a store not initialised, or closed, refuses with not_ready', async () => {
   await likes.close();
   await assert.rejects(likes.likers('p', 1, undefined), { code: 'not_ready' });
 });
+
+test('a connection killed by the server surfaces as retriable backend_unavailable at most once; the pool recovers', async (t) => {
+  const ns = await namespaceFor(t);
+  const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace: ns.namespace, shards: 4, maxConnections: 1 }));
+  await likes.init();
+  await likes.apply([like('p', 'u1')]);
+  const pool = createPool({ url: PG_URL, max: 1, applicationName: 'tally-test' });
+  try {
+    await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, [`tally-likes-${ns.namespace}`]);
+  } finally {
+    await pool.end();
+  }
+  try {
+    await likes.apply([like('p', 'u2')]);
+  } catch (error) {
+    assert.equal((error as { code?: string }).code, 'backend_unavailable');
+    assert.equal((error as { retriable?: boolean }).retriable, true);
+    await likes.apply([like('p', 'u2')]);
+  }
+  assert.deepEqual([...(await likes.recount(['p']))], [['p', 2]]);
+});
