@@ -22,7 +22,7 @@ import type { ChangeBatch, ChangeFeed, ChangeReader, ChangeReaderOptions } from 
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeChange } from './kafka-codec.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
-import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
+import { ensureTopic, likeChangesTopic, namespacedGroup } from './kafka-topics.ts';
 
 export interface KafkaChangeFeedOptions {
   /** Bootstrap brokers, `host:port[,host:port...]`. */
@@ -70,7 +70,7 @@ export class KafkaChangeFeed implements ChangeFeed {
       connection: this.#connection,
       role: 'changes-reader',
       topic: this.topic,
-      group: options.group,
+      group: namespacedGroup(this.#options.namespace, options.group),
       maxRecords: options.maxChanges,
       maxWaitMs: options.maxWaitMs,
       startAt: options.resumeFrom,

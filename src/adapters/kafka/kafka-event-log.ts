@@ -25,7 +25,7 @@ import { createProducer, unavailable } from './kafka-client.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeEvent, encodeEvent } from './kafka-codec.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
-import { ensureTopic, likeEventsTopic } from './kafka-topics.ts';
+import { ensureTopic, likeEventsTopic, namespacedGroup } from './kafka-topics.ts';
 import type { Producer } from '@platformatic/kafka';
 
 export interface KafkaEventLogOptions {
@@ -112,7 +112,7 @@ export class KafkaEventLog implements EventLog {
       connection: this.#connection,
       role: 'events-consumer',
       topic: this.topic,
-      group: options.group,
+      group: namespacedGroup(this.#options.namespace, options.group),
       maxRecords: options.maxEvents,
       maxWaitMs: options.maxWaitMs,
       startAt: 'committed',

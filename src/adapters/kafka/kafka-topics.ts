@@ -13,6 +13,11 @@ export function likeChangesTopic(namespace: string): string {
   return `${namespace}.like-changes`;
 }
 
+/** A consumer group of a namespace: stages name their group (`ingest`, `counter`), Kafka sees `${namespace}.${group}`. */
+export function namespacedGroup(namespace: string, group: string): string {
+  return `${namespace}.${group}`;
+}
+
 /** Topics of a namespace, in the order they are created (what a cleanup deletes). */
 export function namespaceTopics(namespace: string): string[] {
   return [likeEventsTopic(namespace), likeChangesTopic(namespace)];
