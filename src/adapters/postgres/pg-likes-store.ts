@@ -112,7 +112,6 @@ export class PgLikesStore implements LikesStore {
     await inTransaction(this.#db, async (tx) => {
       await this.#locks.exclusive(tx, posts);
       const counted = await tx.query<{ post_id: string; n: string }>(this.#sql.count, [posts]);
-      for (const post of posts) counts.set(post, 0);
       for (const row of counted.rows) counts.set(row.post_id, Number(row.n));
       const values = posts.map((p) => counts.get(p) ?? 0);
       const added = await tx.query<{ id: string }>(this.#sql.insertRecounts, [posts, values]);
@@ -148,7 +147,9 @@ function statements(n: PgNames) {
     likersAfter: `SELECT user_id, liked_at FROM ${n.likes} WHERE post_id = $1
       AND (liked_at < $2 OR (liked_at = $2 AND user_id > $3))
       ORDER BY liked_at DESC, user_id ASC LIMIT $4`,
-    count: `SELECT post_id, count(*) AS n FROM ${n.likes} WHERE post_id = ANY($1::text[]) GROUP BY post_id`,
+    // One index-only count per post (pruned to its partition), never a scan of the whole table
+    // while the exclusive locks hold writes back.
+    count: `SELECT p AS post_id, (SELECT count(*) FROM ${n.likes} WHERE post_id = p) AS n FROM unnest($1::text[]) AS p`,
     // The insert reaches the change feed through the WAL; deleting the rows in the same transaction
     // keeps the table empty (the capture ignores deletes of recounts).
     insertRecounts: `INSERT INTO ${n.recounts} (post_id, count) SELECT * FROM unnest($1::text[], $2::int8[]) RETURNING id`,
