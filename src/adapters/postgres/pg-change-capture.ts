@@ -68,7 +68,10 @@ export class PgChangeCapture implements ChangeCapture {
   }
 
   async init(): Promise<void> {
-    if (this.#service !== undefined) return;
+    if (this.#service !== undefined) {
+      if (this.#failure === undefined) return;
+      await this.close();
+    }
     this.#reset();
     this.#closing = false;
     this.#flushed = await this.#readConfirmedFlush();
