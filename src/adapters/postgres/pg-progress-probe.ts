@@ -1,0 +1,51 @@
+import { createPool, type PgPool } from './pg-client.ts';
+import { parseLsn } from './pg-lsn.ts';
+import { pgNames } from './pg-schema.ts';
+
+export interface PgProgressProbeOptions {
+  readonly url: string;
+  readonly namespace: string;
+}
+
+/** Where the database's WAL stands, and up to where the cdc relay has confirmed the replication slot. */
+export class PgProgressProbe {
+  readonly #options: PgProgressProbeOptions;
+  #pool: PgPool | undefined;
+
+  constructor(options: PgProgressProbeOptions) {
+    this.#options = options;
+  }
+
+  async init(): Promise<void> {
+    this.#pool ??= createPool({ url: this.#options.url, max: 2, applicationName: `tally-progress-${this.#options.namespace}` });
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
+  }
+
+  /** The current WAL position, as 16 hex digits (comparable with `slotConfirmed`). */
+  async walMark(): Promise<string> {
+    const { rows } = await this.#query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn', []);
+    return hex(rows[0]?.lsn);
+  }
+
+  /** The replication slot's confirmed position: every change before it was published by the relay. */
+  async slotConfirmed(): Promise<string> {
+    const { rows } = await this.#query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [
+      pgNames(this.#options.namespace).slot,
+    ]);
+    return hex(rows[0]?.lsn ?? undefined);
+  }
+
+  #query<R>(text: string, values: readonly unknown[]): Promise<{ rows: R[] }> {
+    if (this.#pool === undefined) throw new Error('PgProgressProbe: init() first');
+    return this.#pool.query<R>(text, values);
+  }
+}
+
+function hex(lsn: string | undefined): string {
+  return (lsn === undefined ? 0n : parseLsn(lsn)).toString(16).padStart(16, '0');
+}
