@@ -25,9 +25,14 @@ import type { PortSet } from './port-set.ts';
 export async function createDistributedPorts(options: Options, log: Logger, metrics = new Metrics({ defaultMetrics: false })): Promise<PortSet> {
   const kafka = { brokers: options.kafkaBrokers, namespace: options.namespace, log };
   const pg = { url: options.postgresUrl, namespace: options.namespace };
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, maxPendingEvents: options.maxPendingEvents });
+  const groupTimings = {
+    sessionTimeoutMs: options.kafkaSessionTimeoutMs,
+    heartbeatIntervalMs: Math.max(100, Math.floor(options.kafkaSessionTimeoutMs / 10)),
+    rebalanceTimeoutMs: options.kafkaSessionTimeoutMs * 2,
+  };
+  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const likes = new PgLikesStore({ ...pg, shards: options.likesShards });
-  const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions });
+  const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const counters = new PgCounterStore(pg);
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);

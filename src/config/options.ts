@@ -73,6 +73,7 @@ export const OPTION_SPECS = {
   distributed: { flag: 'distributed', env: 'TALLY_DISTRIBUTED', default: false, doc: 'serve: run the stages on Kafka, PostgreSQL and Redis instead of the embedded database', parse: bool },
   namespace: { flag: 'namespace', env: 'TALLY_NAMESPACE', default: 'tally', doc: 'prefix of Kafka topics, the PostgreSQL schema and Redis keys', parse: (raw: string) => (/^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { allowed: 'lowercase letters, digits and _, starting with a letter, at most 31 characters' }) },
   kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
+  kafkaSessionTimeoutMs: { flag: 'kafka-session-timeout-ms', env: 'TALLY_KAFKA_SESSION_TIMEOUT_MS', default: 10_000, doc: 'a consumer-group member silent this long loses its partitions to the others (broker allows 6000 and up)', parse: int(1000, 1_800_000) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
 } satisfies Record<string, OptionSpec<unknown>>;
