@@ -11,8 +11,9 @@ usage: ./tally <command> [options]
 
 commands:
   serve                 run every stage in one process (embedded by default; --distributed for Kafka/PostgreSQL/Redis)
-  reconcile [--post ID[,ID...]]
-                        recount rows and repair counters (every post when --post is absent)
+  reconcile [--post ID[,ID...]] [--scheduled]
+                        recount rows and repair counters once (every post when --post is absent);
+                        --scheduled: run as a process that reconciles every --reconcile-interval-ms
   api | ingest | cdc | counter
                         run one stage of the distributed mode in this process
   bench                 measure throughput, freshness and reads against baselines (./tally bench --help)
@@ -37,7 +38,7 @@ async function main(argv: readonly string[]): Promise<void> {
     await runBenchCommand(argv.slice(1));
     return;
   }
-  const extra = command === 'reconcile' ? ['post'] : [];
+  const extra = command === 'reconcile' ? ['post', 'scheduled'] : [];
   const unknown = unknownFlags(flags, extra);
   if (unknown.length > 0) {
     throw new UsageError(`unknown option --${unknown[0] ?? ''} for "${command}"; ./tally --help lists the options`);
@@ -48,7 +49,8 @@ async function main(argv: readonly string[]): Promise<void> {
       await runStages(options, new Set<StageName>(['api', 'ingest', 'cdc', 'counter', 'reconcile']));
       return;
     case 'reconcile':
-      await runReconcile(options, flags.get('post'));
+      if (flags.has('scheduled')) await runStages(options, new Set<StageName>(['reconcile']));
+      else await runReconcile(options, flags.get('post'));
       return;
     default: {
       const stage = SINGLE_STAGES[command];
