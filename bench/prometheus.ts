@@ -23,6 +23,11 @@ export interface ServerSample {
   readonly eventsIngested: number | undefined;
   readonly cpuSeconds: number | undefined;
   readonly rssBytes: number | undefined;
+  /** Batches and items of the ingest and counter stages (from `tally_stage_batch_size`). */
+  readonly ingestBatches: number | undefined;
+  readonly ingestItems: number | undefined;
+  readonly counterBatches: number | undefined;
+  readonly counterItems: number | undefined;
 }
 
 /** Picks the benchmark's metrics out of a parsed exposition. */
@@ -33,5 +38,9 @@ export function serverSample(t: number, metrics: Map<string, number>): ServerSam
     eventsIngested: metrics.get('tally_events_ingested_total'),
     cpuSeconds: metrics.get('process_cpu_seconds_total'),
     rssBytes: metrics.get('process_resident_memory_bytes'),
+    ingestBatches: metrics.get('tally_stage_batch_size_count{stage="ingest"}'),
+    ingestItems: metrics.get('tally_stage_batch_size_sum{stage="ingest"}'),
+    counterBatches: metrics.get('tally_stage_batch_size_count{stage="counter"}'),
+    counterItems: metrics.get('tally_stage_batch_size_sum{stage="counter"}'),
   };
 }

@@ -107,6 +107,7 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
     ['GET /v1/counts under writes (counts/s)', formatNumber(r.reads.underWrites.countsPerSec), `${formatNumber(r.reads.underWrites.latency.p50Ms, 2)} ms`, `${formatNumber(r.reads.underWrites.p99Ms, 2)} ms`, `${formatNumber(r.reads.underWrites.latency.p999Ms, 2)} ms`, `${formatNumber(r.reads.underWrites.latency.maxMs, 2)} ms`],
     ['server CPU s per 1k likes (bulk)', formatNumber(r.bulk.server.cpuSecondsPer1kLikes, 4), '', '', '', ''],
     ['server RSS max (MB)', formatNumber(r.bulk.server.rssMaxMb), '', '', '', ''],
+    ['mean ingest / counter batch (bulk)', `${formatNumber(r.bulk.server.ingestBatchMean)} / ${formatNumber(r.bulk.server.counterBatchMean)}`, '', '', '', ''],
   ]);
   const baselines = rows([
     ['baseline', 'rate', 'p99', 'counts right', 'how'],

@@ -36,7 +36,14 @@ export interface BenchResult {
     readonly appliedPerSec: number | null;
     readonly retries: number;
     readonly batchLatency: LatencySummary;
-    readonly server: { readonly cpuSeconds: number | null; readonly cpuSecondsPer1kLikes: number | null; readonly rssMaxMb: number | null };
+    readonly server: {
+      readonly cpuSeconds: number | null;
+      readonly cpuSecondsPer1kLikes: number | null;
+      readonly rssMaxMb: number | null;
+      /** Mean items per ingest / counter transaction during the bulk phase (what SQLite commit cost depends on). */
+      readonly ingestBatchMean: number | null;
+      readonly counterBatchMean: number | null;
+    };
     readonly clientCpuSeconds: number;
   };
   readonly single: { readonly requests: number; readonly seconds: number; readonly reqPerSec: number; readonly latency: LatencySummary };

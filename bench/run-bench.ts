@@ -27,6 +27,11 @@ export interface ChartData {
 
 const round = (value: number, digits = 0): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
+function batchMean(itemsBefore = 0, itemsAfter: number | undefined, batchesBefore = 0, batchesAfter: number | undefined): number | null {
+  if (itemsAfter === undefined || batchesAfter === undefined || batchesAfter <= batchesBefore) return null;
+  return round((itemsAfter - itemsBefore) / (batchesAfter - batchesBefore));
+}
+
 /** Runs the whole benchmark: workload, Tally phases, baselines; returns the results and the report's series. */
 export async function runBench(options: BenchOptions, argv: readonly string[], say: (line: string) => void): Promise<{ result: BenchResult; charts: ChartData }> {
   const startedAt = new Date();
@@ -119,6 +124,8 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
         cpuSeconds: serverCpu,
         cpuSecondsPer1kLikes: serverCpu === null ? null : round((serverCpu * 1000) / bulkEvents, 5),
         rssMaxMb: run.rssMaxBytes === undefined ? null : round(run.rssMaxBytes / 2 ** 20),
+        ingestBatchMean: batchMean(run.bulkServer.before.ingestItems, run.bulkServer.after.ingestItems, run.bulkServer.before.ingestBatches, run.bulkServer.after.ingestBatches),
+        counterBatchMean: batchMean(run.bulkServer.before.counterItems, run.bulkServer.after.counterItems, run.bulkServer.before.counterBatches, run.bulkServer.after.counterBatches),
       },
       clientCpuSeconds: round(run.bulkClientCpuSeconds, 3),
     },

@@ -35,7 +35,7 @@ export function summaryTable(r: BenchResult): string {
     ['reads GET /v1/counts', `${formatNumber(r.reads.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.p99Ms, 2)} ms`, `${formatNumber(r.reads.reqPerSec)} req/s × ${r.reads.postsPerCall}, p999 ${formatNumber(r.reads.p999Ms, 2)} ms`],
     ['reads GET …/count', `${formatNumber(r.reads.singleCount.reqPerSec)} req/s`, `p99 ${formatNumber(r.reads.singleCount.latency.p99Ms, 2)} ms`, ''],
     ['reads under writes', `${formatNumber(r.reads.underWrites.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.underWrites.p99Ms, 2)} ms`, `writes ${formatNumber(r.reads.underWrites.writesAcceptedPerSec)} likes/s meanwhile`],
-    ['server CPU', `${formatNumber(r.bulk.server.cpuSecondsPer1kLikes, 4)} s/1k likes`, '', `RSS max ${formatNumber(r.bulk.server.rssMaxMb)} MB`],
+    ['server CPU', `${formatNumber(r.bulk.server.cpuSecondsPer1kLikes, 4)} s/1k likes`, '', `RSS max ${formatNumber(r.bulk.server.rssMaxMb)} MB; mean batch ingest ${formatNumber(r.bulk.server.ingestBatchMean)}, counter ${formatNumber(r.bulk.server.counterBatchMean)}`],
   ]);
   const baselines = table([
     ['baseline', 'rate', 'latency', 'check'],

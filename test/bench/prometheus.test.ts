@@ -7,6 +7,8 @@ const TEXT = `# HELP tally_changes_applied_total Change-feed records applied to 
 # TYPE tally_changes_applied_total counter
 tally_changes_applied_total 12345
 tally_stage_batch_size_bucket{le="+Inf",stage="ingest"} 7
+tally_stage_batch_size_sum{stage="ingest"} 7000
+tally_stage_batch_size_count{stage="ingest"} 7
 process_cpu_seconds_total 1.5 1700000000000
 process_resident_memory_bytes 133685248
 `;
@@ -17,7 +19,17 @@ test('parses plain and labelled samples, skipping comments and timestamps', () =
   assert.equal(metrics.get('tally_stage_batch_size_bucket{le="+Inf",stage="ingest"}'), 7);
   assert.equal(metrics.get('process_cpu_seconds_total'), 1.5);
   const sample = serverSample(10, metrics);
-  assert.deepEqual(sample, { t: 10, changesApplied: 12345, eventsIngested: undefined, cpuSeconds: 1.5, rssBytes: 133685248 });
+  assert.deepEqual(sample, {
+    t: 10,
+    changesApplied: 12345,
+    eventsIngested: undefined,
+    cpuSeconds: 1.5,
+    rssBytes: 133685248,
+    ingestBatches: 7,
+    ingestItems: 7000,
+    counterBatches: undefined,
+    counterItems: undefined,
+  });
 });
 
 test('rate series: buckets per interval, zeros in between, per-second scaling', () => {

@@ -64,7 +64,7 @@ function fakeResult(correct: boolean): BenchResult {
     correctness: { postsChecked: 9, mismatches: correct ? 0 : 1, examples: correct ? [] : [{ postId: 'p1', count: 3, actual: 2 }] },
     bulk: {
       events: 100, batch: 10, concurrency: 2, acceptSeconds: 0.1, applySeconds: 0.2, acceptedPerSec: 1000, appliedPerSec: 500, retries: 0, batchLatency: latency,
-      server: { cpuSeconds: 0.1, cpuSecondsPer1kLikes: 1, rssMaxMb: 100 }, clientCpuSeconds: 0.05,
+      server: { cpuSeconds: 0.1, cpuSecondsPer1kLikes: 1, rssMaxMb: 100, ingestBatchMean: 50, counterBatchMean: 40 }, clientCpuSeconds: 0.05,
     },
     single: { requests: 10, seconds: 1, reqPerSec: 10, latency },
     reads: { postsPerCall: 50, countsPerSec: 500, reqPerSec: 10, p50Ms: 1, p99Ms: 3, p999Ms: 4, latency, singleCount: { reqPerSec: 10, latency }, underWrites: { countsPerSec: 100, reqPerSec: 2, p99Ms: 3, latency, writesAcceptedPerSec: 5 } },
