@@ -83,16 +83,21 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       }
     },
     async stop(drainMs = 10_000) {
+      // Closing the server waits for in-flight requests, hence for their appends to be durable.
       if (api !== undefined) await api.close();
-      await ports.log.close();
+      log.info('stopped taking writes; draining');
       if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {
         const deadline = Date.now() + drainMs;
         while (tracker.ingestLag() > 0 && Date.now() < deadline) await sleep(20);
         // The counter has applied the last ingest batch once its change positions are reached.
         await tracker.waitDrained(Math.max(0, deadline - Date.now()));
       }
-      for (const stage of [...running].reverse()) await stage.stop();
+      for (const stage of [...running].reverse()) {
+        await stage.stop();
+        log.info({ stage: stage.name }, `stopped ${stage.name}`);
+      }
       await ports.close();
+      log.info('closed every adapter');
     },
   };
   return app;
