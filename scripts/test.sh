@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./tally services up
 echo "== typecheck"; ./tally node node_modules/.bin/tsc --noEmit
-echo "== lint"; ./tally node node_modules/.bin/eslint . && ./tally node node_modules/.bin/madge --circular --extensions ts src bench >/dev/null && echo "no circular imports"
+echo "== lint"
+./tally node node_modules/.bin/eslint .
+./tally node node_modules/.bin/madge --circular --extensions ts src bench
 mapfile -t main_tests < <(find test -name '*.test.ts' -not -path 'test/faults/*' | sort)
 mapfile -t fault_tests < <(find test/faults -name '*.test.ts' 2>/dev/null | sort)
 echo "== tests (${#main_tests[@]} files in parallel)"

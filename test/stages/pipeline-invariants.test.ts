@@ -170,3 +170,10 @@ test('overload: a full commit queue gives 503, a lagging ingest gives 429; nothi
   const expected = model.counts();
   assert.deepEqual(res.json<{ counts: Record<string, number> }>().counts, { ov0: expected.get('ov0') ?? 0, ov1: expected.get('ov1') ?? 0, ov2: expected.get('ov2') ?? 0 });
 });
+
+test('?wait=applied on a write that changes nothing (fresh store, unlike of a never-liked post) answers 202', async (t) => {
+  const { app } = await startEmbedded(t, { waitAppliedMs: 3000 });
+  const res = await api(app).inject({ method: 'DELETE', url: '/v1/posts/fresh/likes/u1?wait=applied' });
+  assert.equal(res.statusCode, 202, res.body);
+  assert.deepEqual(res.json(), { accepted: 1, applied: true });
+});

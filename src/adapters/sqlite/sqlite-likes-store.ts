@@ -44,7 +44,7 @@ export class SqliteLikesStore implements LikesStore {
     const s = this.#s;
     const ordered = collapseToLastPerPair(events);
     const changes: Change[] = [];
-    const seq = this.#db.transaction('crash-safe', () => {
+    const next = this.#db.transaction('crash-safe', () => {
       for (const event of ordered) {
         const shard = shardOf(event.userId, this.#shards);
         if (event.op === 'like') {
@@ -55,11 +55,15 @@ export class SqliteLikesStore implements LikesStore {
           changes.push({ kind: 'delta', postId: event.postId, userId: event.userId, delta: -1 });
         }
       }
-      if (changes.length === 0) return (s.lastSeq.get() as { seq: number | null }).seq ?? 0;
-      return Number(s.insertChange.run(encodeChanges(changes)).lastInsertRowid);
+      if (changes.length === 0) {
+        // Nothing new for the counter: it has counted this batch once it has applied what exists.
+        const last = (s.lastSeq.get() as { seq: number | null }).seq;
+        return last === null ? 0 : last + 1;
+      }
+      return Number(s.insertChange.run(encodeChanges(changes)).lastInsertRowid) + 1;
     });
     if (changes.length > 0) this.#db.notify(CHANGES_TOPIC);
-    const feedPositions: StreamPosition[] = [{ partition: 0, offset: seq + 1 }];
+    const feedPositions: StreamPosition[] = [{ partition: 0, offset: next }];
     return { changed: changes.length, feedPositions };
   }
 

@@ -1,43 +1,14 @@
-import Fastify, {
-  LogController,
-  type FastifyError,
-  type FastifyInstance,
-  type RawReplyDefaultExpression,
-  type RawRequestDefaultExpression,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { LogController, type FastifyError } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isTallyError, type ErrorCode } from '../../domain/errors.ts';
-import type { Logger } from '../../observability/logger.ts';
-import type { Metrics } from '../../observability/metrics.ts';
-import type { LikesStore } from '../../ports/likes-store.ts';
-import type { CountReader } from '../read/count-reader.ts';
 import { ERROR_STATUS } from './error-statuses.ts';
-import type { LikeWriter } from './like-writer.ts';
+import type { Api, ApiDeps, ApiOptions } from './api-types.ts';
 import { registerOpsRoutes } from './routes/ops-routes.ts';
 import { registerReadRoutes } from './routes/read-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
 import { validatorCompiler } from './validators.ts';
-
-export interface ApiDeps {
-  readonly writer: LikeWriter;
-  readonly reader: CountReader;
-  readonly likes: LikesStore;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  /** Names of stages that are not running; empty when the process is ready. */
-  readonly notReady: () => string[];
-}
-
-export interface ApiOptions {
-  readonly bodyLimitBytes: number;
-  readonly maxBulkEvents: number;
-  readonly maxReadPosts: number;
-}
-
-export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger, TypeBoxTypeProvider>;
 
 /** The HTTP API v1 of DESIGN.md, with OpenAPI at /docs. */
 export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api> {

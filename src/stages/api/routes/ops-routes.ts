@@ -1,4 +1,4 @@
-import type { Api, ApiDeps } from '../server.ts';
+import type { Api, ApiDeps } from '../api-types.ts';
 
 /** Liveness, readiness and Prometheus metrics. */
 export function registerOpsRoutes(app: Api, deps: ApiDeps): void {

@@ -1,7 +1,7 @@
 import { TallyError } from '../../../domain/errors.ts';
 import { isValidId } from '../../../domain/ids.ts';
 import { Count, Counts, CountsQuery, ErrorBody, LikeParams, Liked, LikersPage, LikersQuery, PostParams } from '../schemas.ts';
-import type { Api, ApiDeps, ApiOptions } from '../server.ts';
+import type { Api, ApiDeps, ApiOptions } from '../api-types.ts';
 
 /** Has-liked, likers list, one count, many counts. */
 export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions): void {

@@ -1,7 +1,7 @@
 import { TallyError } from '../../../domain/errors.ts';
 import type { LikeEvent, LikeOp } from '../../../domain/like-event.ts';
 import { Accepted, BulkBody, ErrorBody, LikeParams, WaitQuery } from '../schemas.ts';
-import type { Api, ApiDeps, ApiOptions } from '../server.ts';
+import type { Api, ApiDeps, ApiOptions } from '../api-types.ts';
 
 /** PUT/DELETE one like, POST /v1/events in bulk; 202 once durable in the log. */
 export function registerWriteRoutes(app: Api, deps: ApiDeps, options: ApiOptions): void {
