@@ -89,7 +89,7 @@ options:
 ${rows.join('\n')}
   --target X           embedded (default: ./tally serve on a temporary folder), distributed
                        (./tally serve --distributed, unique --namespace) or http://host:port of a running Tally
-  --serve-args "..."   extra options for the started server, e.g. "--partitions 8"
+  --serve-args="..."   extra options for the started server, e.g. --serve-args="--partitions 8"
   --baselines LIST     comma list of redis, postgres, hello, or none (default all); Redis and
                        PostgreSQL are started with ./tally services up when unreachable, and
                        skipped with a note when that fails

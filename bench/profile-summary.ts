@@ -2,7 +2,10 @@
  * Summarizes a V8 `.cpuprofile` (from `node --cpu-prof`): where the CPU time went, by package or
  * source folder and by function, self and inclusive. Used to write BENCHMARKS.md.
  *
- *   ./tally node bench/profile-summary.ts FILE.cpuprofile [--top N]
+ *   ./tally node bench/profile-summary.ts FILE.cpuprofile [--top N] [--from S] [--to S]
+ *
+ * `--from`/`--to` keep the samples of one phase: `./tally bench --profile DIR` notes each
+ * phase's window in seconds since the server started.
  */
 import { readFileSync } from 'node:fs';
 
@@ -50,11 +53,19 @@ function frameName(frame: CallFrame): string {
   return `${frame.functionName === '' ? '(anonymous)' : frame.functionName}${where}`;
 }
 
-/** Self and inclusive time per key (function or group); recursion is counted once per stack. */
-export function summarizeProfile(profile: CpuProfile, keyOf: (frame: CallFrame) => string): { totalMs: number; rows: TimeRow[] } {
+/**
+ * Self and inclusive time per key (function or group); recursion is counted once per stack.
+ * Only samples between `fromS` and `toS` seconds after the profile started count.
+ */
+export function summarizeProfile(profile: CpuProfile, keyOf: (frame: CallFrame) => string, fromS = 0, toS = Number.POSITIVE_INFINITY): { totalMs: number; rows: TimeRow[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= fromS * 1e6 && at <= toS * 1e6) selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  });
   const self = new Map<string, number>();
   const total = new Map<string, number>();
   const childIds = new Set(profile.nodes.flatMap((n) => n.children ?? []));
@@ -91,16 +102,21 @@ function print(title: string, totalMs: number, rows: TimeRow[], sortBy: 'selfMs'
 
 if (import.meta.main) {
   const file = process.argv[2];
-  const topIndex = process.argv.indexOf('--top');
-  const top = topIndex > 0 ? Number(process.argv[topIndex + 1]) : 30;
+  const flag = (name: string, fallback: number): number => {
+    const index = process.argv.indexOf(name);
+    return index > 0 ? Number(process.argv[index + 1]) : fallback;
+  };
+  const top = flag('--top', 30);
+  const from = flag('--from', 0);
+  const to = flag('--to', Number.POSITIVE_INFINITY);
   if (file === undefined) {
-    process.stderr.write('usage: ./tally node bench/profile-summary.ts FILE.cpuprofile [--top N]\n');
+    process.stderr.write('usage: ./tally node bench/profile-summary.ts FILE.cpuprofile [--top N] [--from S] [--to S]\n');
     process.exit(2);
   }
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const groups = summarizeProfile(profile, (f) => groupOf(f.url, f.functionName));
+  const groups = summarizeProfile(profile, (f) => groupOf(f.url, f.functionName), from, to);
   print('by package / folder, self time', groups.totalMs, groups.rows, 'selfMs', top);
-  const functions = summarizeProfile(profile, frameName);
+  const functions = summarizeProfile(profile, frameName, from, to);
   print('by function, self time', functions.totalMs, functions.rows, 'selfMs', top);
   print('by function, inclusive time', functions.totalMs, functions.rows.filter((r) => !r.name.startsWith('(')), 'totalMs', top);
 }

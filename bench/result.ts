@@ -62,6 +62,8 @@ export interface BenchResult {
   readonly baselines: { readonly redisLua: BaselineResult; readonly postgresNaive: BaselineResult; readonly helloWorld: BaselineResult & { readonly reqPerSec: number | null } };
   readonly ratios: Ratios;
   readonly goals: readonly Goal[];
+  /** When each phase ran, in seconds since the server was started (the time axis of a `--profile`), or since the run started for a URL target. */
+  readonly phases: readonly { readonly name: string; readonly fromS: number; readonly toS: number }[];
   readonly notes: readonly string[];
   readonly report: string;
 }

@@ -61,6 +61,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     await target.stop();
   }
 
+  const zero = target.spawnedAt === undefined ? 0 : target.spawnedAt - epoch;
   const progress = !options.json || process.stderr.isTTY === true;
   const baselines = await runBaselines(options, workload, minGap, epoch, progress, say, notes);
   const hello = baselines.hello;
@@ -86,6 +87,9 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
   });
   const countsPerSec = round(run.reads.perSec * options.readPosts);
   if (run.bulkUnsettled > 0) notes.push(`bulk counts were still wrong for ${run.bulkUnsettled} posts after ${options.settleTimeout} s; no applied rate`);
+  if (options.profileDir !== undefined) {
+    notes.push(`CPU profile in ${options.profileDir}; phase windows (s since server start, for bench/profile-summary.ts --from/--to): ${run.phases.map((p) => `${p.name} ${((p.from - zero) / 1000).toFixed(1)}–${((p.to - zero) / 1000).toFixed(1)}`).join(', ')}`);
+  }
   if (target.kind === 'distributed') notes.push('server CPU and RSS are the tally process only (Kafka, PostgreSQL and Redis not included)');
   notes.push(`ordering: two events of one (post, user) are ≥ ${minGap} events apart in the workload and the generator never has them in flight together`);
 
@@ -151,6 +155,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     baselines: { redisLua: baselines.redis, postgresNaive: baselines.postgres, helloWorld: { ...hello, reqPerSec: hello.perSec } },
     ratios,
     goals: evaluateGoals({ targetKind: target.kind, bulkAppliedPerSec: appliedPerSec, freshnessP99Ms: freshness.p99Ms, countsPerSec, ratios }),
+    phases: run.phases.map((p) => ({ name: p.name, fromS: round((p.from - zero) / 1000, 2), toS: round((p.to - zero) / 1000, 2) })),
     notes,
     report: options.report,
   };

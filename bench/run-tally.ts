@@ -35,6 +35,15 @@ export interface TallyRun {
   readonly mismatches: readonly Mismatch[];
   /** Bulk posts still wrong when the bulk phase gave up waiting (they may have converged by the final check). */
   readonly bulkUnsettled: number;
+  /** When each phase ran, ms into the run. */
+  readonly phases: readonly PhaseWindow[];
+}
+
+/** When a phase ran, ms into the run. */
+export interface PhaseWindow {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
 }
 
 /** Runs bulk, reads, single and mixed phases against a started target, then checks every count. */
@@ -49,6 +58,14 @@ export async function runTally(target: Target, workload: Workload, options: Benc
   const probe = new FreshnessProbe(origin, epoch, `${prefix}probe`, options.settleTimeout * 1000);
   const durationMs = options.duration * 1000;
   const gap = workload.spec.minGap;
+  const phases: PhaseWindow[] = [];
+  const now = (): number => performance.now() - epoch;
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const from = now();
+    const result = await work();
+    phases.push({ name, from, to: now() });
+    return result;
+  };
   try {
     const before = await sampler.scrape();
     sampler.start(250);
@@ -57,6 +74,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
     const bulkChanges = effectiveChanges(workload);
     const cpuBefore = process.cpuUsage();
     probe.start('bulk');
+    const bulkFrom = now();
     const bulk = await sendBulk(bulkHttp, workload, { name: 'bulk (POST /v1/events)', prefix: `${prefix}p`, batch: options.batch, concurrency: options.bulkConcurrency, epoch, progress });
     const settled = await waitApplied({
       sampler,
@@ -67,20 +85,22 @@ export async function runTally(target: Target, workload: Workload, options: Benc
       epoch,
     });
     await probe.stop();
+    phases.push({ name: 'bulk', from: bulkFrom, to: now() });
     const cpu = process.cpuUsage(cpuBefore);
     const after = await sampler.scrape();
     const bulkRetries = bulkHttp.retries;
 
     const paths = readPaths({ posts: options.posts, zipf: options.zipf, perCall: options.readPosts, prefix: `${prefix}p`, seed: options.seed, count: 2048 });
     say(`reads: GET /v1/counts with ${options.readPosts} posts per call, ${options.concurrency} in flight, ${options.duration} s`);
-    const reads = await timedRequests(http, { name: 'reads (GET /v1/counts)', method: 'GET', paths: paths.batch, durationMs, concurrency: options.concurrency, epoch, progress });
+    const reads = await timed('reads', () => timedRequests(http, { name: 'reads (GET /v1/counts)', method: 'GET', paths: paths.batch, durationMs, concurrency: options.concurrency, epoch, progress }));
     say(`reads: GET /v1/posts/{p}/count, ${options.concurrency} in flight, ${options.duration} s`);
-    const singleReads = await timedRequests(http, { name: 'reads (GET …/count)', method: 'GET', paths: paths.single, durationMs, concurrency: options.concurrency, epoch, progress });
+    const singleReads = await timed('single reads', () => timedRequests(http, { name: 'reads (GET …/count)', method: 'GET', paths: paths.single, durationMs, concurrency: options.concurrency, epoch, progress }));
 
     say(`single: PUT/DELETE one like per request, ${options.concurrency} in flight, ${options.duration} s`);
-    const single = await sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress });
+    const single = await timed('single likes', () => sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress }));
 
     say(`mixed: bulk writes and batch reads at once, ${options.duration} s`);
+    const mixedFrom = now();
     probe.start('mixed');
     const mixedHttp = new BenchHttp(origin, options.bulkConcurrency);
     let mixedWrites: BulkSent;
@@ -94,6 +114,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
       await mixedHttp.close();
     }
     await probe.stop();
+    phases.push({ name: 'mixed', from: mixedFrom, to: now() });
 
     say('check: waiting until every count is applied, then comparing each with the generator');
     const everything: Expectation[] = [
@@ -131,6 +152,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
       postsChecked: everything.length,
       mismatches: final.mismatches,
       bulkUnsettled: settled.mismatches.length,
+      phases,
     };
   } finally {
     await probe.close().catch(() => undefined);

@@ -12,6 +12,8 @@ export interface Target {
   readonly description: string;
   /** Process id of the server the bench started. */
   readonly pid: number | undefined;
+  /** performance.now() when the bench spawned the server (a CPU profile's time 0), if it did. */
+  readonly spawnedAt: number | undefined;
   /** Prefix of every post id the run writes (empty for a fresh server). */
   readonly idPrefix: string;
   stop(): Promise<void>;
@@ -50,6 +52,7 @@ export async function startTarget(target: string, serveArgs: readonly string[], 
     origin: target,
     description: `running Tally at ${target}`,
     pid: undefined,
+    spawnedAt: undefined,
     idPrefix: `b${randomBytes(3).toString('hex')}_`,
     stop: async () => undefined,
   };
@@ -63,6 +66,7 @@ async function startServer(
   description: string,
 ): Promise<Target> {
   const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
+  const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
     [...nodeArgs, join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0', '--log-level', 'warn', '--reconcile-interval-ms', '0', ...args],
@@ -94,7 +98,7 @@ async function startServer(
     });
   });
   child.stdout.resume();
-  return { kind, origin, description, pid: child.pid, idPrefix: '', stop: () => stopChild(child, cleanup) };
+  return { kind, origin, description, pid: child.pid, spawnedAt, idPrefix: '', stop: () => stopChild(child, cleanup) };
 }
 
 async function stopChild(child: ChildProcess, cleanup: () => void): Promise<void> {
