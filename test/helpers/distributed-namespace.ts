@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createAdmin } from '../../src/adapters/kafka/kafka-client.ts';
 import { deleteTopics, namespaceTopics } from '../../src/adapters/kafka/kafka-topics.ts';
@@ -39,11 +40,22 @@ export async function dropDistributedNamespace(namespace: string): Promise<void>
   if (failures.length > 0) throw new AggregateError(failures, `cleaning up namespace ${namespace} failed`);
 }
 
-async function deleteGroups(namespace: string): Promise<void> {
+/** A group still holding members (a killed one stays until its session times out) cannot be deleted yet: retried. */
+async function deleteGroups(namespace: string, timeoutMs = 30_000): Promise<void> {
   const admin = createAdmin({ brokers: SERVERS.brokers });
   try {
-    const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(`${namespace}.`));
-    if (groups.length > 0) await admin.deleteGroups({ groups });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(`${namespace}.`));
+      if (groups.length === 0) return;
+      try {
+        await admin.deleteGroups({ groups });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(500);
+      }
+    }
   } finally {
     await admin.close();
   }

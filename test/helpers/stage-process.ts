@@ -53,8 +53,14 @@ export async function startStage(args: readonly string[], logFile: string, env: 
   return { args, child, url, logFile, exited, alive: () => !ended };
 }
 
-/** Sends `signal` (if the process still runs) and waits for it to end. */
-export async function stopStage(stage: StageProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+/** Sends `signal` (if the process still runs) and waits for it to end; SIGKILL after `killAfterMs` if given. */
+export async function stopStage(stage: StageProcess, signal: NodeJS.Signals = 'SIGTERM', killAfterMs?: number): Promise<number | string> {
   if (stage.alive()) stage.child.kill(signal);
-  return stage.exited;
+  if (killAfterMs === undefined) return stage.exited;
+  const timer = setTimeout(() => stage.child.kill('SIGKILL'), killAfterMs);
+  try {
+    return await stage.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }

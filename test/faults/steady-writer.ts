@@ -1,0 +1,122 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { LikesModel } from '../helpers/likes-model.ts';
+
+type Event = { op: 'like' | 'unlike'; postId: string; userId: string };
+
+export interface SteadyWriterOptions {
+  readonly posts: readonly string[];
+  readonly users: number;
+  readonly batchSize: number;
+  /** Pause after each acknowledged batch, so the load stays one the pipeline can follow. */
+  readonly pauseMs: number;
+  /** Pause before resending a batch that was not acknowledged. */
+  readonly retryPauseMs: number;
+  /** A batch not acknowledged within this long fails the writer. */
+  readonly inFlightDeadlineMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/**
+ * A sequential writer of bulk batches: one batch at a time, the model applied only on 202. A
+ * batch that got no 202 (an error status, a dropped connection, a timeout) stays in flight and is
+ * resent until it is acknowledged before the next one: writes are idempotent and no other batch
+ * came between the copies, so the outcome is exactly the batch applied once.
+ */
+export class SteadyWriter {
+  readonly #url: string;
+  readonly #model: LikesModel;
+  readonly #options: SteadyWriterOptions;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #error: Error | undefined;
+  acknowledgedBatches = 0;
+  acknowledgedEvents = 0;
+  resends = 0;
+  /** Failed attempts by outcome (`503`, `TypeError: fetch failed`, ...). */
+  readonly failures = new Map<string, number>();
+  /** Longest time one batch took from its first attempt to its 202. */
+  longestBatchMs = 0;
+
+  constructor(url: string, model: LikesModel, options: SteadyWriterOptions) {
+    this.#url = url;
+    this.#model = model;
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#loop = this.#run().catch((error: unknown) => {
+      this.#error = error instanceof Error ? error : new Error(String(error));
+    });
+  }
+
+  /** Throws what stopped the writer, if it stopped on its own. */
+  check(): void {
+    if (this.#error !== undefined) throw this.#error;
+  }
+
+  /** Finishes the batch in flight (until acknowledged), stops, and throws what failed the writer. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#loop;
+    this.check();
+  }
+
+  summary(): string {
+    const failures = [...this.failures].map(([k, n]) => `${k}×${n}`).join(', ') || 'none';
+    return `${this.acknowledgedBatches} batches (${this.acknowledgedEvents} events) acknowledged, ${this.resends} resends, longest batch ${this.longestBatchMs} ms; failed attempts: ${failures}`;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      const batch = this.#randomBatch();
+      await this.#sendUntilAccepted(batch);
+      this.#model.apply(batch);
+      this.acknowledgedBatches++;
+      this.acknowledgedEvents += batch.length;
+      if (this.#options.pauseMs > 0) await sleep(this.#options.pauseMs);
+    }
+  }
+
+  async #sendUntilAccepted(batch: Event[]): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.#send(batch);
+      if (outcome === '202') {
+        this.longestBatchMs = Math.max(this.longestBatchMs, Date.now() - started);
+        return;
+      }
+      this.failures.set(outcome, (this.failures.get(outcome) ?? 0) + 1);
+      if (/^4(?!29)/.test(outcome)) throw new Error(`the api refused a valid batch: ${outcome}`);
+      if (Date.now() - started > this.#options.inFlightDeadlineMs) {
+        throw new Error(`a batch was not acknowledged within ${this.#options.inFlightDeadlineMs} ms (${attempt + 1} attempts, last: ${outcome})`);
+      }
+      this.resends++;
+      await sleep(this.#options.retryPauseMs);
+    }
+  }
+
+  /** The status as a string, or the error that stood for one. */
+  async #send(batch: Event[]): Promise<string> {
+    try {
+      const res = await fetch(`${this.#url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ events: batch }),
+        signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
+      });
+      const body = await res.text();
+      return res.status === 202 ? '202' : `${res.status} ${body.slice(0, 200)}`.replace(/"message":"[^"]*"/, '"message":…');
+    } catch (error) {
+      return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    }
+  }
+
+  #randomBatch(): Event[] {
+    const { posts, users, batchSize } = this.#options;
+    return Array.from({ length: batchSize }, () => ({
+      op: Math.random() < 0.7 ? 'like' : 'unlike',
+      postId: posts[Math.floor(Math.random() * posts.length)] ?? 'p0',
+      userId: `u${Math.floor(Math.random() * users)}`,
+    }));
+  }
+}
