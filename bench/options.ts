@@ -56,7 +56,7 @@ const NUMBERS: readonly NumberSpec[] = [
   { flag: 'hot-share', key: 'hotShare', min: 0, max: 1, integer: false, full: 0, quick: 0, doc: 'share of likes on one single hot post (post 0); 0 = none' },
   { flag: 'unlike-share', key: 'unlikeShare', min: 0, max: 0.9, integer: false, full: 0.1, quick: 0.1, doc: 'share of events that unlike an earlier like' },
   { flag: 'batch', key: 'batch', min: 1, max: 100_000, integer: true, full: 1000, quick: 1000, doc: 'events per POST /v1/events' },
-  { flag: 'bulk-concurrency', key: 'bulkConcurrency', min: 1, max: 256, integer: true, full: 4, quick: 4, doc: 'bulk requests in flight' },
+  { flag: 'bulk-concurrency', key: 'bulkConcurrency', min: 1, max: 256, integer: true, full: 8, quick: 8, doc: 'bulk requests in flight' },
   { flag: 'concurrency', key: 'concurrency', min: 1, max: 1024, integer: true, full: 64, quick: 64, doc: 'requests in flight for single likes, reads and hello-world' },
   { flag: 'seed', key: 'seed', min: 0, max: 4_294_967_295, integer: true, full: 42, quick: 42, doc: 'seed of the workload generator' },
   { flag: 'duration', key: 'duration', min: 0.2, max: 3600, integer: false, full: 10, quick: 5, doc: 'seconds of each timed phase (single likes, reads, mixed, baselines)' },

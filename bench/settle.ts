@@ -4,7 +4,7 @@ import type { Mismatch } from './verify.ts';
 
 /** How {@link waitApplied} decides that every write is counted. */
 export interface SettleOptions {
-  readonly sampler: MetricsSampler;
+  readonly sampler: Pick<MetricsSampler, 'scrape'>;
   /** `tally_changes_applied_total` before the writes started (undefined when not exposed). */
   readonly baseline: number | undefined;
   /** Changes the writes so far must produce (read again at each poll: the freshness probe keeps adding). */
@@ -21,27 +21,33 @@ export interface SettleResult {
   readonly mismatches: Mismatch[];
 }
 
+const POLL_MS = 10;
+/** Counts are read at least this often even when the metric says "not yet" (its meaning may differ per target). */
+const VERIFY_EVERY_MS = 1000;
+
 /**
- * Waits until every count equals the expected one. Polls the cheap applied-changes counter
- * first and reads all the counts only once it says the work is done; falls back to reading the
- * counts every 250 ms when the target has no such metric (e.g. an api-only process).
+ * Waits until every count equals the expected one. Polls the cheap applied-changes counter and
+ * reads all the counts once it says the work is done, and also every second whatever it says, so
+ * a target whose metric counts differently (or has none, like an api-only process) still settles.
+ * `appliedAt` is when the successful check started.
  */
 export async function waitApplied(options: SettleOptions): Promise<SettleResult> {
   const { sampler, baseline, expectedChanges, verify, timeoutMs, epoch } = options;
   const deadline = performance.now() + timeoutMs;
+  let lastVerify = performance.now();
   let mismatches: Mismatch[] = [];
-  while (performance.now() < deadline) {
+  for (;;) {
     const sample = await sampler.scrape().catch(() => undefined);
     const applied = sample?.changesApplied;
-    const signalled = baseline === undefined || applied === undefined || applied - baseline >= expectedChanges();
-    if (signalled) {
-      const at = performance.now() - epoch;
+    const signalled = baseline !== undefined && applied !== undefined && applied - baseline >= expectedChanges();
+    const now = performance.now();
+    if (signalled || now - lastVerify >= VERIFY_EVERY_MS || now >= deadline) {
+      lastVerify = now;
       mismatches = await verify();
-      if (mismatches.length === 0) return { appliedAt: baseline === undefined || applied === undefined ? performance.now() - epoch : at, mismatches };
-      await sleep(baseline === undefined || applied === undefined ? 250 : 50);
-    } else {
-      await sleep(10);
+      if (mismatches.length === 0) return { appliedAt: now - epoch, mismatches };
+      if (now >= deadline) return { appliedAt: undefined, mismatches };
+      if (signalled) await sleep(50);
     }
+    await sleep(POLL_MS);
   }
-  return { appliedAt: undefined, mismatches: await verify() };
 }

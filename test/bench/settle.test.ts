@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ServerSample } from '../../bench/prometheus.ts';
+import { waitApplied } from '../../bench/settle.ts';
+import type { Mismatch } from '../../bench/verify.ts';
+
+function sampler(changes: () => number | undefined) {
+  return {
+    scrape: async (): Promise<ServerSample> => ({
+      t: 0,
+      changesApplied: changes(),
+      eventsIngested: undefined,
+      cpuSeconds: undefined,
+      rssBytes: undefined,
+      ingestBatches: undefined,
+      ingestItems: undefined,
+      counterBatches: undefined,
+      counterItems: undefined,
+    }),
+  };
+}
+
+const WRONG: Mismatch[] = [{ postId: 'p1', count: 2, actual: 1 }];
+
+test('reads the counts only once the metric says every change is applied', async () => {
+  let scrapes = 0;
+  let verifies = 0;
+  const epoch = performance.now();
+  const result = await waitApplied({
+    sampler: sampler(() => (++scrapes >= 5 ? 110 : 100 + scrapes)),
+    baseline: 100,
+    expectedChanges: () => 10,
+    verify: async () => {
+      verifies++;
+      return [];
+    },
+    timeoutMs: 5000,
+    epoch,
+  });
+  assert.equal(verifies, 1);
+  assert.equal(scrapes, 5);
+  assert.ok(result.appliedAt !== undefined && result.appliedAt > 0);
+  assert.deepEqual(result.mismatches, []);
+});
+
+test('without the metric the counts are read every second until right', async () => {
+  let verifies = 0;
+  const result = await waitApplied({
+    sampler: sampler(() => undefined),
+    baseline: undefined,
+    expectedChanges: () => 10,
+    verify: async () => (++verifies >= 2 ? [] : WRONG),
+    timeoutMs: 5000,
+    epoch: performance.now(),
+  });
+  assert.equal(verifies, 2);
+  assert.ok((result.appliedAt ?? 0) >= 900, `applied at ${result.appliedAt}`);
+});
+
+test('counts still wrong at the timeout are returned', async () => {
+  const result = await waitApplied({
+    sampler: sampler(() => 1000),
+    baseline: 0,
+    expectedChanges: () => 10,
+    verify: async () => WRONG,
+    timeoutMs: 300,
+    epoch: performance.now(),
+  });
+  assert.equal(result.appliedAt, undefined);
+  assert.deepEqual(result.mismatches, WRONG);
+});
