@@ -38,7 +38,7 @@ export async function startTarget(target: string, serveArgs: readonly string[], 
   if (target === 'distributed') {
     const namespace = `bench_${randomBytes(4).toString('hex')}`;
     try {
-      return await startServer('distributed', ['--distributed', '--namespace', namespace, ...serveArgs], profileDir, () => undefined, `distributed, namespace ${namespace}`);
+      return await startServer('distributed', ['--distributed', '--namespace', namespace, ...serveArgs], profileDir, () => dropNamespace(namespace), `distributed, namespace ${namespace}`);
     } catch (error) {
       throw new TargetUnavailable(`distributed target not available: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -62,7 +62,7 @@ async function startServer(
   kind: 'embedded' | 'distributed',
   args: readonly string[],
   profileDir: string | undefined,
-  cleanup: () => void,
+  cleanup: () => void | Promise<void>,
   description: string,
 ): Promise<Target> {
   const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir];
@@ -101,7 +101,15 @@ async function startServer(
   return { kind, origin, description, pid: child.pid, spawnedAt, idPrefix: '', stop: () => stopChild(child, cleanup) };
 }
 
-async function stopChild(child: ChildProcess, cleanup: () => void): Promise<void> {
+/** Drops the topics, schema, slot and keys a distributed run created (the test suite's helper knows them all). */
+async function dropNamespace(namespace: string): Promise<void> {
+  const { dropDistributedNamespace } = await import('../test/helpers/distributed-namespace.ts');
+  await dropDistributedNamespace(namespace).catch((error: unknown) => {
+    process.stderr.write(`tally bench: cleaning up namespace ${namespace} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  });
+}
+
+async function stopChild(child: ChildProcess, cleanup: () => void | Promise<void>): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
     child.kill('SIGTERM');
@@ -109,5 +117,5 @@ async function stopChild(child: ChildProcess, cleanup: () => void): Promise<void
     await exited;
     clearTimeout(timer);
   }
-  cleanup();
+  await cleanup();
 }
