@@ -50,7 +50,7 @@ export async function startTarget(target: string, serveArgs: readonly string[], 
   return {
     kind: 'url',
     origin: target,
-    description: `running Tally at ${target}`,
+    description: 'running Tally',
     pid: undefined,
     spawnedAt: undefined,
     idPrefix: `b${randomBytes(3).toString('hex')}_`,

@@ -38,12 +38,12 @@ test('rate series: buckets per interval, zeros in between, per-second scaling', 
   series.add(240, 50);
   series.add(760, 25);
   assert.deepEqual(series.points(), [
-    { t: 250, perSec: 600 },
-    { t: 500, perSec: 0 },
-    { t: 750, perSec: 0 },
-    { t: 1000, perSec: 100 },
+    { t: 125, perSec: 600 },
+    { t: 375, perSec: 0 },
+    { t: 625, perSec: 0 },
+    { t: 875, perSec: 100 },
   ]);
-  assert.deepEqual(series.points(500, 750), [{ t: 750, perSec: 0 }]);
+  assert.deepEqual(series.points(500, 750), [{ t: 625, perSec: 0 }]);
 });
 
 test('rates from a cumulative counter', () => {
@@ -55,8 +55,8 @@ test('rates from a cumulative counter', () => {
       { t: 1500, value: 1500 },
     ]),
     [
-      { t: 500, perSec: 2000 },
-      { t: 1500, perSec: 500 },
+      { t: 250, perSec: 2000 },
+      { t: 1000, perSec: 500 },
     ],
   );
 });
