@@ -44,13 +44,13 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
       { name: 'applied (counter)', color: COLORS[1] as string, points: charts.bulkApplied.map((p) => ({ x: seconds(p.t), y: p.perSec })) },
     ],
   });
-  const phases = [...new Set(charts.freshness.map((f) => f.phase))];
+  const probePhases = [...new Set(charts.freshness.map((f) => f.phase))];
   const freshness = lineChart({
     title: 'Freshness over time: probe like 2xx → count visible',
     xLabel: 'seconds since the run started',
     yLabel: 'ms (log)',
     yLog: true,
-    series: phases.map((phase, i) => ({
+    series: probePhases.map((phase, i) => ({
       name: `during ${phase}`,
       color: COLORS[(i + 2) % COLORS.length] as string,
       dots: true,
@@ -123,6 +123,10 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
     ['single likes ÷ hello-world', ratio(r.ratios.singleVsHelloWorld)],
     ['read requests ÷ hello-world', ratio(r.ratios.readRequestsVsHelloWorld)],
   ]);
+  const phases = rows([
+    ['phase', 'seconds', 'server CPU (cores)', 'load generator CPU (cores)'],
+    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : p.serverCores.toFixed(2), p.clientCores.toFixed(2)]),
+  ]);
   const goals = rows([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
   const verdict = r.correct
     ? `<p class="ok">Correct: all ${r.correctness.postsChecked} counts equal the generator's.</p>`
@@ -143,6 +147,7 @@ ${verdict}
 <h2>Tally</h2>${measures}
 <h2>Baselines</h2>${baselines}
 <h2>Ratios</h2>${ratios}
+<h2>Phases</h2><p>A side near one full core is what bounds that phase (this machine has ${r.machine.cpus} CPUs for both).</p>${phases}
 <h2>Goals</h2>${goals}
 <h2>Charts</h2>
 ${writes}

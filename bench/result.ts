@@ -63,7 +63,14 @@ export interface BenchResult {
   readonly ratios: Ratios;
   readonly goals: readonly Goal[];
   /** When each phase ran, in seconds since the server was started (the time axis of a `--profile`), or since the run started for a URL target. */
-  readonly phases: readonly { readonly name: string; readonly fromS: number; readonly toS: number }[];
+  readonly phases: readonly {
+    readonly name: string;
+    readonly fromS: number;
+    readonly toS: number;
+    /** CPU cores the load generator / the server used during the phase: a phase near 1.0 on one side is bound by that side. */
+    readonly clientCores: number;
+    readonly serverCores: number | null;
+  }[];
   readonly notes: readonly string[];
   readonly report: string;
 }

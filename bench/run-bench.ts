@@ -155,7 +155,13 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     baselines: { redisLua: baselines.redis, postgresNaive: baselines.postgres, helloWorld: { ...hello, reqPerSec: hello.perSec } },
     ratios,
     goals: evaluateGoals({ targetKind: target.kind, bulkAppliedPerSec: appliedPerSec, freshnessP99Ms: freshness.p99Ms, countsPerSec, ratios }),
-    phases: run.phases.map((p) => ({ name: p.name, fromS: round((p.from - zero) / 1000, 2), toS: round((p.to - zero) / 1000, 2) })),
+    phases: run.phases.map((p) => ({
+      name: p.name,
+      fromS: round((p.from - zero) / 1000, 2),
+      toS: round((p.to - zero) / 1000, 2),
+      clientCores: round(p.clientCores, 2),
+      serverCores: p.serverCores === undefined ? null : round(p.serverCores, 2),
+    })),
     notes,
     report: options.report,
   };

@@ -44,6 +44,10 @@ export interface PhaseWindow {
   readonly name: string;
   readonly from: number;
   readonly to: number;
+  /** CPU the load generator (this process) used, in cores (1 = one core busy all the time). */
+  readonly clientCores: number;
+  /** CPU the server used, in cores (from its process_cpu_seconds_total); undefined when not exposed. */
+  readonly serverCores: number | undefined;
 }
 
 /** Runs bulk, reads, single and mixed phases against a started target, then checks every count. */
@@ -60,10 +64,28 @@ export async function runTally(target: Target, workload: Workload, options: Benc
   const gap = workload.spec.minGap;
   const phases: PhaseWindow[] = [];
   const now = (): number => performance.now() - epoch;
-  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+  const begin = async (name: string): Promise<() => Promise<void>> => {
     const from = now();
+    const client = process.cpuUsage();
+    const server = (await sampler.scrape().catch(() => undefined))?.cpuSeconds;
+    return async () => {
+      const to = now();
+      const used = process.cpuUsage(client);
+      const serverAfter = (await sampler.scrape().catch(() => undefined))?.cpuSeconds;
+      const ms = Math.max(1, to - from);
+      phases.push({
+        name,
+        from,
+        to,
+        clientCores: (used.user + used.system) / 1000 / ms,
+        serverCores: server === undefined || serverAfter === undefined ? undefined : ((serverAfter - server) * 1000) / ms,
+      });
+    };
+  };
+  const timed = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const end = await begin(name);
     const result = await work();
-    phases.push({ name, from, to: now() });
+    await end();
     return result;
   };
   try {
@@ -74,7 +96,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
     const bulkChanges = effectiveChanges(workload);
     const cpuBefore = process.cpuUsage();
     probe.start('bulk');
-    const bulkFrom = now();
+    const bulkEnd = await begin('bulk');
     const bulk = await sendBulk(bulkHttp, workload, { name: 'bulk (POST /v1/events)', prefix: `${prefix}p`, batch: options.batch, concurrency: options.bulkConcurrency, epoch, progress });
     const settled = await waitApplied({
       sampler,
@@ -85,7 +107,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
       epoch,
     });
     await probe.stop();
-    phases.push({ name: 'bulk', from: bulkFrom, to: now() });
+    await bulkEnd();
     const cpu = process.cpuUsage(cpuBefore);
     const after = await sampler.scrape();
     const bulkRetries = bulkHttp.retries;
@@ -100,7 +122,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
     const single = await timed('single likes', () => sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress }));
 
     say(`mixed: bulk writes and batch reads at once, ${options.duration} s`);
-    const mixedFrom = now();
+    const mixedEnd = await begin('mixed');
     probe.start('mixed');
     const mixedHttp = new BenchHttp(origin, options.bulkConcurrency);
     let mixedWrites: BulkSent;
@@ -114,7 +136,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
       await mixedHttp.close();
     }
     await probe.stop();
-    phases.push({ name: 'mixed', from: mixedFrom, to: now() });
+    await mixedEnd();
 
     say('check: waiting until every count is applied, then comparing each with the generator');
     const everything: Expectation[] = [

@@ -50,6 +50,13 @@ export function summaryTable(r: BenchResult): string {
     ['single likes ÷ hello-world', formatRatio(r.ratios.singleVsHelloWorld)],
     ['read requests ÷ hello-world', formatRatio(r.ratios.readRequestsVsHelloWorld)],
   ]);
+  const phases = table([
+    ['phase', 'seconds', 'server CPU', 'load generator CPU'],
+    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : `${p.serverCores.toFixed(2)} cores`, `${p.clientCores.toFixed(2)} cores`]),
+    ...(r.baselines.helloWorld.clientCores === undefined
+      ? []
+      : [['hello-world baseline', r.baselines.helloWorld.seconds.toFixed(1), r.baselines.helloWorld.serverCores === undefined ? '—' : `${r.baselines.helloWorld.serverCores.toFixed(2)} cores`, `${r.baselines.helloWorld.clientCores.toFixed(2)} cores`]]),
+  ]);
   const goals = table([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
   const skipped = Object.entries(r.baselines)
     .filter(([, b]) => b.skipped !== undefined)
@@ -66,6 +73,8 @@ export function summaryTable(r: BenchResult): string {
     ...(skipped.length > 0 ? ['skipped baselines:', ...skipped] : []),
     '',
     ratios,
+    '',
+    phases,
     '',
     goals,
     '',

@@ -12,6 +12,9 @@ export interface BaselineResult {
   readonly latency?: LatencySummary;
   readonly note: string;
   readonly skipped?: string;
+  /** CPU cores used by the load generator and by the baseline's server process, when measured. */
+  readonly clientCores?: number;
+  readonly serverCores?: number;
 }
 
 /** A baseline that did not run. */

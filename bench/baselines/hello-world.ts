@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { summarize } from '../histogram.ts';
 import { BenchHttp } from '../http-client.ts';
+import { processCpuSeconds } from '../proc-cpu.ts';
 import { timedRequests, type TimedResult } from '../phases/timed-requests.ts';
 import type { BaselineResult } from './baseline-result.ts';
 
@@ -29,7 +30,11 @@ export async function helloWorldBaseline(options: HelloOptions): Promise<{ resul
     });
     const http = new BenchHttp(origin, options.concurrency);
     try {
+      const client = process.cpuUsage();
+      const serverBefore = processCpuSeconds(child.pid);
       const timed = await timedRequests(http, { name: 'baseline: hello-world', method: 'GET', paths: ['/'], durationMs: options.durationMs, concurrency: options.concurrency, epoch: options.epoch, progress: options.progress });
+      const used = process.cpuUsage(client);
+      const serverAfter = processCpuSeconds(child.pid);
       return {
         result: {
           perSec: timed.perSec,
@@ -37,6 +42,8 @@ export async function helloWorldBaseline(options: HelloOptions): Promise<{ resul
           seconds: timed.seconds,
           correct: null,
           latency: summarize(timed.latency),
+          clientCores: Math.round(((used.user + used.system) / 1e6 / timed.seconds) * 100) / 100,
+          ...(serverBefore === undefined || serverAfter === undefined ? {} : { serverCores: Math.round(((serverAfter - serverBefore) / timed.seconds) * 100) / 100 }),
           note: `fastify GET / in a child process, ${options.concurrency} connections, ${options.durationMs / 1000} s`,
         },
         timed,

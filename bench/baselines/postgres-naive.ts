@@ -45,6 +45,7 @@ export async function postgresNaiveBaseline(workload: Workload, options: Postgre
     const bar = phaseProgress(options.progress, 'baseline: PostgreSQL', n, 'events');
     let done = 0;
     const start = performance.now();
+    const client = process.cpuUsage();
     const stopAt = start + options.durationMs;
     const sql = {
       insert: { name: 'b-insert', text: `INSERT INTO ${schema}.likes (post_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING` },
@@ -79,6 +80,7 @@ export async function postgresNaiveBaseline(workload: Workload, options: Postgre
       },
     });
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(client);
     bar.stop();
     const expected = expectedCounts(workload, ran);
     const rows = await admin.query<{ post_id: string; count: string }>(`SELECT post_id, count FROM ${schema}.counters`);
@@ -90,6 +92,7 @@ export async function postgresNaiveBaseline(workload: Workload, options: Postgre
       operations: ran,
       seconds,
       correct: wrong === 0,
+      clientCores: Math.round(((used.user + used.system) / 1e6 / seconds) * 100) / 100,
       latency: summarize(latency),
       note: `${ran} of the first ${n} events (stops after ${options.durationMs / 1000} s), one transaction per event, ${POSTGRES_CONNECTIONS} connections, prepared statements`,
     };

@@ -36,6 +36,7 @@ export async function redisLuaBaseline(url: string, workload: Workload, events: 
     const chunks = Math.ceil(n / PIPELINE);
     const bar = phaseProgress(progress, 'baseline: Redis Lua', n, 'events');
     const start = performance.now();
+    const client = process.cpuUsage();
     await runOrdered({
       count: chunks,
       concurrency: IN_FLIGHT,
@@ -54,6 +55,7 @@ export async function redisLuaBaseline(url: string, workload: Workload, events: 
       },
     });
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(client);
     bar.stop();
     let wrong = 0;
     for (let i = 0; i < posts.length; i += 1000) {
@@ -68,6 +70,7 @@ export async function redisLuaBaseline(url: string, workload: Workload, events: 
       operations: n,
       seconds,
       correct: wrong === 0,
+      clientCores: Math.round(((used.user + used.system) / 1e6 / seconds) * 100) / 100,
       note: `first ${n} events, EVALSHA (SADD+INCR / SREM+DECR) per event, pipelines of ${PIPELINE}, ${IN_FLIGHT} in flight, 1 connection`,
     };
   } finally {

@@ -76,7 +76,7 @@ function fakeResult(correct: boolean): BenchResult {
     },
     ratios,
     goals: evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 500, freshnessP99Ms: 3, countsPerSec: 500, ratios }),
-    phases: [{ name: 'bulk', fromS: 1, toS: 2 }],
+    phases: [{ name: 'bulk', fromS: 1, toS: 2, clientCores: 0.5, serverCores: 0.9 }],
     notes: ['a note'],
     report: '/tmp/r.html',
   };
