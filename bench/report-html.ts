@@ -141,7 +141,7 @@ svg{display:block;margin:12px 0;font-size:11px}svg .title{font-size:13px;font-we
 </style></head><body>
 <h1>tally bench</h1>
 <p><code>${escapeXml(r.command)}</code><br>${escapeXml(r.startedAt)} · ${r.seconds} s · ${escapeXml(r.target.description)}<br>
-${r.machine.cpus} × ${escapeXml(r.machine.cpuModel)}, ${r.machine.memoryGb} GB, node ${escapeXml(r.machine.node)}</p>
+${r.machine.cpus} × ${escapeXml(r.machine.cpuModel)}, ${r.machine.memoryGb} GB, node ${escapeXml(r.machine.node)}, load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverage[1]}</p>
 <p>Workload: ${r.workload.events} events (${r.workload.likes} likes, ${r.workload.unlikes} unlikes) over ${r.workload.posts} posts (${r.workload.postsTouched} touched), Zipf s=${r.workload.zipf}, users from ${r.workload.users}, hot share ${r.workload.hotShare}, seed ${r.workload.seed}.</p>
 ${verdict}
 <h2>Tally</h2>${measures}

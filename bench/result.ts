@@ -8,7 +8,14 @@ export interface BenchResult {
   readonly startedAt: string;
   readonly seconds: number;
   readonly command: string;
-  readonly machine: { readonly cpus: number; readonly cpuModel: string; readonly memoryGb: number; readonly node: string };
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGb: number;
+    readonly node: string;
+    /** 1-minute load average when the run started and ended: other work on a shared machine skews every number. */
+    readonly loadAverage: readonly [number, number];
+  };
   readonly target: { readonly kind: string; readonly description: string };
   readonly workload: {
     readonly events: number;

@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import type { BaselineResult } from './baselines/baseline-result.ts';
 import { skippedBaseline } from './baselines/baseline-result.ts';
 import { helloWorldBaseline } from './baselines/hello-world.ts';
@@ -35,6 +35,7 @@ function batchMean(itemsBefore = 0, itemsAfter: number | undefined, batchesBefor
 /** Runs the whole benchmark: workload, Tally phases, baselines; returns the results and the report's series. */
 export async function runBench(options: BenchOptions, argv: readonly string[], say: (line: string) => void): Promise<{ result: BenchResult; charts: ChartData }> {
   const startedAt = new Date();
+  const loadAtStart = loadavg()[0] ?? 0;
   const epoch = performance.now();
   const notes: string[] = [];
   const minGap = orderingGap(options);
@@ -98,7 +99,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     startedAt: startedAt.toISOString(),
     seconds: round((performance.now() - epoch) / 1000, 1),
     command: `./tally bench ${argv.join(' ')}`.trim(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadAverage: [round(loadAtStart, 2), round(loadavg()[0] ?? 0, 2)] },
     target: { kind: target.kind, description: target.description },
     workload: {
       events: options.events,

@@ -65,7 +65,7 @@ export function summaryTable(r: BenchResult): string {
     ? `CORRECT: all ${r.correctness.postsChecked} counts equal the generator's`
     : `WRONG: ${r.correctness.mismatches} of ${r.correctness.postsChecked} counts differ, e.g. ${r.correctness.examples.slice(0, 3).map((m) => `${m.postId} expected ${m.count} got ${m.actual ?? 'nothing'}`).join('; ')}`;
   return [
-    `tally bench — ${r.target.description}; ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, node ${r.machine.node}; ${r.seconds} s`,
+    `tally bench — ${r.target.description}; ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, node ${r.machine.node}; ${r.seconds} s; load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverage[1]}`,
     '',
     measures,
     '',

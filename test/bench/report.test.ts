@@ -57,7 +57,7 @@ function fakeResult(correct: boolean): BenchResult {
     startedAt: '2026-11-27T00:00:00.000Z',
     seconds: 30,
     command: './tally bench --quick',
-    machine: { cpus: 2, cpuModel: 'cpu', memoryGb: 8, node: 'v24' },
+    machine: { cpus: 2, cpuModel: 'cpu', memoryGb: 8, node: 'v24', loadAverage: [0.5, 1] },
     target: { kind: 'embedded', description: 'embedded <tmp>' },
     workload: { events: 100, posts: 10, postsTouched: 9, users: 1000, zipf: 1.2, hotShare: 0, likes: 90, unlikes: 10, seed: 1, minGap: 16 },
     correct,
