@@ -77,13 +77,16 @@ usage: ./tally bench [options]
 Phases, in order, on one deterministic workload (N events over P posts, Zipf(s), users from U,
 90% likes / 10% unlikes of earlier likes; the generator knows every post's final count):
   bulk      POST /v1/events in batches; accepted likes/s and applied likes/s (until every count is right)
+  baselines Redis SADD+INCR Lua, pipelined; PostgreSQL one transaction per like on 16 connections
+            (the first --baseline-events events; Tally idles meanwhile)
   reads     GET /v1/counts (--read-posts per call) and GET /v1/posts/{p}/count, idle
   single    PUT/DELETE one like per request
+  baseline  fastify hello-world in a child process, same client and concurrency
   mixed     bulk writes and batch reads at once
   freshness a probe like every 25 ms during bulk and mixed: 2xx → count visible
   check     every count equals the generator's; otherwise "correct": false and exit code 1
-  baselines (after Tally stops) hello-world fastify in a child process; Redis SADD+INCR Lua,
-            pipelined; PostgreSQL one transaction per like on 16 connections
+Each baseline runs next to the phase it is compared with: on a shared machine only ratios taken
+close together mean much.
 
 options:
 ${rows.join('\n')}

@@ -1,10 +1,5 @@
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { BaselineResult } from './baselines/baseline-result.ts';
-import { skippedBaseline } from './baselines/baseline-result.ts';
-import { helloWorldBaseline } from './baselines/hello-world.ts';
-import { postgresNaiveBaseline } from './baselines/postgres-naive.ts';
-import { redisLuaBaseline } from './baselines/redis-lua.ts';
-import { ensureServices, SERVICES } from './baselines/services.ts';
+import { BaselineRunner } from './baselines/baseline-runner.ts';
 import { percentileCurve, summarize, type CurvePoint } from './histogram.ts';
 import { orderingGap, type BenchOptions } from './options.ts';
 import type { TimedResult } from './phases/timed-requests.ts';
@@ -12,7 +7,7 @@ import { ratesFromCumulative, type RatePoint } from './rate-series.ts';
 import { computeRatios, evaluateGoals, type BenchResult } from './result.ts';
 import { runTally, type TallyRun } from './run-tally.ts';
 import { startTarget } from './target.ts';
-import { generateWorkload, type Workload } from './workload.ts';
+import { generateWorkload } from './workload.ts';
 import type { FreshnessSample } from './freshness-probe.ts';
 
 /** Series the HTML report draws (not part of the JSON line). */
@@ -51,20 +46,22 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     minGap,
   });
 
+  const progress = !options.json || process.stderr.isTTY === true;
+  const baselines = new BaselineRunner(options, workload, epoch, progress, say);
+  await baselines.prepare();
+
   say(`target: ${options.target}`);
   const target = await startTarget(options.target, options.serveArgs, options.profileDir);
   say(`target: ${target.description} at ${target.origin}`);
   let run: TallyRun;
   try {
-    run = await runTally(target, workload, options, epoch, say);
+    run = await runTally(target, workload, options, epoch, say, { afterBulk: () => baselines.writes(), afterSingle: () => baselines.http() });
   } finally {
     say('target: stopping');
     await target.stop();
   }
-
+  notes.push(...baselines.notes);
   const zero = target.spawnedAt === undefined ? 0 : target.spawnedAt - epoch;
-  const progress = !options.json || process.stderr.isTTY === true;
-  const baselines = await runBaselines(options, workload, minGap, epoch, progress, say, notes);
   const hello = baselines.hello;
 
   const bulkEvents = run.bulk.events;
@@ -189,62 +186,4 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     serverRssMb: run.serverSamples.filter((s) => s.rssBytes !== undefined).map((s) => ({ t: s.t, value: (s.rssBytes as number) / 2 ** 20 })),
   };
   return { result, charts };
-}
-
-async function runBaselines(
-  options: BenchOptions,
-  workload: Workload,
-  minGap: number,
-  epoch: number,
-  progress: boolean,
-  say: (line: string) => void,
-  notes: string[],
-): Promise<{ redis: BaselineResult; postgres: BaselineResult; hello: BaselineResult; helloTimed: TimedResult | undefined }> {
-  const off = 'not selected (--baselines / --no-baselines)';
-  let redis = skippedBaseline(off);
-  let postgres = skippedBaseline(off);
-  let hello = skippedBaseline(off);
-  let helloTimed: TimedResult | undefined;
-  const wanted = (['redis', 'postgres'] as const).filter((name) => options.baselines.has(name));
-  const unreachable = wanted.length > 0 ? await ensureServices(wanted) : new Map<string, string | undefined>();
-  const attempt = async (name: string, run: () => Promise<BaselineResult>): Promise<BaselineResult> => {
-    try {
-      return await run();
-    } catch (error) {
-      const reason = `${name} failed: ${error instanceof Error ? error.message : String(error)}`;
-      notes.push(reason);
-      return skippedBaseline(reason);
-    }
-  };
-  if (options.baselines.has('hello')) {
-    say(`baseline: fastify hello-world in a child process, ${options.concurrency} in flight, ${options.duration} s`);
-    hello = await attempt('hello-world', async () => {
-      const measured = await helloWorldBaseline({ durationMs: options.duration * 1000, concurrency: options.concurrency, epoch, progress });
-      helloTimed = measured.timed;
-      return measured.result;
-    });
-  }
-  if (options.baselines.has('redis')) {
-    const down = unreachable.get('redis');
-    if (down === undefined) {
-      say(`baseline: Redis SADD+INCR Lua, first ${Math.min(options.baselineEvents, options.events)} events, pipelined`);
-      redis = await attempt('Redis baseline', () => redisLuaBaseline(SERVICES.redis.url, workload, options.baselineEvents, progress));
-    } else {
-      redis = skippedBaseline(down);
-      notes.push(`Redis baseline skipped: ${down}`);
-    }
-  }
-  if (options.baselines.has('postgres')) {
-    const down = unreachable.get('postgres');
-    if (down === undefined) {
-      say(`baseline: PostgreSQL one transaction per like, 16 connections, up to ${options.duration} s`);
-      postgres = await attempt('PostgreSQL baseline', () =>
-        postgresNaiveBaseline(workload, { url: SERVICES.postgres.url, events: options.baselineEvents, durationMs: options.duration * 1000, window: minGap, progress }),
-      );
-    } else {
-      postgres = skippedBaseline(down);
-      notes.push(`PostgreSQL baseline skipped: ${down}`);
-    }
-  }
-  return { redis, postgres, hello, helloTimed };
 }

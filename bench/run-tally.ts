@@ -50,8 +50,14 @@ export interface PhaseWindow {
   readonly serverCores: number | undefined;
 }
 
+/** Work run between phases (the baselines, next to the phase they are compared with). */
+export interface PhaseHooks {
+  readonly afterBulk: () => Promise<void>;
+  readonly afterSingle: () => Promise<void>;
+}
+
 /** Runs bulk, reads, single and mixed phases against a started target, then checks every count. */
-export async function runTally(target: Target, workload: Workload, options: BenchOptions, epoch: number, say: (line: string) => void): Promise<TallyRun> {
+export async function runTally(target: Target, workload: Workload, options: BenchOptions, epoch: number, say: (line: string) => void, hooks: PhaseHooks): Promise<TallyRun> {
   const progress = !options.json || process.stderr.isTTY === true;
   const origin = target.origin;
   const prefix = target.idPrefix;
@@ -111,6 +117,7 @@ export async function runTally(target: Target, workload: Workload, options: Benc
     const cpu = process.cpuUsage(cpuBefore);
     const after = await sampler.scrape();
     const bulkRetries = bulkHttp.retries;
+    await hooks.afterBulk();
 
     const paths = readPaths({ posts: options.posts, zipf: options.zipf, perCall: options.readPosts, prefix: `${prefix}p`, seed: options.seed, count: 2048 });
     say(`reads: GET /v1/counts with ${options.readPosts} posts per call, ${options.concurrency} in flight, ${options.duration} s`);
@@ -120,6 +127,8 @@ export async function runTally(target: Target, workload: Workload, options: Benc
 
     say(`single: PUT/DELETE one like per request, ${options.concurrency} in flight, ${options.duration} s`);
     const single = await timed('single likes', () => sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress }));
+
+    await hooks.afterSingle();
 
     say(`mixed: bulk writes and batch reads at once, ${options.duration} s`);
     const mixedEnd = await begin('mixed');
