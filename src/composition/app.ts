@@ -25,6 +25,8 @@ export interface App {
   /** Base URL once listening. */
   url: string | undefined;
   start(): Promise<void>;
+  /** Stops one stage and leaves the others running (operations, tests of readiness). */
+  stopStage(name: string): Promise<void>;
   /** Stops taking writes, lets the pipeline apply what the log holds (bounded), stops stages, closes ports. */
   stop(drainMs?: number): Promise<void>;
 }
@@ -82,6 +84,11 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       if (api !== undefined) {
         app.url = await api.listen({ port: options.port, host: options.host });
       }
+    },
+    async stopStage(name) {
+      const stage = running.find((s) => s.name === name);
+      if (stage === undefined) throw new Error(`no stage ${name} in this process`);
+      await stage.stop();
     },
     async stop(drainMs = 10_000) {
       // Closing the server waits for in-flight requests, hence for their appends to be durable.

@@ -83,3 +83,12 @@ test('every error code is documented in the README error table', async () => {
     assert.match(readme, new RegExp(`\\| \`${code}\` \\| ${ERROR_STATUS[code]} \\|`), `README documents ${code} with status ${ERROR_STATUS[code]}`);
   }
 });
+
+test('a body with __proto__ or constructor keys is refused, not merged', async (t) => {
+  const { app } = await startEmbedded(t);
+  for (const body of ['{"events": [], "__proto__": {"x": 1}}', '{"events": [{"op": "like", "postId": "a", "userId": "b", "constructor": {"prototype": {}}}]}']) {
+    const res = await app.api?.inject({ method: 'POST', url: '/v1/events', payload: body, headers: { 'content-type': 'application/json' } });
+    assert.equal(res?.statusCode, 400, body);
+    assert.equal(res?.json<{ error: { code: string } }>().error.code, 'invalid_body');
+  }
+});

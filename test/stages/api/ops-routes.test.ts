@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startEmbedded } from '../../helpers/embedded-app.ts';
+
+test('healthz, readyz, metrics and the OpenAPI document are served', async (t) => {
+  const { app } = await startEmbedded(t);
+  const api = app.api;
+  assert.ok(api);
+  assert.equal((await api.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+  assert.deepEqual((await api.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
+  await api.inject({ method: 'PUT', url: '/v1/posts/m1/likes/u1?wait=applied' });
+  const metrics = await api.inject({ method: 'GET', url: '/metrics' });
+  assert.match(metrics.body, /^tally_events_accepted_total 1$/m);
+  assert.match(metrics.body, /^tally_changes_applied_total 1$/m);
+  const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
+  for (const path of ['/v1/posts/{postId}/likes/{userId}', '/v1/posts/{postId}/likes', '/v1/posts/{postId}/count', '/v1/counts', '/v1/events']) {
+    assert.ok(doc.paths[path], `OpenAPI documents ${path}`);
+  }
+});
+
+test('readyz is 503 with the names of the stages that are not running', async (t) => {
+  const { app } = await startEmbedded(t);
+  const api = app.api;
+  assert.ok(api);
+  // The counter stage stops; the process is then alive but not ready.
+  assert.ok(app.stageNames.includes('counter'));
+  await app.stopStage('counter');
+  const res = await api.inject({ method: 'GET', url: '/readyz' });
+  assert.equal(res.statusCode, 503);
+  assert.deepEqual(res.json(), { error: { code: 'not_ready', message: 'stages not running: counter' } });
+});
