@@ -54,7 +54,13 @@ export class CounterStep implements LoopStep {
       group: this.#options.group,
       maxChanges: this.#options.maxChanges,
       maxWaitMs: this.#options.maxWaitMs,
-      resumeFrom: async () => (await this.#store.positions()),
+      // Called whenever the feed assigns partitions: a partition that comes from another counter
+      // is fenced from where that one left it, not from what this process read at open.
+      resumeFrom: async () => {
+        const stored = await this.#store.positions();
+        for (const p of stored) this.#applied.set(p.partition, p.offset);
+        return stored;
+      },
     });
     this.#progress?.counted(positions);
   }
