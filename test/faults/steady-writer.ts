@@ -4,7 +4,13 @@ import type { LikesModel } from '../helpers/likes-model.ts';
 type Event = { op: 'like' | 'unlike'; postId: string; userId: string };
 
 export interface SteadyWriterOptions {
-  readonly posts: readonly string[];
+  /** Posts written at a time: `p<n>` for n in a window of this many. */
+  readonly posts: number;
+  /**
+   * The window moves on by one post every this many batches, so posts keep getting their last
+   * events: a like or unlike lost or undone around a fault is then never repaired by later ones.
+   */
+  readonly shiftEvery: number;
   readonly users: number;
   readonly batchSize: number;
   /** Pause after each acknowledged batch, so the load stays one the pipeline can follow. */
@@ -111,11 +117,22 @@ export class SteadyWriter {
     }
   }
 
+  /** Every post written so far (and those of the current window). */
+  postIds(): string[] {
+    const end = this.#windowStart() + this.#options.posts;
+    return Array.from({ length: end }, (_, i) => `p${i}`);
+  }
+
+  #windowStart(): number {
+    return Math.floor(this.acknowledgedBatches / this.#options.shiftEvery);
+  }
+
   #randomBatch(): Event[] {
     const { posts, users, batchSize } = this.#options;
+    const start = this.#windowStart();
     return Array.from({ length: batchSize }, () => ({
       op: Math.random() < 0.7 ? 'like' : 'unlike',
-      postId: posts[Math.floor(Math.random() * posts.length)] ?? 'p0',
+      postId: `p${start + Math.floor(Math.random() * posts)}`,
       userId: `u${Math.floor(Math.random() * users)}`,
     }));
   }
