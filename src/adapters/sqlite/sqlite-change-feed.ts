@@ -60,7 +60,8 @@ class SqliteChangeReader implements ChangeReader {
     let next = this.#next;
     const rows = this.#read.all(next) as { seq: number; payload: string }[];
     for (const row of rows) {
-      for (const change of decodeChanges(row.payload)) changes.push({ change, partition: 0, offset: row.seq });
+      const decoded = this.#db.recentChanges.take(String(row.seq)) ?? decodeChanges(row.payload);
+      for (const change of decoded) changes.push({ change, partition: 0, offset: row.seq });
       next = row.seq + 1;
       if (changes.length >= this.#options.maxChanges) break;
     }

@@ -1,7 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { TallyError } from '../../domain/errors.ts';
+import type { Change } from '../../domain/change.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+import { RecentRecords } from './recent-records.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.ts';
 
 export type Durability = 'durable' | 'crash-safe';
@@ -13,10 +17,15 @@ export type Durability = 'durable' | 'crash-safe';
  */
 export class SqliteDatabase {
   readonly path: string;
+  /** Log records just appended, by `partition:baseOffset`, for the in-process ingest. */
+  readonly recentEvents = new RecentRecords<readonly LikeEvent[]>(1024);
+  /** Change records just written, by sequence number, for the in-process counter. */
+  readonly recentChanges = new RecentRecords<readonly Change[]>(1024);
   readonly #db: DatabaseSync;
   readonly #listeners = new Map<string, Set<() => void>>();
   #synchronous: 'FULL' | 'NORMAL' = 'NORMAL';
   #open = true;
+  #checkpointer: Worker | undefined;
 
   constructor(dataDir: string) {
     if (dataDir !== ':memory:') mkdirSync(dataDir, { recursive: true });
@@ -32,6 +41,14 @@ export class SqliteDatabase {
     this.#db.exec('PRAGMA cache_size = -262144');
     this.#db.exec('PRAGMA temp_store = MEMORY');
     this.#db.exec(SCHEMA_SQL);
+    if (this.path !== ':memory:' && process.env.TALLY_SQLITE_NO_CHECKPOINTER === undefined) {
+      // A worker thread backfills the WAL into the database continuously (PASSIVE checkpoints never
+      // block the writer), so the checkpoint a commit runs every ~40 MB of WAL finds little left
+      // to copy and resets the WAL.
+      this.#db.exec(`PRAGMA wal_autocheckpoint = ${process.env.TALLY_SQLITE_AUTOCHECKPOINT ?? 10000}`);
+      this.#checkpointer = new Worker(new URL('./sqlite-checkpoint-worker.ts', import.meta.url), { workerData: { path: this.path, intervalMs: 200 } });
+      this.#checkpointer.unref();
+    }
     this.#db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   }
 
@@ -90,6 +107,13 @@ export class SqliteDatabase {
     if (!this.#open) return;
     this.#open = false;
     for (const topic of [...this.#listeners.keys()]) this.notify(topic);
+    void this.#checkpointer?.terminate();
+    this.#checkpointer = undefined;
+    try {
+      this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Another process still reads the file; its last checkpoint happens later.
+    }
     this.#db.close();
   }
 }

@@ -112,6 +112,7 @@ export class SqliteEventLog implements EventLog {
         for (const [partition, events] of byPartition) {
           const base = this.#nextOffsets[partition] ?? 0;
           insert.run(partition, base, events.length, encodeEvents(events));
+          this.#db.recentEvents.set(`${partition}:${base}`, events);
           after.set(partition, base + events.length);
         }
       });
@@ -179,7 +180,7 @@ class SqliteLogConsumer implements LogConsumer {
       const rows = this.#read.all(partition, next, 64) as { base_offset: number; event_count: number; payload: string }[];
       if (rows.length === 0) continue;
       for (const row of rows) {
-        const decoded = decodeEvents(row.payload);
+        const decoded = this.#db.recentEvents.take(`${partition}:${row.base_offset}`) ?? decodeEvents(row.payload);
         // A record is taken whole; skip the part of it a previous commit already covered.
         const skip = Math.max(0, next - row.base_offset);
         for (let i = skip; i < decoded.length; i++) events.push(decoded[i] as LikeEvent);

@@ -60,7 +60,9 @@ export class SqliteLikesStore implements LikesStore {
         const last = (s.lastSeq.get() as { seq: number | null }).seq;
         return last === null ? 0 : last + 1;
       }
-      return Number(s.insertChange.run(encodeChanges(changes)).lastInsertRowid) + 1;
+      const seq = Number(s.insertChange.run(encodeChanges(changes)).lastInsertRowid);
+      this.#db.recentChanges.set(String(seq), changes);
+      return seq + 1;
     });
     if (changes.length > 0) this.#db.notify(CHANGES_TOPIC);
     const feedPositions: StreamPosition[] = [{ partition: 0, offset: next }];
