@@ -136,6 +136,11 @@ async function groupMembers(group: string): Promise<number> {
   }
 }
 
+/** Sets Redis's maxmemory (`1`: every write is refused, `0`: no limit, the project's setting). */
+async function setRedisMaxmemory(bytes: string): Promise<void> {
+  await run('redis-cli', ['-u', SERVERS.redisUrl, 'CONFIG', 'SET', 'maxmemory', bytes]);
+}
+
 /** How many times each stage's log says a batch failed and was retried. */
 function retriedBatches(): string {
   const counts = new Map<string, number>();
@@ -169,10 +174,11 @@ after(async () => {
   await writer?.stop().catch(() => undefined);
   const all = Object.values(processes).flat();
   await Promise.all(all.map((stage) => stopStage(stage, 'SIGTERM', 20_000)));
-  // Whatever happened, leave the shared servers running for the next tests.
+  // Whatever happened, leave the shared servers running (and Redis writable) for the next tests.
   await run('./tally', ['services', 'up'], { cwd: REPO_ROOT, timeout: 300_000 });
+  await setRedisMaxmemory('0');
   await dropDistributedNamespace(ns);
-  if (passedTests === 4) rmSync(logDir, { recursive: true, force: true });
+  if (passedTests === 5) rmSync(logDir, { recursive: true, force: true });
   else process.stderr.write(`distributed fault test: stage logs kept in ${logDir}\n`);
 });
 
@@ -220,6 +226,21 @@ test(`ingest and counter grow from one process to two and back, under load, ${SC
     const oneMs = await pipelineFlows(`after going back to one ingest and one counter (cycle ${cycle})`);
     t.diagnostic(`cycle ${cycle}: two of each counting ${twoMs} ms after both groups had two members; back to one, counting again ${oneMs} ms after the SIGTERM`);
   }
+  passedTests++;
+});
+
+test('the last writes are counted while Redis refuses writes (maxmemory reached), then it takes them again', { timeout: 120_000 }, async (t) => {
+  // Unlike a restart, the cache keeps its entries: counts the counter could not write must still
+  // reach it later, though these posts get no more changes.
+  await setRedisMaxmemory('1');
+  try {
+    await sleep(1500);
+    await writer.stop();
+    await sleep(1500);
+  } finally {
+    await setRedisMaxmemory('0');
+  }
+  t.diagnostic(`writer stopped: ${writer.summary()}`);
   passedTests++;
 });
 

@@ -5,7 +5,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { ChangeFeed, ChangeReader } from '../../ports/change-feed.ts';
 import type { CountCache } from '../../ports/count-cache.ts';
-import type { CounterStore } from '../../ports/counter-store.ts';
+import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts';
 import type { LoopStep } from '../loop-stage.ts';
 import type { InProcessProgress } from '../progress/in-process-progress.ts';
 import { findDrift } from './drift.ts';
@@ -33,6 +33,8 @@ export class CounterStep implements LoopStep {
   readonly #options: CounterOptions;
   #reader: ChangeReader | undefined;
   #applied = new Map<number, number>();
+  /** Committed counts the cache has not taken yet (its write failed), newest per post. */
+  readonly #uncached = new Map<string, VersionedCount>();
 
   constructor(
     deps: { feed: ChangeFeed; store: CounterStore; cache: CountCache; metrics: Metrics; log: Logger; progress?: InProcessProgress },
@@ -69,7 +71,10 @@ export class CounterStep implements LoopStep {
     const reader = this.#reader;
     if (reader === undefined) throw new Error('counter: change reader not open');
     const batch = await reader.poll(this.#options.idleMs);
-    if (batch.positions.length === 0) return false;
+    if (batch.positions.length === 0) {
+      await this.#writeCache([]);
+      return false;
+    }
 
     const fresh: Change[] = [];
     for (const { change, partition, offset } of batch.changes) {
@@ -98,13 +103,36 @@ export class CounterStep implements LoopStep {
     }
     this.#metrics.changesApplied.inc(fresh.length);
     this.#metrics.batchSize.observe({ stage: 'counter' }, fresh.length);
-    await this.#cache.setMany(counts);
+    await this.#writeCache(counts);
     await reader.release(to);
     this.#progress?.counted(to);
     return true;
   }
 
+  /**
+   * Writes committed counts to the cache, with those it failed to take before. The store's
+   * positions have moved past their changes, so a retried batch would never write them again: a
+   * failed write keeps them here (newest per post) and rethrows; the next batch, or the next idle
+   * poll, writes them. Set-if-newer makes a late write harmless.
+   */
+  async #writeCache(counts: readonly VersionedCount[]): Promise<void> {
+    if (this.#uncached.size === 0) {
+      if (counts.length === 0) return;
+      try {
+        await this.#cache.setMany(counts);
+        return;
+      } catch (error) {
+        for (const c of counts) this.#uncached.set(c.postId, c);
+        throw error;
+      }
+    }
+    for (const c of counts) this.#uncached.set(c.postId, c);
+    await this.#cache.setMany([...this.#uncached.values()]);
+    this.#uncached.clear();
+  }
+
   async close(): Promise<void> {
+    await this.#writeCache([]).catch(() => undefined);
     const reader = this.#reader;
     this.#reader = undefined;
     await reader?.close();
