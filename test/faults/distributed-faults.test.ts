@@ -1,7 +1,9 @@
 /**
  * Fault tests of the distributed mode against the real servers: each stage in its own process,
  * under a steady write load, stages killed with SIGKILL, the servers restarted, ingest and counter
- * scaled out and in; then, after drain, every count must equal its rows and the independent model.
+ * scaled out and in, Redis refusing writes while the last ones are counted; then, after drain,
+ * every count must equal its rows and the independent model. Stage logs go to a folder under the
+ * temporary directory, kept (and named on stderr) when a test fails.
  *
  * These restart the shared Kafka, PostgreSQL and Redis: they run in the serial phase of
  * scripts/test.sh (test/faults/), never beside other tests.
