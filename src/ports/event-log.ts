@@ -21,6 +21,12 @@ export interface ConsumerOptions {
   readonly maxEvents: number;
   /** How long `poll` waits for a batch to fill once it has at least one event. */
   readonly maxWaitMs: number;
+  /**
+   * Where to start each partition this member is given (called again on every assignment); the
+   * group's committed offsets when absent. Ingest passes the likes store's positions: the store,
+   * not the log, is the authority on what was applied.
+   */
+  readonly resumeFrom?: () => Promise<readonly StreamPosition[]>;
 }
 
 /** One member of a consumer group. */

@@ -2,6 +2,18 @@ import type { StreamPosition } from '../domain/change.ts';
 import type { LikeEvent } from '../domain/like-event.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
+/**
+ * Where an ingest batch sits in the log. The store keeps the log positions it has applied in the
+ * same transaction as the rows, and refuses a batch that does not start where they say: a stale
+ * ingest (one whose partitions a rebalance gave to another) can then never undo newer events.
+ */
+export interface LogFence {
+  /** The positions this batch starts from, per partition. */
+  readonly from: readonly StreamPosition[];
+  /** The positions after this batch, stored with the rows. */
+  readonly to: readonly StreamPosition[];
+}
+
 /** What one `apply` did. */
 export interface ApplyResult {
   /** Rows inserted or deleted (likes already present and unlikes of absent rows are not changes). */
@@ -30,8 +42,14 @@ export interface LikersPage {
  * row that really changes produces a change-feed record, atomically with the row.
  */
 export interface LikesStore extends Lifecycle {
-  /** Applies events in the given order: like inserts the row if absent, unlike deletes it if present. */
-  apply(events: readonly LikeEvent[]): Promise<ApplyResult>;
+  /**
+   * Applies events in the given order: like inserts the row if absent, unlike deletes it if
+   * present. With a fence (ingest always passes one), throws a retriable `position_conflict`
+   * TallyError, changing nothing, when the stored log positions differ from `fence.from`.
+   */
+  apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult>;
+  /** The log positions applied so far (what ingest resumes from), one per partition ever applied. */
+  logPositions(): Promise<StreamPosition[]>;
   /** Of the given posts, those the user has liked. */
   likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>>;
   /** Who liked a post, newest first. Throws `invalid_cursor` for a cursor it did not issue. */

@@ -145,6 +145,24 @@ export function likesStoreConformance(label: string, make: () => Promise<LikesSt
       });
     });
 
+    test('a fenced apply stores the log positions with the rows; a stale batch is refused and changes nothing', async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      assert.deepEqual(await likes.logPositions(), []);
+      await likes.apply([like('f1', 'u1')], { from: [{ partition: 2, offset: 0 }], to: [{ partition: 2, offset: 10 }] });
+      assert.deepEqual(await likes.logPositions(), [{ partition: 2, offset: 10 }]);
+      // A stale ingest replays an older batch (like then unlike of u1): it must not undo anything.
+      await assert.rejects(
+        likes.apply([unlike('f1', 'u1'), like('f1', 'u9')], { from: [{ partition: 2, offset: 0 }], to: [{ partition: 2, offset: 4 }] }),
+        (e: unknown) => isTallyError(e) && e.code === 'position_conflict' && e.retriable,
+      );
+      assert.ok((await likes.likedPosts('u1', ['f1'])).has('f1'), 'the newer like survives');
+      assert.ok(!(await likes.likedPosts('u9', ['f1'])).has('f1'), 'nothing of the refused batch was applied');
+      await likes.apply([like('f1', 'u2')], { from: [{ partition: 2, offset: 10 }], to: [{ partition: 2, offset: 11 }, { partition: 0, offset: 3 }] });
+      const positions = (await likes.logPositions()).sort((a, b) => a.partition - b.partition);
+      assert.deepEqual(positions, [{ partition: 0, offset: 3 }, { partition: 2, offset: 11 }]);
+    });
+
     test('likers are listed newest first with a working cursor; a forged cursor is refused', async (t) => {
       const { likes, cleanup } = await make();
       t.after(cleanup);

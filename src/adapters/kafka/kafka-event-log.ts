@@ -115,7 +115,7 @@ export class KafkaEventLog implements EventLog {
       group: namespacedGroup(this.#options.namespace, options.group),
       maxRecords: options.maxEvents,
       maxWaitMs: options.maxWaitMs,
-      startAt: 'committed',
+      startAt: options.resumeFrom ?? 'committed',
       timings: this.#options.groupTimings,
     });
     const consumer = new KafkaLogConsumer(reader, this.#options.log, () => this.#consumers.delete(consumer));

@@ -1,11 +1,13 @@
+import type { StreamPosition } from '../../domain/change.ts';
 import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, LikersPage, LikesStore } from '../../ports/likes-store.ts';
+import type { ApplyResult, LikersPage, LikesStore, LogFence } from '../../ports/likes-store.ts';
 import { createPool, inTransaction, queryOnce, type PgPool } from './pg-client.ts';
 import { postLocks, type PostLocks } from './pg-post-locks.ts';
+import { PgPositions } from './pg-positions.ts';
 import { pgNames, type PgNames } from './pg-schema.ts';
 
 export interface PgLikesStoreOptions {
@@ -30,10 +32,12 @@ export class PgLikesStore implements LikesStore {
   readonly #locks: PostLocks;
   readonly #sql: ReturnType<typeof statements>;
   #pool: PgPool | undefined;
+  readonly #positions: PgPositions;
 
   constructor(options: PgLikesStoreOptions) {
     this.#options = options;
     this.#names = pgNames(options.namespace);
+    this.#positions = new PgPositions(this.#names.ingestPositions, 'likes store (ingest positions)');
     this.#locks = postLocks(options.namespace);
     this.#sql = statements(this.#names);
   }
@@ -53,9 +57,9 @@ export class PgLikesStore implements LikesStore {
     return this.#pool;
   }
 
-  async apply(events: readonly LikeEvent[]): Promise<ApplyResult> {
+  async apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult> {
     const ordered = collapseToLastPerPair(events);
-    if (ordered.length === 0) return { changed: 0 };
+    if (ordered.length === 0 && fence === undefined) return { changed: 0 };
     const likes = columns();
     const unlikes = columns();
     const posts = new Set<string>();
@@ -68,6 +72,7 @@ export class PgLikesStore implements LikesStore {
       posts.add(event.postId);
     }
     return inTransaction(this.#db, async (tx) => {
+      if (fence !== undefined) await this.#positions.advance(tx, fence.from, fence.to);
       await this.#locks.shared(tx, posts);
       let changed = 0;
       if (likes.posts.length > 0) {
@@ -79,6 +84,10 @@ export class PgLikesStore implements LikesStore {
       }
       return { changed };
     });
+  }
+
+  logPositions(): Promise<StreamPosition[]> {
+    return this.#positions.read(this.#db);
   }
 
   async likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>> {

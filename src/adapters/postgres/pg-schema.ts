@@ -16,6 +16,7 @@ export interface PgNames {
   readonly recounts: string;
   readonly counts: string;
   readonly counterPositions: string;
+  readonly ingestPositions: string;
   /** Plain names, as pg catalogs and replication commands want them. */
   readonly publication: string;
   readonly slot: string;
@@ -30,6 +31,7 @@ export function pgNames(namespace: string): PgNames {
     recounts: `${schema}.recounts`,
     counts: `${schema}.counts`,
     counterPositions: `${schema}.counter_positions`,
+    ingestPositions: `${schema}.ingest_positions`,
     publication: `${namespace}_changes`,
     slot: `${namespace}_changes`,
   };
@@ -114,6 +116,10 @@ async function createTables(db: PgQueryable, n: PgNames, partitions: number): Pr
     version bigint NOT NULL
   )`);
   await db.query(`CREATE TABLE IF NOT EXISTS ${n.counterPositions} (
+    partition integer PRIMARY KEY,
+    next_offset bigint NOT NULL
+  )`);
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.ingestPositions} (
     partition integer PRIMARY KEY,
     next_offset bigint NOT NULL
   )`);

@@ -131,7 +131,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   async consumer(options: ConsumerOptions): Promise<LogConsumer> {
-    return new SqliteLogConsumer(this.#db, this.partitions, options);
+    const start = options.resumeFrom === undefined ? undefined : await options.resumeFrom();
+    return new SqliteLogConsumer(this.#db, this.partitions, options, start);
   }
 }
 
@@ -145,7 +146,8 @@ class SqliteLogConsumer implements LogConsumer {
   readonly #prune: StatementSync;
   #closed = false;
 
-  constructor(db: SqliteDatabase, partitions: number, options: ConsumerOptions) {
+  /** `start` overrides the group's committed positions (ConsumerOptions.resumeFrom). */
+  constructor(db: SqliteDatabase, partitions: number, options: ConsumerOptions, start: readonly StreamPosition[] | undefined) {
     this.#db = db;
     this.#options = options;
     const conn = db.connection;
@@ -153,7 +155,9 @@ class SqliteLogConsumer implements LogConsumer {
     const rows = conn
       .prepare('SELECT partition, next_offset FROM log_consumer_positions WHERE consumer_group = ?')
       .all(options.group) as { partition: number; next_offset: number }[];
-    for (const row of rows) this.#next[row.partition] = row.next_offset;
+    for (const row of start === undefined ? rows : start.map((p) => ({ partition: p.partition, next_offset: p.offset }))) {
+      if (row.partition < partitions) this.#next[row.partition] = row.next_offset;
+    }
     this.#read = conn.prepare(
       'SELECT base_offset, event_count, payload FROM log_records WHERE partition = ? AND base_offset + event_count > ? ORDER BY base_offset LIMIT ?',
     );

@@ -3,7 +3,7 @@ import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, LikersPage, LikesStore } from '../../ports/likes-store.ts';
+import type { ApplyResult, LikersPage, LikesStore, LogFence } from '../../ports/likes-store.ts';
 import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
 import { encodeChanges } from './sqlite-codec.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
@@ -40,11 +40,12 @@ export class SqliteLikesStore implements LikesStore {
     return this.#statements;
   }
 
-  async apply(events: readonly LikeEvent[]): Promise<ApplyResult> {
+  async apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult> {
     const s = this.#s;
     const ordered = collapseToLastPerPair(events);
     const changes: Change[] = [];
     const next = this.#db.transaction('crash-safe', () => {
+      if (fence !== undefined) this.#advance(fence);
       for (const event of ordered) {
         const shard = shardOf(event.userId, this.#shards);
         if (event.op === 'like') {
@@ -67,6 +68,24 @@ export class SqliteLikesStore implements LikesStore {
     if (changes.length > 0) this.#db.notify(CHANGES_TOPIC);
     const feedPositions: StreamPosition[] = [{ partition: 0, offset: next }];
     return { changed: changes.length, feedPositions };
+  }
+
+  #advance(fence: LogFence): void {
+    const s = this.#s;
+    const stored = new Map((s.positions.all() as { partition: number; next_offset: number }[]).map((r) => [r.partition, r.next_offset]));
+    for (const expected of fence.from) {
+      const actual = stored.get(expected.partition) ?? 0;
+      if (actual !== expected.offset) {
+        throw new TallyError('position_conflict', `likes store: stored log position ${actual} for partition ${expected.partition}, the batch starts at ${expected.offset}`, {
+          retriable: true,
+        });
+      }
+    }
+    for (const { partition, offset } of fence.to) s.savePosition.run(partition, offset);
+  }
+
+  async logPositions(): Promise<StreamPosition[]> {
+    return (this.#s.positions.all() as { partition: number; next_offset: number }[]).map((r) => ({ partition: r.partition, offset: r.next_offset }));
   }
 
   async likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>> {
@@ -130,5 +149,9 @@ function prepare(db: SqliteDatabase) {
     ),
     countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
     postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),
+    positions: conn.prepare('SELECT partition, next_offset FROM ingest_positions'),
+    savePosition: conn.prepare(
+      'INSERT INTO ingest_positions (partition, next_offset) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset',
+    ),
   };
 }

@@ -29,6 +29,11 @@ CREATE TABLE IF NOT EXISTS likes (
   PRIMARY KEY (post_id, shard, user_id)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS ingest_positions (
+  partition INTEGER PRIMARY KEY,
+  next_offset INTEGER NOT NULL
+);
+
 CREATE INDEX IF NOT EXISTS likes_newest_first ON likes (post_id, liked_at DESC, user_id);
 
 CREATE TABLE IF NOT EXISTS change_records (

@@ -13,8 +13,10 @@ export interface IngestOptions {
 
 /**
  * The seed's "Tweets Event Consumer": reads like events in batches and applies them to the likes
- * store, then commits the log position. A crash between the two replays the batch, which is
- * harmless: the replayed suffix is re-applied in log order, so each pair ends in its last state.
+ * store together with the log positions they end at (one transaction, fenced on where the batch
+ * starts), then commits the positions to the log's group as a hint. The store's positions are the
+ * authority: a restarted or newly assigned ingest resumes from them, and a stale one (its
+ * partitions moved to another process by a rebalance) is refused instead of undoing newer events.
  */
 export class IngestStep implements LoopStep {
   readonly #log: EventLog;
@@ -23,6 +25,8 @@ export class IngestStep implements LoopStep {
   readonly #metrics: Metrics;
   readonly #progress: InProcessProgress | undefined;
   #consumer: LogConsumer | undefined;
+  /** The log positions the likes store holds, per partition: where the next batch must start. */
+  readonly #applied = new Map<number, number>();
 
   constructor(deps: { log: EventLog; store: LikesStore; metrics: Metrics; progress?: InProcessProgress }, options: IngestOptions) {
     this.#log = deps.log;
@@ -33,7 +37,17 @@ export class IngestStep implements LoopStep {
   }
 
   async open(): Promise<void> {
-    this.#consumer = await this.#log.consumer({ group: this.#options.group, maxEvents: this.#options.maxEvents, maxWaitMs: this.#options.maxWaitMs });
+    this.#consumer = await this.#log.consumer({
+      group: this.#options.group,
+      maxEvents: this.#options.maxEvents,
+      maxWaitMs: this.#options.maxWaitMs,
+      // On every assignment: start where the store says, and fence batches from there.
+      resumeFrom: async () => {
+        const stored = await this.#store.logPositions();
+        for (const p of stored) this.#applied.set(p.partition, p.offset);
+        return stored;
+      },
+    });
   }
 
   async step(): Promise<boolean> {
@@ -41,7 +55,9 @@ export class IngestStep implements LoopStep {
     if (consumer === undefined) throw new Error('ingest: consumer not open');
     const batch = await consumer.poll(this.#options.idleMs);
     if (batch.positions.length === 0) return false;
-    const result = batch.events.length === 0 ? { changed: 0, feedPositions: undefined } : await this.#store.apply(batch.events);
+    const from = batch.positions.map((p) => ({ partition: p.partition, offset: this.#applied.get(p.partition) ?? 0 }));
+    const result = await this.#store.apply(batch.events, { from, to: batch.positions });
+    for (const p of batch.positions) this.#applied.set(p.partition, p.offset);
     await consumer.commit(batch);
     this.#metrics.eventsIngested.inc(batch.events.length);
     this.#metrics.rowsChanged.inc(result.changed);
