@@ -1,7 +1,8 @@
 import type { StreamPosition } from '../../domain/change.ts';
 import { TallyError } from '../../domain/errors.ts';
 import type { CounterBatch, CounterStore, VersionedCount } from '../../ports/counter-store.ts';
-import { createPool, inTransaction, queryOnce, type PgPool, type PgQueryable } from './pg-client.ts';
+import { createPool, inTransaction, queryOnce, type PgPool } from './pg-client.ts';
+import { PgPositions } from './pg-positions.ts';
 import { pgNames, type PgNames } from './pg-schema.ts';
 
 export interface PgCounterStoreOptions {
@@ -26,10 +27,13 @@ export class PgCounterStore implements CounterStore {
   readonly #options: PgCounterStoreOptions;
   readonly #sql: ReturnType<typeof statements>;
   #pool: PgPool | undefined;
+  readonly #positions: PgPositions;
 
   constructor(options: PgCounterStoreOptions) {
     this.#options = options;
-    this.#sql = statements(pgNames(options.namespace));
+    const names = pgNames(options.namespace);
+    this.#sql = statements(names);
+    this.#positions = new PgPositions(names.counterPositions, 'counter store (change-feed positions)');
   }
 
   async init(): Promise<void> {
@@ -48,7 +52,6 @@ export class PgCounterStore implements CounterStore {
   }
 
   async apply(batch: CounterBatch): Promise<VersionedCount[]> {
-    const partitions = [...new Set([...batch.from, ...batch.to].map((p) => p.partition))].sort((a, b) => a - b);
     const adds = { posts: [] as string[], values: [] as number[] };
     const sets = { posts: [] as string[], values: [] as number[] };
     for (const postId of [...batch.updates.keys()].sort()) {
@@ -59,38 +62,16 @@ export class PgCounterStore implements CounterStore {
       target.values.push((update.base ?? 0) + update.delta);
     }
     return inTransaction(this.#db, async (tx) => {
-      await this.#checkPositions(tx, partitions, batch.from);
+      await this.#positions.advance(tx, batch.from, batch.to);
       const rows: CountRow[] = [];
       if (adds.posts.length > 0) rows.push(...(await tx.query<CountRow>(this.#sql.add, [adds.posts, adds.values])).rows);
       if (sets.posts.length > 0) rows.push(...(await tx.query<CountRow>(this.#sql.set, [sets.posts, sets.values])).rows);
-      if (batch.to.length > 0) {
-        await tx.query(this.#sql.savePositions, [batch.to.map((p) => p.partition), batch.to.map((p) => p.offset)]);
-      }
       return rows.map(toVersionedCount);
     });
   }
 
-  /** Locks the batch's partition rows (creating missing ones at 0, so a first batch is fenced too) and compares. */
-  async #checkPositions(tx: PgQueryable, partitions: number[], from: readonly StreamPosition[]): Promise<void> {
-    if (partitions.length === 0) return;
-    await tx.query(this.#sql.ensurePositions, [partitions]);
-    const stored = await tx.query<{ partition: number; next_offset: string }>(this.#sql.lockPositions, [partitions]);
-    const offsets = new Map(stored.rows.map((row) => [row.partition, Number(row.next_offset)]));
-    for (const expected of from) {
-      const actual = offsets.get(expected.partition) ?? 0;
-      if (actual !== expected.offset) {
-        throw new TallyError(
-          'position_conflict',
-          `counter store holds position ${actual} for change-feed partition ${expected.partition}, the batch starts at ${expected.offset}`,
-          { retriable: true },
-        );
-      }
-    }
-  }
-
-  async positions(): Promise<StreamPosition[]> {
-    const result = await queryOnce<{ partition: number; next_offset: string }>(this.#db, this.#sql.positions);
-    return result.rows.map((row) => ({ partition: row.partition, offset: Number(row.next_offset) }));
+  positions(): Promise<StreamPosition[]> {
+    return this.#positions.read(this.#db);
   }
 
   async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
@@ -115,14 +96,6 @@ function statements(n: PgNames) {
     // Deltas add to the stored count; a recount's base replaces it (base + the deltas after it).
     add: upsert('c.count + excluded.count'),
     set: upsert('excluded.count'),
-    ensurePositions: `INSERT INTO ${n.counterPositions} (partition, next_offset)
-      SELECT p, 0 FROM unnest($1::int4[]) AS p ON CONFLICT DO NOTHING`,
-    lockPositions: `SELECT partition, next_offset FROM ${n.counterPositions}
-      WHERE partition = ANY($1::int4[]) ORDER BY partition FOR UPDATE`,
-    savePositions: `INSERT INTO ${n.counterPositions} (partition, next_offset)
-      SELECT * FROM unnest($1::int4[], $2::int8[])
-      ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset`,
-    positions: `SELECT partition, next_offset FROM ${n.counterPositions} WHERE next_offset > 0 ORDER BY partition`,
     get: `SELECT post_id, count, version FROM ${n.counts} WHERE post_id = ANY($1::text[])`,
   };
 }
