@@ -173,13 +173,23 @@ class SqliteLogConsumer implements LogConsumer {
       await this.#db.waitFor(TOPIC, idleMs);
       if (!this.#closed) batch = this.#readAvailable();
     }
+    // A part-full batch waits up to maxWaitMs for more: per-transaction costs (commit, index
+    // pages) are paid once for the larger batch.
+    const deadline = Date.now() + this.#options.maxWaitMs;
+    while (batch.events.length > 0 && batch.events.length < this.#options.maxEvents && !this.#closed && Date.now() < deadline) {
+      await this.#db.waitFor(TOPIC, deadline - Date.now());
+      if (this.#closed) break;
+      const more = this.#readAvailable(this.#options.maxEvents - batch.events.length);
+      if (more.events.length === 0) continue;
+      batch = mergeBatches(batch, more);
+    }
     return batch;
   }
 
-  #readAvailable(): LogBatch {
+  #readAvailable(maxEvents = this.#options.maxEvents): LogBatch {
     const events: LikeEvent[] = [];
     const positions: StreamPosition[] = [];
-    for (let partition = 0; partition < this.#next.length && events.length < this.#options.maxEvents; partition++) {
+    for (let partition = 0; partition < this.#next.length && events.length < maxEvents; partition++) {
       let next = this.#next[partition] ?? 0;
       const rows = this.#read.all(partition, next, 64) as { base_offset: number; event_count: number; payload: string }[];
       if (rows.length === 0) continue;
@@ -189,7 +199,7 @@ class SqliteLogConsumer implements LogConsumer {
         const skip = Math.max(0, next - row.base_offset);
         for (let i = skip; i < decoded.length; i++) events.push(decoded[i] as LikeEvent);
         next = row.base_offset + row.event_count;
-        if (events.length >= this.#options.maxEvents) break;
+        if (events.length >= maxEvents) break;
       }
       this.#next[partition] = next;
       positions.push({ partition, offset: next });
@@ -211,4 +221,14 @@ class SqliteLogConsumer implements LogConsumer {
     this.#closed = true;
     this.#db.notify(TOPIC);
   }
+}
+
+/** Two consecutive batches of one consumer as one: events in order, the later position per partition. */
+function mergeBatches(first: LogBatch, second: LogBatch): LogBatch {
+  const positions = new Map(first.positions.map((p) => [p.partition, p.offset]));
+  for (const p of second.positions) positions.set(p.partition, p.offset);
+  return {
+    events: [...first.events, ...second.events],
+    positions: [...positions].map(([partition, offset]) => ({ partition, offset })),
+  };
 }
