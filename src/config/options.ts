@@ -59,7 +59,7 @@ export const OPTION_SPECS = {
   likesShards: { flag: 'likes-shards', env: 'TALLY_LIKES_SHARDS', default: 16, doc: 'shards per post in the likes store key (hash of user id)', parse: int(1, 1024) },
   ingestBatch: { flag: 'ingest-batch', env: 'TALLY_INGEST_BATCH', default: 20000, doc: 'most events ingest applies in one transaction', parse: int(1, 1_000_000) },
   counterBatch: { flag: 'counter-batch', env: 'TALLY_COUNTER_BATCH', default: 50000, doc: 'most changes the counter applies in one transaction', parse: int(1, 1_000_000) },
-  batchWaitMs: { flag: 'batch-wait-ms', env: 'TALLY_BATCH_WAIT_MS', default: 20, doc: 'how long a stage waits for a batch to fill', parse: int(0, 10_000) },
+  batchWaitMs: { flag: 'batch-wait-ms', env: 'TALLY_BATCH_WAIT_MS', default: 5, doc: 'how long a stage waits for a batch to fill', parse: int(0, 10_000) },
   idleMs: { flag: 'idle-ms', env: 'TALLY_IDLE_MS', default: 200, doc: 'how long an idle stage sleeps before polling again (embedded stages are also woken at once)', parse: int(1, 60_000) },
   maxPendingEvents: { flag: 'max-pending-events', env: 'TALLY_MAX_PENDING_EVENTS', default: 200_000, doc: 'events waiting for a log commit beyond which writes get 503', parse: int(1, 100_000_000) },
   maxIngestLag: { flag: 'max-ingest-lag', env: 'TALLY_MAX_INGEST_LAG', default: 2_000_000, doc: 'events in the log not yet ingested beyond which writes get 429', parse: int(1, 1_000_000_000) },
