@@ -11,19 +11,19 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `tally <args>` as a real child process and resolves once it says it is ready; `url` is
- * its API address when it runs the api, else ''.
+ * Resolves once `child` printed `tally: ready`, with its API address when it runs the api (else
+ * ''); rejects when it exits first or after `timeoutMs`, with `describe()` (its log) in the message.
  */
-export async function startServer(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
+export function waitForReady(
+  child: ChildProcess,
+  exited: Promise<number | string>,
+  args: readonly string[],
+  timeoutMs: number,
+  describe: () => string,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`tally ${args.join(' ')} did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`tally ${args.join(' ')} was not ready within ${timeoutMs} ms: ${describe()}`)), timeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (/tally: ready/.test(out)) {
@@ -33,8 +33,19 @@ export async function startServer(args: readonly string[], env: NodeJS.ProcessEn
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`tally ${args.join(' ')} exited with ${code} before listening: ${stderr}`));
+      reject(new Error(`tally ${args.join(' ')} exited with ${code} before it was ready: ${describe()}`));
     });
   });
+}
+
+/** Starts `tally <args>` as a real child process and resolves once it says it is ready. */
+export async function startServer(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['src/cli/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const url = await waitForReady(child, exited, args, timeoutMs, () => stderr);
   return { child, url, exited };
 }

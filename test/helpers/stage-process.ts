@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { REPO_ROOT } from './server-process.ts';
+import { REPO_ROOT, waitForReady } from './server-process.ts';
 
 /** A `tally <command>` child process whose stderr (its JSON log) goes to a file. */
 export interface StageProcess {
@@ -35,21 +35,7 @@ export async function startStage(args: readonly string[], logFile: string, env: 
     }),
   );
   const tail = (): string => readFileSync(logFile, 'utf8').slice(-3000);
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`tally ${args.join(' ')} was not ready within ${timeoutMs} ms; log ${logFile} ends with:\n${tail()}`)), timeoutMs);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/tally: ready/.test(out)) {
-        clearTimeout(timer);
-        resolve(/listening on (http:\/\/\S+)/.exec(out)?.[1] ?? '');
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`tally ${args.join(' ')} exited with ${code} before it was ready; log ${logFile} ends with:\n${tail()}`));
-    });
-  });
+  const url = await waitForReady(child, exited, args, timeoutMs, () => `log ${logFile} ends with:\n${tail()}`);
   return { args, child, url, logFile, exited, alive: () => !ended };
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { ChangePublisher } from '../../ports/change-publisher.ts';
 import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
-import { createProducer, createStandaloneConsumer, unavailable } from './kafka-client.ts';
+import { createStandaloneConsumer, startIdempotentProducer, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
 import { decodeSource, encodeChange } from './kafka-codec.ts';
 import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
@@ -46,13 +46,7 @@ export class KafkaChangePublisher implements ChangePublisher {
 
   async init(): Promise<void> {
     await ensureTopic(this.#connection, this.topic, this.#partitions);
-    const producer = createProducer(this.#connection, 'changes-producer');
-    try {
-      await producer.initIdempotentProducer({});
-    } catch (error) {
-      await producer.close().catch(() => undefined);
-      throw unavailable('starting the idempotent producer', error);
-    }
+    const producer = await startIdempotentProducer(this.#connection, 'changes-producer');
     this.#producer = producer;
     this.#batcher = new KafkaBatchProducer(producer, this.topic);
   }

@@ -77,6 +77,18 @@ export function createProducer(connection: KafkaConnection, role: string): Produ
   }), connection.log);
 }
 
+/** An idempotent producer with its producer id already registered, so the first send does not pay for it. */
+export async function startIdempotentProducer(connection: KafkaConnection, role: string): Promise<Producer> {
+  const producer = createProducer(connection, role);
+  try {
+    await producer.initIdempotentProducer({});
+  } catch (error) {
+    await producer.close().catch(() => undefined);
+    throw unavailable('starting the idempotent producer', error);
+  }
+  return producer;
+}
+
 /** A consumer-group member with autocommit off: offsets are committed by the adapter only. */
 export function createGroupConsumer(connection: KafkaConnection, role: string, group: string, timings: GroupTimings): Consumer {
   return watchErrors(new Consumer({

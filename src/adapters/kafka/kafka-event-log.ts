@@ -21,7 +21,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
 import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
-import { createProducer, unavailable } from './kafka-client.ts';
+import { startIdempotentProducer } from './kafka-client.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeEvent, encodeEvent } from './kafka-codec.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
@@ -69,14 +69,7 @@ export class KafkaEventLog implements EventLog {
 
   async init(): Promise<void> {
     await ensureTopic(this.#connection, this.topic, this.partitions);
-    const producer = createProducer(this.#connection, 'events-producer');
-    try {
-      // Registers the producer id now, so the first append does not pay for it.
-      await producer.initIdempotentProducer({});
-    } catch (error) {
-      await producer.close().catch(() => undefined);
-      throw unavailable('starting the idempotent producer', error);
-    }
+    const producer = await startIdempotentProducer(this.#connection, 'events-producer');
     this.#producer = producer;
     this.#batcher = new KafkaBatchProducer(producer, this.topic);
   }
