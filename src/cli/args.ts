@@ -6,7 +6,7 @@ export interface ParsedArgs {
 }
 
 /** Flags that take no value. */
-const SWITCHES = new Set(['help', 'json', 'quick', 'distributed', 'keep', 'scheduled']);
+const SWITCHES = new Set(['help', 'json', 'quick', 'distributed', 'keep', 'scheduled', 'pipeline-thread']);
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const flags = new Map<string, string>();

@@ -5,12 +5,9 @@ import { Metrics } from '../observability/metrics.ts';
 import { LikeWriter } from '../stages/api/like-writer.ts';
 import type { Api } from '../stages/api/api-types.ts';
 import { buildApi } from '../stages/api/server.ts';
-import { CounterStep } from '../stages/counter/counter-stage.ts';
-import { IngestStep } from '../stages/ingest/ingest-stage.ts';
-import { LoopStage } from '../stages/loop-stage.ts';
 import { CountReader } from '../stages/read/count-reader.ts';
-import { ScheduledReconcile } from '../stages/reconcile/reconcile.ts';
 import type { Stage } from '../stages/stage.ts';
+import { pipelineStages } from './pipeline-stages.ts';
 import type { PortSet } from './port-set.ts';
 
 export type StageName = 'api' | 'ingest' | 'cdc' | 'counter' | 'reconcile';
@@ -35,23 +32,16 @@ export interface App {
 export async function createApp(ports: PortSet, options: Options, stages: ReadonlySet<StageName>, log: Logger, metrics = new Metrics()): Promise<App> {
   const tracker = ports.tracker;
   const running: Stage[] = [];
-  if (stages.has('ingest')) {
-    const step = new IngestStep(
-      { log: ports.log, store: ports.likes, metrics, ...(tracker ? { progress: tracker } : {}) },
-      { group: 'ingest', maxEvents: options.ingestBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
-    );
-    running.push(new LoopStage('ingest', step, log, metrics));
+  const pipeline = ports.extraStages.get('pipeline');
+  if (pipeline !== undefined && (stages.has('ingest') || stages.has('counter'))) {
+    // The embedded mode's worker thread runs ingest, counter and reconcile itself.
+    running.push(pipeline({ metrics, log }));
+  } else {
+    running.push(...pipelineStages(ports, new Set([...stages].filter((s) => s !== 'reconcile')), options, log, metrics, tracker));
   }
   const cdc = ports.extraStages.get('cdc');
-  if (stages.has('cdc') && cdc !== undefined) running.push(cdc());
-  if (stages.has('counter')) {
-    const step = new CounterStep(
-      { feed: ports.feed, store: ports.counters, cache: ports.cache, metrics, log, ...(tracker ? { progress: tracker } : {}) },
-      { group: 'counter', maxChanges: options.counterBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
-    );
-    running.push(new LoopStage('counter', step, log, metrics));
-  }
-  if (stages.has('reconcile')) running.push(new ScheduledReconcile(ports.likes, options.reconcileIntervalMs, log, metrics));
+  if (stages.has('cdc') && cdc !== undefined) running.push(cdc({ metrics, log }));
+  if (stages.has('reconcile') && pipeline === undefined) running.push(...pipelineStages(ports, new Set(['reconcile']), options, log, metrics, tracker));
 
   let api: Api | undefined;
   if (stages.has('api')) {

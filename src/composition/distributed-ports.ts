@@ -10,19 +10,18 @@ import { migratePostgres } from '../adapters/postgres/pg-schema.ts';
 import { RedisCountCache } from '../adapters/redis/redis-count-cache.ts';
 import type { Options } from '../config/options.ts';
 import type { Logger } from '../observability/logger.ts';
-import { Metrics } from '../observability/metrics.ts';
 import type { Lifecycle } from '../ports/lifecycle.ts';
 import { CdcStep } from '../stages/cdc/cdc-stage.ts';
 import { LoopStage } from '../stages/loop-stage.ts';
 import { PollingProgress } from '../stages/progress/polling-progress.ts';
-import type { PortSet } from './port-set.ts';
+import type { PortSet, StageContext } from './port-set.ts';
 
 /**
  * Distributed mode: Kafka is the like-events log and carries the change feed, PostgreSQL holds the
  * likes and the counters (its logical replication is the change capture, relayed into Kafka by the
  * `cdc` stage), Redis is the shared count cache. Each stage may run in its own process.
  */
-export async function createDistributedPorts(options: Options, log: Logger, metrics = new Metrics({ defaultMetrics: false })): Promise<PortSet> {
+export async function createDistributedPorts(options: Options, log: Logger): Promise<PortSet> {
   const kafka = { brokers: options.kafkaBrokers, namespace: options.namespace, log };
   const pg = { url: options.postgresUrl, namespace: options.namespace };
   const groupTimings = {
@@ -50,7 +49,7 @@ export async function createDistributedPorts(options: Options, log: Logger, metr
   );
   const adapters: Lifecycle[] = [eventLog, likes, feed, counters, cache, kafkaProbe, pgProbe];
 
-  const cdc = (): LoopStage => {
+  const cdc = ({ metrics }: StageContext): LoopStage => {
     const capture = new PgChangeCapture(pg);
     const publisher = new KafkaChangePublisher({ ...kafka, partitions: options.partitions });
     const step = new CdcStep({ capture, publisher, metrics, log }, { maxChanges: options.counterBatch, idleMs: options.idleMs });

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 /** The Prometheus metrics of one Tally process; `/metrics` renders `registry`. */
 export class Metrics {
@@ -21,7 +21,22 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Metrics of other threads (their registries as JSON), merged into `render()`. */
+  readonly #sources = new Map<string, MetricObjectWithValues<MetricValue<string>>[]>();
+
   constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Records the latest metrics of another thread, as `registry.getMetricsAsJSON()` serialized. */
+  setSource(name: string, json: string): void {
+    this.#sources.set(name, JSON.parse(json) as MetricObjectWithValues<MetricValue<string>>[]);
+  }
+
+  /** The Prometheus text of this registry and every source, same-named metrics summed. */
+  async render(): Promise<string> {
+    const own = await this.registry.getMetricsAsJSON();
+    if (this.#sources.size === 0) return this.registry.metrics();
+    return AggregatorRegistry.aggregate([own, ...this.#sources.values()]).metrics();
   }
 }

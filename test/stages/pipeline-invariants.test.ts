@@ -84,8 +84,14 @@ const opArb = (posts: number, users: number): fc.Arbitrary<Op> =>
     repeat: fc.boolean(),
   });
 
-test('invariants 1–3 hold for any sequence of likes, unlikes and duplicates (property, against a set model)', async (t) => {
-  const { app } = await startEmbedded(t);
+for (const pipelineThread of [false, true]) {
+  test(`invariants 1–3 hold for any sequence of likes, unlikes and duplicates (property, against a set model; stages ${pipelineThread ? 'in a worker thread' : 'on the api thread'})`, async (t) => {
+    await checkInvariants(t, pipelineThread);
+  });
+}
+
+async function checkInvariants(t: Parameters<typeof startEmbedded>[0], pipelineThread: boolean): Promise<void> {
+  const { app } = await startEmbedded(t, { pipelineThread });
   let run = 0;
   await fc.assert(
     fc.asyncProperty(fc.array(opArb(3, 4), { minLength: 1, maxLength: 40 }), async (ops) => {
@@ -101,7 +107,7 @@ test('invariants 1–3 hold for any sequence of likes, unlikes and duplicates (p
     }),
     { numRuns: 40 },
   );
-});
+}
 
 test('like → unlike → like ends liked, unlike of a never-liked post is a no-op, double like counts once', async (t) => {
   const { app } = await startEmbedded(t);

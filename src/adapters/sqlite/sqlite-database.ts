@@ -27,9 +27,13 @@ export class SqliteDatabase {
   #open = true;
   #checkpointer: Worker | undefined;
 
-  constructor(dataDir: string) {
+  /**
+   * Opens (creating if needed) `file` in `dataDir`. `checkpointer`: whether this connection runs
+   * the background checkpoint thread; exactly one connection per file, the one that writes, should.
+   */
+  constructor(dataDir: string, options: { file?: string; checkpointer?: boolean } = {}) {
     if (dataDir !== ':memory:') mkdirSync(dataDir, { recursive: true });
-    this.path = dataDir === ':memory:' ? ':memory:' : join(dataDir, 'tally.db');
+    this.path = dataDir === ':memory:' ? ':memory:' : join(dataDir, options.file ?? 'tally.db');
     try {
       this.#db = new DatabaseSync(this.path);
     } catch (cause) {
@@ -41,11 +45,11 @@ export class SqliteDatabase {
     this.#db.exec('PRAGMA cache_size = -262144');
     this.#db.exec('PRAGMA temp_store = MEMORY');
     this.#db.exec(SCHEMA_SQL);
-    if (this.path !== ':memory:' && process.env.TALLY_SQLITE_NO_CHECKPOINTER === undefined) {
+    if (this.path !== ':memory:' && options.checkpointer !== false) {
       // A worker thread backfills the WAL into the database continuously (PASSIVE checkpoints never
       // block the writer), so the checkpoint a commit runs every ~40 MB of WAL finds little left
       // to copy and resets the WAL.
-      this.#db.exec(`PRAGMA wal_autocheckpoint = ${process.env.TALLY_SQLITE_AUTOCHECKPOINT ?? 10000}`);
+      this.#db.exec('PRAGMA wal_autocheckpoint = 10000');
       this.#checkpointer = new Worker(new URL('./sqlite-checkpoint-worker.ts', import.meta.url), { workerData: { path: this.path, intervalMs: 200 } });
       this.#checkpointer.unref();
     }

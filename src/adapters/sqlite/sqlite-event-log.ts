@@ -13,6 +13,8 @@ export interface SqliteEventLogOptions {
   readonly partitions: number;
   /** Appends waiting for the next group commit beyond which `append` fails with `overloaded`. */
   readonly maxPendingEvents: number;
+  /** Called after each group commit (a consumer in another thread is woken through it). */
+  readonly onCommitted?: () => void;
 }
 
 interface PendingAppend {
@@ -34,11 +36,13 @@ export class SqliteEventLog implements EventLog {
   #flushScheduled = false;
   #nextOffsets: number[] = [];
   #insert: StatementSync | undefined;
+  readonly #onCommitted: (() => void) | undefined;
 
   constructor(db: SqliteDatabase, options: SqliteEventLogOptions) {
     this.#db = db;
     this.partitions = options.partitions;
     this.#maxPendingEvents = options.maxPendingEvents;
+    this.#onCommitted = options.onCommitted;
   }
 
   async init(): Promise<void> {
@@ -123,6 +127,7 @@ export class SqliteEventLog implements EventLog {
     }
     for (const [partition, next] of after) this.#nextOffsets[partition] = next;
     this.#db.notify(TOPIC);
+    this.#onCommitted?.();
     batch.forEach((append, i) => {
       const positions: StreamPosition[] = [];
       for (const partition of touched[i] ?? []) positions.push({ partition, offset: after.get(partition) ?? 0 });

@@ -7,7 +7,7 @@ import type { ChangeFeed, ChangeReader } from '../../ports/change-feed.ts';
 import type { CountCache } from '../../ports/count-cache.ts';
 import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts';
 import type { LoopStep } from '../loop-stage.ts';
-import type { InProcessProgress } from '../progress/in-process-progress.ts';
+import type { ProgressSink } from '../progress/progress-sink.ts';
 import { findDrift } from './drift.ts';
 
 export interface CounterOptions {
@@ -29,7 +29,7 @@ export class CounterStep implements LoopStep {
   readonly #cache: CountCache;
   readonly #metrics: Metrics;
   readonly #log: Logger;
-  readonly #progress: InProcessProgress | undefined;
+  readonly #progress: ProgressSink | undefined;
   readonly #options: CounterOptions;
   #reader: ChangeReader | undefined;
   #applied = new Map<number, number>();
@@ -37,7 +37,7 @@ export class CounterStep implements LoopStep {
   readonly #uncached = new Map<string, VersionedCount>();
 
   constructor(
-    deps: { feed: ChangeFeed; store: CounterStore; cache: CountCache; metrics: Metrics; log: Logger; progress?: InProcessProgress },
+    deps: { feed: ChangeFeed; store: CounterStore; cache: CountCache; metrics: Metrics; log: Logger; progress?: ProgressSink },
     options: CounterOptions,
   ) {
     this.#feed = deps.feed;

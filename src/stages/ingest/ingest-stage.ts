@@ -2,7 +2,7 @@ import type { EventLog, LogConsumer } from '../../ports/event-log.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { LoopStep } from '../loop-stage.ts';
-import type { InProcessProgress } from '../progress/in-process-progress.ts';
+import type { ProgressSink } from '../progress/progress-sink.ts';
 
 export interface IngestOptions {
   readonly group: string;
@@ -23,12 +23,12 @@ export class IngestStep implements LoopStep {
   readonly #store: LikesStore;
   readonly #options: IngestOptions;
   readonly #metrics: Metrics;
-  readonly #progress: InProcessProgress | undefined;
+  readonly #progress: ProgressSink | undefined;
   #consumer: LogConsumer | undefined;
   /** The log positions the likes store holds, per partition: where the next batch must start. */
   readonly #applied = new Map<number, number>();
 
-  constructor(deps: { log: EventLog; store: LikesStore; metrics: Metrics; progress?: InProcessProgress }, options: IngestOptions) {
+  constructor(deps: { log: EventLog; store: LikesStore; metrics: Metrics; progress?: ProgressSink }, options: IngestOptions) {
     this.#log = deps.log;
     this.#store = deps.store;
     this.#metrics = deps.metrics;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
+import { eventually } from '../../helpers/wait.ts';
 
 test('healthz, readyz, metrics and the OpenAPI document are served', async (t) => {
   const { app } = await startEmbedded(t);
@@ -28,4 +29,23 @@ test('readyz is 503 with the names of the stages that are not running', async (t
   const res = await api.inject({ method: 'GET', url: '/readyz' });
   assert.equal(res.statusCode, 503);
   assert.deepEqual(res.json(), { error: { code: 'not_ready', message: 'stages not running: counter' } });
+});
+
+test('with the pipeline in a worker thread: its metrics reach /metrics, and readyz names it when it stops', async (t) => {
+  const { app } = await startEmbedded(t, { pipelineThread: true });
+  const api = app.api;
+  assert.ok(api);
+  assert.deepEqual(app.stageNames, ['pipeline']);
+  assert.deepEqual((await api.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' });
+  const put = await api.inject({ method: 'PUT', url: '/v1/posts/m2/likes/u1?wait=applied' });
+  assert.deepEqual(put.json(), { accepted: 1, applied: true });
+  assert.deepEqual((await api.inject({ method: 'GET', url: '/v1/posts/m2/count' })).json(), { postId: 'm2', count: 1 });
+  await eventually('the worker thread metrics in /metrics', 5000, async () => {
+    const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+    return /^tally_changes_applied_total 1$/m.test(body) && /^tally_events_accepted_total 1$/m.test(body) ? true : undefined;
+  });
+  await app.stopStage('pipeline');
+  const res = await api.inject({ method: 'GET', url: '/readyz' });
+  assert.equal(res.statusCode, 503);
+  assert.match(res.json<{ error: { message: string } }>().error.message, /pipeline/);
 });

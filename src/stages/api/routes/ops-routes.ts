@@ -11,7 +11,7 @@ export function registerOpsRoutes(app: Api, deps: ApiDeps): void {
   });
 
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    const text = await deps.metrics.registry.metrics();
+    const text = await deps.metrics.render();
     return reply.type(deps.metrics.registry.contentType).send(text);
   });
 }

@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import type { Options } from '../config/options.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { CountCache } from '../ports/count-cache.ts';
+import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
+import type { Stage } from '../stages/stage.ts';
+import type { FromPipeline, ToPipeline } from './pipeline-worker-protocol.ts';
+
+/** The api thread's handle on the pipeline worker thread (`--pipeline-thread`), as one stage. */
+export class PipelineWorkerStage implements Stage {
+  readonly name = 'pipeline';
+  readonly #options: Options;
+  readonly #tracker: InProcessProgress;
+  readonly #cache: CountCache;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  #worker: Worker | undefined;
+  #notRunning: readonly string[] = ['ingest', 'counter', 'reconcile'];
+  #stopped: (() => void) | undefined;
+
+  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger }) {
+    this.#options = deps.options;
+    this.#tracker = deps.tracker;
+    this.#cache = deps.cache;
+    this.#metrics = deps.metrics;
+    this.#log = deps.log;
+  }
+
+  get running(): boolean {
+    return this.#worker !== undefined && this.#notRunning.length === 0;
+  }
+
+  /** Wakes the worker's ingest: the log has new records. */
+  appended(): void {
+    this.#send({ t: 'appended' });
+  }
+
+  async start(): Promise<void> {
+    const worker = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { options: this.#options } });
+    this.#worker = worker;
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (message: FromPipeline) => {
+        if (message.t === 'ready') resolve();
+        else if (message.t === 'failed') reject(new Error(`pipeline thread: ${message.message}`));
+        else this.#receive(message);
+      });
+      worker.on('error', (error: unknown) => {
+        this.#log.error({ err: error }, 'pipeline thread failed');
+        reject(error instanceof Error ? error : new Error(String(error)));
+      });
+      worker.on('exit', (code) => {
+        this.#worker = undefined;
+        this.#stopped?.();
+        reject(new Error(`pipeline thread exited with ${code}`));
+      });
+    });
+  }
+
+  #receive(message: FromPipeline): void {
+    switch (message.t) {
+      case 'counts':
+        void this.#cache.setMany(message.counts);
+        break;
+      case 'ingested':
+        this.#tracker.ingested(message.log, message.feed);
+        break;
+      case 'counted':
+        this.#tracker.counted(message.feed);
+        break;
+      case 'status':
+        this.#notRunning = message.notRunning;
+        this.#metrics.setSource('pipeline', message.metrics);
+        break;
+      case 'stopped':
+        this.#stopped?.();
+        break;
+      default:
+        break;
+    }
+  }
+
+  #send(message: ToPipeline): void {
+    this.#worker?.postMessage(message);
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    await new Promise<void>((resolve) => {
+      this.#stopped = resolve;
+      this.#send({ t: 'stop' });
+    });
+    this.#notRunning = ['ingest', 'counter', 'reconcile'];
+    await worker.terminate();
+    this.#worker = undefined;
+  }
+}
