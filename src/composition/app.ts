@@ -22,6 +22,8 @@ export interface App {
   /** Base URL once listening. */
   url: string | undefined;
   start(): Promise<void>;
+  /** The stage of that name in this process, if any. */
+  stage(name: string): Stage | undefined;
   /** Stops one stage and leaves the others running (operations, tests of readiness). */
   stopStage(name: string): Promise<void>;
   /** Stops taking writes, lets the pipeline apply what the log holds (bounded), stops stages, closes ports. */
@@ -75,6 +77,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         app.url = await api.listen({ port: options.port, host: options.host });
       }
     },
+    stage: (name) => running.find((s) => s.name === name),
     async stopStage(name) {
       const stage = running.find((s) => s.name === name);
       if (stage === undefined) throw new Error(`no stage ${name} in this process`);

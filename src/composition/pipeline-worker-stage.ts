@@ -18,6 +18,7 @@ export class PipelineWorkerStage implements Stage {
   #worker: Worker | undefined;
   #notRunning: readonly string[] = ['ingest', 'counter', 'reconcile'];
   #stopped: (() => void) | undefined;
+  #stopping = false;
 
   constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger }) {
     this.#options = deps.options;
@@ -37,24 +38,56 @@ export class PipelineWorkerStage implements Stage {
   }
 
   async start(): Promise<void> {
+    this.#stopping = false;
+    await this.#spawn();
+  }
+
+  /** Ends the thread abruptly, as a crash would; like after a crash, it is started again. */
+  async kill(): Promise<void> {
+    await this.#worker?.terminate();
+  }
+
+  /** Starts a thread; resolves once its stages run. A thread that dies later is restarted after a pause. */
+  #spawn(): Promise<void> {
     const worker = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { options: this.#options } });
     this.#worker = worker;
-    await new Promise<void>((resolve, reject) => {
+    this.#notRunning = ['ingest', 'counter', 'reconcile'];
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
       worker.on('message', (message: FromPipeline) => {
-        if (message.t === 'ready') resolve();
-        else if (message.t === 'failed') reject(new Error(`pipeline thread: ${message.message}`));
-        else this.#receive(message);
+        if (message.t === 'ready') {
+          ready = true;
+          resolve();
+        } else if (message.t === 'failed') {
+          this.#log.error({ message: message.message }, 'pipeline thread failed');
+          reject(new Error(`pipeline thread: ${message.message}`));
+        } else {
+          this.#receive(message);
+        }
       });
       worker.on('error', (error: unknown) => {
         this.#log.error({ err: error }, 'pipeline thread failed');
         reject(error instanceof Error ? error : new Error(String(error)));
       });
       worker.on('exit', (code) => {
-        this.#worker = undefined;
+        if (this.#worker === worker) this.#worker = undefined;
+        this.#notRunning = ['ingest', 'counter', 'reconcile'];
         this.#stopped?.();
-        reject(new Error(`pipeline thread exited with ${code}`));
+        if (!ready) reject(new Error(`pipeline thread exited with ${code} before it was ready`));
+        else if (!this.#stopping) this.#restartLater(1000);
       });
     });
+  }
+
+  #restartLater(ms: number): void {
+    this.#log.error({ retryInMs: ms }, 'pipeline thread ended unexpectedly; restarting it from the durable positions');
+    setTimeout(() => {
+      if (this.#stopping || this.#worker !== undefined) return;
+      this.#spawn().catch((error: unknown) => {
+        this.#log.error({ err: error }, 'pipeline thread did not restart');
+        this.#restartLater(Math.min(ms * 2, 30_000));
+      });
+    }, ms).unref();
   }
 
   #receive(message: FromPipeline): void {
@@ -85,6 +118,7 @@ export class PipelineWorkerStage implements Stage {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     const worker = this.#worker;
     if (worker === undefined) return;
     await new Promise<void>((resolve) => {

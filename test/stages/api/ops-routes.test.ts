@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PipelineWorkerStage } from '../../../src/composition/pipeline-worker-stage.ts';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
 import { eventually } from '../../helpers/wait.ts';
 
@@ -48,4 +49,23 @@ test('with the pipeline in a worker thread: its metrics reach /metrics, and read
   const res = await api.inject({ method: 'GET', url: '/readyz' });
   assert.equal(res.statusCode, 503);
   assert.match(res.json<{ error: { message: string } }>().error.message, /pipeline/);
+});
+
+test('a pipeline thread that dies is restarted from the durable positions; nothing accepted is lost', async (t) => {
+  const { app } = await startEmbedded(t, { pipelineThread: true });
+  const api = app.api;
+  assert.ok(api);
+  const stage = app.stage('pipeline');
+  assert.ok(stage instanceof PipelineWorkerStage);
+  for (let i = 0; i < 20; i++) assert.equal((await api.inject({ method: 'PUT', url: `/v1/posts/k1/likes/u${i}` })).statusCode, 202);
+  await stage.kill();
+  assert.equal((await api.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);
+  for (let i = 20; i < 40; i++) assert.equal((await api.inject({ method: 'PUT', url: `/v1/posts/k1/likes/u${i}` })).statusCode, 202);
+  await eventually('the pipeline thread back', 15_000, async () => ((await api.inject({ method: 'GET', url: '/readyz' })).statusCode === 200 ? true : undefined));
+  const last = await api.inject({ method: 'PUT', url: '/v1/posts/k1/likes/u40?wait=applied' });
+  assert.deepEqual(last.json(), { accepted: 1, applied: true });
+  await eventually('every like counted', 10_000, async () => {
+    const count = (await api.inject({ method: 'GET', url: '/v1/posts/k1/count' })).json<{ count: number }>().count;
+    return count === 41 ? true : undefined;
+  });
 });
