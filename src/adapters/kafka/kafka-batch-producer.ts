@@ -1,5 +1,5 @@
 import type { Producer } from '@platformatic/kafka';
-import { unavailable } from './kafka-client.ts';
+import { startIdempotentProducer, unavailable, type KafkaConnection } from './kafka-client.ts';
 
 /** A message for one topic, with its partition chosen by the caller. */
 export interface OutgoingMessage {
@@ -54,6 +54,11 @@ export class KafkaBatchProducer {
   #scheduled = false;
   #idle: (() => void)[] = [];
 
+  /** Starts an idempotent producer (`role` names it to the broker) and batches sends to `topic` through it. */
+  static async start(connection: KafkaConnection, role: string, topic: string, options: BatchProducerOptions = {}): Promise<KafkaBatchProducer> {
+    return new KafkaBatchProducer(await startIdempotentProducer(connection, role), topic, options);
+  }
+
   constructor(producer: Producer, topic: string, options: BatchProducerOptions = {}) {
     this.#producer = producer;
     this.#topic = topic;
@@ -79,6 +84,12 @@ export class KafkaBatchProducer {
   async drain(): Promise<void> {
     if (this.#queuedMessages === 0 && !this.#inFlight) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Lets every send handed in so far settle, then closes the producer. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.#producer.close();
   }
 
   #schedule(): void {

@@ -1,5 +1,4 @@
 import { ListOffsetTimestamps } from '@platformatic/kafka';
-import type { Producer } from '@platformatic/kafka';
 import type { Change } from '../../domain/change.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { partitionOf } from '../../domain/hash.ts';
@@ -7,7 +6,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { ChangePublisher } from '../../ports/change-publisher.ts';
 import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
-import { createStandaloneConsumer, startIdempotentProducer, unavailable } from './kafka-client.ts';
+import { createStandaloneConsumer, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
 import { decodeSource, encodeChange } from './kafka-codec.ts';
 import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
@@ -32,7 +31,6 @@ export class KafkaChangePublisher implements ChangePublisher {
   readonly topic: string;
   readonly #partitions: number;
   readonly #connection: KafkaConnection;
-  #producer: Producer | undefined;
   #batcher: KafkaBatchProducer | undefined;
 
   constructor(options: KafkaChangePublisherOptions) {
@@ -46,18 +44,13 @@ export class KafkaChangePublisher implements ChangePublisher {
 
   async init(): Promise<void> {
     await ensureTopic(this.#connection, this.topic, this.#partitions);
-    const producer = await startIdempotentProducer(this.#connection, 'changes-producer');
-    this.#producer = producer;
-    this.#batcher = new KafkaBatchProducer(producer, this.topic);
+    this.#batcher = await KafkaBatchProducer.start(this.#connection, 'changes-producer', this.topic);
   }
 
   async close(): Promise<void> {
     const batcher = this.#batcher;
-    const producer = this.#producer;
     this.#batcher = undefined;
-    this.#producer = undefined;
-    await batcher?.drain();
-    await producer?.close();
+    await batcher?.close();
   }
 
   partitionOf(postId: string): number {

@@ -21,12 +21,10 @@ import type { Logger } from '../../observability/logger.ts';
 import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
 import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
-import { startIdempotentProducer } from './kafka-client.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeEvent, encodeEvent } from './kafka-codec.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { ensureTopic, likeEventsTopic, namespacedGroup } from './kafka-topics.ts';
-import type { Producer } from '@platformatic/kafka';
 
 export interface KafkaEventLogOptions {
   /** Bootstrap brokers, `host:port[,host:port...]`. */
@@ -53,7 +51,6 @@ export class KafkaEventLog implements EventLog {
   readonly topic: string;
   readonly #options: KafkaEventLogOptions;
   readonly #connection: KafkaConnection;
-  #producer: Producer | undefined;
   #batcher: KafkaBatchProducer | undefined;
   readonly #consumers = new Set<KafkaLogConsumer>();
 
@@ -69,19 +66,14 @@ export class KafkaEventLog implements EventLog {
 
   async init(): Promise<void> {
     await ensureTopic(this.#connection, this.topic, this.partitions);
-    const producer = await startIdempotentProducer(this.#connection, 'events-producer');
-    this.#producer = producer;
-    this.#batcher = new KafkaBatchProducer(producer, this.topic);
+    this.#batcher = await KafkaBatchProducer.start(this.#connection, 'events-producer', this.topic);
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#consumers].map((c) => c.close()));
     const batcher = this.#batcher;
-    const producer = this.#producer;
     this.#batcher = undefined;
-    this.#producer = undefined;
-    await batcher?.drain();
-    await producer?.close();
+    await batcher?.close();
   }
 
   async append(events: readonly LikeEvent[]): Promise<AppendResult> {
