@@ -39,11 +39,10 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     // The embedded mode's worker thread runs ingest, counter and reconcile itself.
     running.push(pipeline({ metrics, log }));
   } else {
-    running.push(...pipelineStages(ports, new Set([...stages].filter((s) => s !== 'reconcile')), options, log, metrics, tracker));
+    running.push(...pipelineStages(ports, stages, options, log, metrics, tracker));
   }
   const cdc = ports.extraStages.get('cdc');
   if (stages.has('cdc') && cdc !== undefined) running.push(cdc({ metrics, log }));
-  if (stages.has('reconcile') && pipeline === undefined) running.push(...pipelineStages(ports, new Set(['reconcile']), options, log, metrics, tracker));
 
   let api: Api | undefined;
   if (stages.has('api')) {
