@@ -33,7 +33,7 @@ export class InProcessProgress implements PipelineProgress, ProgressSink {
     if (feedPositions !== undefined) advance(this.#feedAfterIngest, feedPositions);
     for (const waiter of this.#waiters) {
       if (waiter.feed === undefined && reached(this.#ingested, waiter.log)) {
-        waiter.feed = feedPositions ?? [];
+        waiter.feed = this.#feedTarget();
         this.#check(waiter);
       }
     }
@@ -62,12 +62,14 @@ export class InProcessProgress implements PipelineProgress, ProgressSink {
         }, timeoutMs),
       };
       this.#waiters.add(waiter);
-      if (reached(this.#ingested, logPositions)) {
-        // Already ingested before we started waiting: whatever the counter applies next covers it.
-        waiter.feed = [...this.#feedAfterIngest].map(([partition, offset]) => ({ partition, offset }));
-      }
+      if (reached(this.#ingested, logPositions)) waiter.feed = this.#feedTarget();
       this.#check(waiter);
     });
+  }
+
+  /** Once ingest has applied a write, the counter has counted it when it reaches where the feed stood after ingest's latest batch. */
+  #feedTarget(): StreamPosition[] {
+    return [...this.#feedAfterIngest].map(([partition, offset]) => ({ partition, offset }));
   }
 
   #check(waiter: Waiter): void {
