@@ -1,11 +1,12 @@
 import { aggregateChanges } from '../../domain/aggregate.ts';
-import type { Change, StreamPosition } from '../../domain/change.ts';
+import type { Change } from '../../domain/change.ts';
 import { isTallyError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { ChangeFeed, ChangeReader } from '../../ports/change-feed.ts';
 import type { CountCache } from '../../ports/count-cache.ts';
 import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts';
+import { AppliedPositions } from '../applied-positions.ts';
 import type { LoopStep } from '../loop-stage.ts';
 import type { ProgressSink } from '../progress/progress-sink.ts';
 import { findDrift } from './drift.ts';
@@ -32,7 +33,7 @@ export class CounterStep implements LoopStep {
   readonly #progress: ProgressSink | undefined;
   readonly #options: CounterOptions;
   #reader: ChangeReader | undefined;
-  #applied = new Map<number, number>();
+  readonly #applied = new AppliedPositions();
   /** Committed counts the cache has not taken yet (its write failed), newest per post. */
   readonly #uncached = new Map<string, VersionedCount>();
 
@@ -51,7 +52,7 @@ export class CounterStep implements LoopStep {
 
   async open(): Promise<void> {
     const positions = await this.#store.positions();
-    this.#applied = new Map(positions.map((p) => [p.partition, p.offset]));
+    this.#applied.refresh(positions);
     this.#reader = await this.#feed.reader({
       group: this.#options.group,
       maxChanges: this.#options.maxChanges,
@@ -60,7 +61,7 @@ export class CounterStep implements LoopStep {
       // is fenced from where that one left it, not from what this process read at open.
       resumeFrom: async () => {
         const stored = await this.#store.positions();
-        for (const p of stored) this.#applied.set(p.partition, p.offset);
+        this.#applied.refresh(stored);
         return stored;
       },
     });
@@ -78,12 +79,12 @@ export class CounterStep implements LoopStep {
 
     const fresh: Change[] = [];
     for (const { change, partition, offset } of batch.changes) {
-      if (offset >= (this.#applied.get(partition) ?? 0)) fresh.push(change);
+      if (offset >= this.#applied.offset(partition)) fresh.push(change);
       else this.#metrics.duplicatesSkipped.inc();
     }
-    const to = batch.positions.filter((p) => p.offset > (this.#applied.get(p.partition) ?? 0));
+    const to = batch.positions.filter((p) => p.offset > this.#applied.offset(p.partition));
     if (to.length === 0) return true;
-    const from: StreamPosition[] = to.map((p) => ({ partition: p.partition, offset: this.#applied.get(p.partition) ?? 0 }));
+    const from = this.#applied.from(to);
     const updates = aggregateChanges(fresh);
     const drift = await findDrift(fresh, this.#store);
 
@@ -96,7 +97,7 @@ export class CounterStep implements LoopStep {
       }
       throw error;
     }
-    for (const p of to) this.#applied.set(p.partition, p.offset);
+    this.#applied.advance(to);
     for (const repair of drift) {
       this.#metrics.driftRepaired.inc();
       this.#log.warn(repair, 'counter: recount repaired a drifted counter');

@@ -1,6 +1,7 @@
 import type { EventLog, LogConsumer } from '../../ports/event-log.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
 import type { Metrics } from '../../observability/metrics.ts';
+import { AppliedPositions } from '../applied-positions.ts';
 import type { LoopStep } from '../loop-stage.ts';
 import type { ProgressSink } from '../progress/progress-sink.ts';
 
@@ -26,7 +27,7 @@ export class IngestStep implements LoopStep {
   readonly #progress: ProgressSink | undefined;
   #consumer: LogConsumer | undefined;
   /** The log positions the likes store holds, per partition: where the next batch must start. */
-  readonly #applied = new Map<number, number>();
+  readonly #applied = new AppliedPositions();
 
   constructor(deps: { log: EventLog; store: LikesStore; metrics: Metrics; progress?: ProgressSink }, options: IngestOptions) {
     this.#log = deps.log;
@@ -44,7 +45,7 @@ export class IngestStep implements LoopStep {
       // On every assignment: start where the store says, and fence batches from there.
       resumeFrom: async () => {
         const stored = await this.#store.logPositions();
-        for (const p of stored) this.#applied.set(p.partition, p.offset);
+        this.#applied.refresh(stored);
         return stored;
       },
     });
@@ -55,9 +56,8 @@ export class IngestStep implements LoopStep {
     if (consumer === undefined) throw new Error('ingest: consumer not open');
     const batch = await consumer.poll(this.#options.idleMs);
     if (batch.positions.length === 0) return false;
-    const from = batch.positions.map((p) => ({ partition: p.partition, offset: this.#applied.get(p.partition) ?? 0 }));
-    const result = await this.#store.apply(batch.events, { from, to: batch.positions });
-    for (const p of batch.positions) this.#applied.set(p.partition, p.offset);
+    const result = await this.#store.apply(batch.events, { from: this.#applied.from(batch.positions), to: batch.positions });
+    this.#applied.advance(batch.positions);
     await consumer.commit(batch);
     this.#metrics.eventsIngested.inc(batch.events.length);
     this.#metrics.rowsChanged.inc(result.changed);
