@@ -1,22 +1,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './root.ts';
+import type { WorkloadSpec } from './workload.ts';
 
 /** Which baseline a run measures. */
 export type BaselineName = 'redis' | 'postgres' | 'hello';
 
-/** Every option of `./tally bench`, validated. */
-export interface BenchOptions {
-  readonly events: number;
-  readonly posts: number;
-  readonly users: number;
-  readonly zipf: number;
-  readonly hotShare: number;
-  readonly unlikeShare: number;
+/** Every option of `./tally bench`, validated; the workload's are those of {@link WorkloadSpec}. */
+export interface BenchOptions extends Omit<WorkloadSpec, 'minGap'> {
   readonly batch: number;
   readonly bulkConcurrency: number;
   readonly concurrency: number;
-  readonly seed: number;
   /** Seconds each timed phase runs (single likes, reads, mixed, hello-world, PostgreSQL). */
   readonly duration: number;
   readonly readPosts: number;
