@@ -1,8 +1,8 @@
-import type { StatementSync } from 'node:sqlite';
 import type { StreamPosition } from '../../domain/change.ts';
 import { TallyError } from '../../domain/errors.ts';
 import type { CounterBatch, CounterStore, VersionedCount } from '../../ports/counter-store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
+import { SqlitePositions } from './sqlite-positions.ts';
 
 /** The embedded counter store: counts and applied positions, changed in one transaction. */
 export class SqliteCounterStore implements CounterStore {
@@ -28,17 +28,7 @@ export class SqliteCounterStore implements CounterStore {
     const s = this.#statements();
     const postIds = [...batch.updates.keys()].sort();
     return this.#db.transaction('crash-safe', () => {
-      const stored = readPositions(s.positions);
-      for (const expected of batch.from) {
-        const actual = stored.get(expected.partition) ?? 0;
-        if (actual !== expected.offset) {
-          throw new TallyError(
-            'position_conflict',
-            `counter store holds position ${actual} for change-feed partition ${expected.partition}, the batch starts at ${expected.offset}`,
-            { retriable: true },
-          );
-        }
-      }
+      s.positions.advance(batch.from, batch.to);
       const results: VersionedCount[] = [];
       for (const postId of postIds) {
         const update = batch.updates.get(postId);
@@ -48,13 +38,12 @@ export class SqliteCounterStore implements CounterStore {
         ) as { count: number; version: number };
         results.push({ postId, count: row.count, version: row.version });
       }
-      for (const { partition, offset } of batch.to) s.savePosition.run(partition, offset);
       return results;
     });
   }
 
   async positions(): Promise<StreamPosition[]> {
-    return [...readPositions(this.#statements().positions)].map(([partition, offset]) => ({ partition, offset }));
+    return this.#statements().positions.read();
   }
 
   async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
@@ -68,11 +57,6 @@ export class SqliteCounterStore implements CounterStore {
   }
 }
 
-function readPositions(statement: StatementSync): Map<number, number> {
-  const rows = statement.all() as { partition: number; next_offset: number }[];
-  return new Map(rows.map((row) => [row.partition, row.next_offset]));
-}
-
 function prepare(db: SqliteDatabase) {
   const conn = db.connection;
   return {
@@ -83,9 +67,6 @@ function prepare(db: SqliteDatabase) {
       'INSERT INTO counts (post_id, count, version) VALUES (?, ?, 1) ON CONFLICT (post_id) DO UPDATE SET count = excluded.count, version = version + 1 RETURNING count, version',
     ),
     get: conn.prepare('SELECT count, version FROM counts WHERE post_id = ?'),
-    positions: conn.prepare('SELECT partition, next_offset FROM counter_positions'),
-    savePosition: conn.prepare(
-      'INSERT INTO counter_positions (partition, next_offset) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset',
-    ),
+    positions: new SqlitePositions(db, 'counter_positions', 'counter store (change-feed positions)'),
   };
 }

@@ -7,6 +7,7 @@ import type { ApplyResult, LikersPage, LikesStore, LogFence } from '../../ports/
 import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
 import { encodeChanges } from './sqlite-codec.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
+import { SqlitePositions } from './sqlite-positions.ts';
 
 export const CHANGES_TOPIC = 'change_records';
 
@@ -45,7 +46,7 @@ export class SqliteLikesStore implements LikesStore {
     const ordered = collapseToLastPerPair(events);
     const changes: Change[] = [];
     const next = this.#db.transaction('crash-safe', () => {
-      if (fence !== undefined) this.#advance(fence);
+      if (fence !== undefined) s.positions.advance(fence.from, fence.to);
       for (const event of ordered) {
         const shard = shardOf(event.userId, this.#shards);
         if (event.op === 'like') {
@@ -70,22 +71,8 @@ export class SqliteLikesStore implements LikesStore {
     return { changed: changes.length, feedPositions };
   }
 
-  #advance(fence: LogFence): void {
-    const s = this.#s;
-    const stored = new Map((s.positions.all() as { partition: number; next_offset: number }[]).map((r) => [r.partition, r.next_offset]));
-    for (const expected of fence.from) {
-      const actual = stored.get(expected.partition) ?? 0;
-      if (actual !== expected.offset) {
-        throw new TallyError('position_conflict', `likes store: stored log position ${actual} for partition ${expected.partition}, the batch starts at ${expected.offset}`, {
-          retriable: true,
-        });
-      }
-    }
-    for (const { partition, offset } of fence.to) s.savePosition.run(partition, offset);
-  }
-
   async logPositions(): Promise<StreamPosition[]> {
-    return (this.#s.positions.all() as { partition: number; next_offset: number }[]).map((r) => ({ partition: r.partition, offset: r.next_offset }));
+    return this.#s.positions.read();
   }
 
   async likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>> {
@@ -149,9 +136,6 @@ function prepare(db: SqliteDatabase) {
     ),
     countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
     postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),
-    positions: conn.prepare('SELECT partition, next_offset FROM ingest_positions'),
-    savePosition: conn.prepare(
-      'INSERT INTO ingest_positions (partition, next_offset) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET next_offset = excluded.next_offset',
-    ),
+    positions: new SqlitePositions(db, 'ingest_positions', 'likes store (ingest log positions)'),
   };
 }
