@@ -31,6 +31,7 @@ export class LikeWriter {
   /** Resolves once the events are durable (and, with `waitApplied`, counted); throws TallyError otherwise. */
   async write(events: readonly LikeEvent[], waitApplied: boolean): Promise<{ accepted: number; applied?: boolean }> {
     const lag = this.#progress.ingestLag();
+    this.#metrics.ingestLag.set(lag);
     if (lag > this.#options.maxIngestLag) {
       this.#metrics.overloaded.inc();
       throw new TallyError('ingest_lagging', `ingest is ${lag} events behind the log (limit ${this.#options.maxIngestLag}); retry after a short pause`, { retriable: true });

@@ -14,6 +14,7 @@ test('healthz, readyz, metrics and the OpenAPI document are served', async (t) =
   const metrics = await api.inject({ method: 'GET', url: '/metrics' });
   assert.match(metrics.body, /^tally_events_accepted_total 1$/m);
   assert.match(metrics.body, /^tally_changes_applied_total 1$/m);
+  assert.match(metrics.body, /^tally_ingest_lag_events \d+$/m);
   const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json<{ paths: Record<string, unknown> }>();
   for (const path of ['/v1/posts/{postId}/likes/{userId}', '/v1/posts/{postId}/likes', '/v1/posts/{postId}/count', '/v1/counts', '/v1/events']) {
     assert.ok(doc.paths[path], `OpenAPI documents ${path}`);
