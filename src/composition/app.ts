@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Options } from '../config/options.ts';
+import { TallyError } from '../domain/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { LikeWriter } from '../stages/api/like-writer.ts';
@@ -73,7 +74,14 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       await ports.init();
       for (const stage of running) await stage.start();
       if (api !== undefined) {
-        app.url = await api.listen({ port: options.port, host: options.host });
+        try {
+          app.url = await api.listen({ port: options.port, host: options.host });
+        } catch (cause) {
+          for (const stage of [...running].reverse()) await stage.stop();
+          await ports.close();
+          if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw cause;
+          throw new TallyError('invalid_option', `port ${options.port} on ${options.host} is already in use; stop what holds it or choose another --port (TALLY_PORT)`, { cause });
+        }
       }
     },
     stage: (name) => running.find((s) => s.name === name),

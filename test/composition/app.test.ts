@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isTallyError } from '../../src/domain/errors.ts';
 import { startEmbedded } from '../helpers/embedded-app.ts';
 
 test('each stage set runs exactly its stages, with and without the pipeline thread', async (t) => {
@@ -13,4 +14,13 @@ test('each stage set runs exactly its stages, with and without the pipeline thre
     const { app } = await startEmbedded(t, { pipelineThread }, new Set(stages as ('api' | 'ingest' | 'counter' | 'reconcile')[]));
     assert.deepEqual(app.stageNames, expected, `pipelineThread=${pipelineThread}, stages ${stages.join(',')}`);
   }
+});
+
+test('a port already in use stops start-up with a message naming the port and what to do', async (t) => {
+  const { app } = await startEmbedded(t, {}, new Set(['api']));
+  const port = Number(new URL(app.url ?? '').port);
+  await assert.rejects(
+    startEmbedded(t, { port }, new Set(['api'])),
+    (e: unknown) => isTallyError(e) && e.code === 'invalid_option' && e.message.includes(`port ${port}`) && e.message.includes('--port'),
+  );
 });
