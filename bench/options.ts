@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCommandLine, UsageError } from '../src/cli/args.ts';
 import { ROOT } from './root.ts';
 import type { WorkloadSpec } from './workload.ts';
 
@@ -103,27 +103,30 @@ ${rows.join('\n')}
 export function parseBenchOptions(argv: readonly string[], now = new Date()): BenchOptions {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...Object.fromEntries(NUMBERS.map((n) => [n.flag, { type: 'string' as const }])),
-        target: { type: 'string' },
-        'serve-args': { type: 'string' },
-        baselines: { type: 'string' },
-        'no-baselines': { type: 'boolean' },
-        profile: { type: 'string' },
-        report: { type: 'string' },
-        json: { type: 'boolean' },
-        quick: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+    parsed = parseCommandLine(
+      argv,
+      {
+        ...Object.fromEntries(NUMBERS.map((n) => [n.flag, 'string' as const])),
+        target: 'string',
+        'serve-args': 'string',
+        baselines: 'string',
+        'no-baselines': 'boolean',
+        profile: 'string',
+        report: 'string',
+        json: 'boolean',
+        quick: 'boolean',
+        help: 'boolean',
       },
-    });
+      0,
+      './tally bench --help lists the options',
+    );
   } catch (error) {
-    throw new BenchUsageError(`${error instanceof Error ? error.message : String(error)}; ./tally bench --help lists the options`);
+    if (error instanceof UsageError) throw new BenchUsageError(error.message);
+    throw error;
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const raw = Object.fromEntries(parsed.flags);
+  const on = (flag: string): boolean => ['true', '1', 'yes'].includes(raw[flag] ?? '');
+  const values: Record<string, string | boolean | undefined> = { ...raw, 'no-baselines': on('no-baselines'), json: on('json'), quick: on('quick'), help: on('help') };
   const quick = values.quick === true;
   const numbers: Record<string, number> = {};
   for (const spec of NUMBERS) {

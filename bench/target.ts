@@ -38,7 +38,7 @@ export async function startTarget(target: string, serveArgs: readonly string[], 
   if (target === 'distributed') {
     const namespace = `bench_${randomBytes(4).toString('hex')}`;
     try {
-      return await startServer('distributed', ['--distributed', '--namespace', namespace, ...serveArgs], profileDir, () => dropNamespace(namespace), `distributed, namespace ${namespace}`);
+      return await startServer('distributed', ['--distributed', '--namespace', namespace, ...serveArgs], profileDir, () => dropNamespace(namespace, serveArgs), `distributed, namespace ${namespace}`);
     } catch (error) {
       throw new TargetUnavailable(`distributed target not available: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -101,12 +101,16 @@ async function startServer(
   return { kind, origin, description, pid: child.pid, spawnedAt, idPrefix: '', stop: () => stopChild(child, cleanup) };
 }
 
-/** Drops the topics, schema, slot and keys a distributed run created (the test suite's helper knows them all). */
-async function dropNamespace(namespace: string): Promise<void> {
-  const { dropDistributedNamespace } = await import('../test/helpers/distributed-namespace.ts');
-  await dropDistributedNamespace(namespace).catch((error: unknown) => {
-    process.stderr.write(`tally bench: cleaning up namespace ${namespace} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+/** Drops the topics, tables and keys a distributed run created, with `./tally namespace drop` and the run's server options. */
+async function dropNamespace(namespace: string, serveArgs: readonly string[]): Promise<void> {
+  const child = spawn(process.execPath, [join(ROOT, 'src/cli/main.ts'), 'namespace', 'drop', namespace, ...serveArgs], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    stderr += chunk;
   });
+  const code = await new Promise<number | null>((resolvePromise) => child.once('exit', resolvePromise));
+  if (code !== 0) process.stderr.write(`tally bench: cleaning up namespace ${namespace} failed: ${stderr.trim()}\n`);
 }
 
 async function stopChild(child: ChildProcess, cleanup: () => void | Promise<void>): Promise<void> {

@@ -1,4 +1,8 @@
 import { TallyError } from '../domain/errors.ts';
+import { STORE_NAMES, type StoreName } from './store-names.ts';
+
+/** How a flag takes its value: `string` needs one; `boolean` is a switch that also takes true/false. */
+export type FlagKind = 'string' | 'boolean';
 
 /** How one option is read, checked and documented. */
 interface OptionSpec<T> {
@@ -72,6 +76,7 @@ export const OPTION_SPECS = {
   logLevel: { flag: 'log-level', env: 'TALLY_LOG_LEVEL', default: DEFAULT_LOG_LEVEL, doc: 'log level', parse: oneOf<LogLevel>('fatal', 'error', 'warn', 'info', 'debug', 'silent') },
   pipelineThread: { flag: 'pipeline-thread', env: 'TALLY_PIPELINE_THREAD', default: true, doc: 'embedded: run ingest, counter and reconcile in a worker thread (a second core); false runs them on the api thread', parse: bool },
   distributed: { flag: 'distributed', env: 'TALLY_DISTRIBUTED', default: false, doc: 'serve: run the stages on Kafka, PostgreSQL and Redis instead of the embedded database', parse: bool },
+  store: { flag: 'store', env: 'TALLY_STORE', default: widen<StoreName>('postgres'), doc: 'distributed: the store profile holding the likes and the counters and capturing the changes', parse: oneOf<StoreName>(...STORE_NAMES) },
   namespace: { flag: 'namespace', env: 'TALLY_NAMESPACE', default: 'tally', doc: 'prefix of Kafka topics, the PostgreSQL schema and Redis keys', parse: (raw: string) => (/^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { allowed: 'lowercase letters, digits and _, starting with a letter, at most 31 characters' }) },
   kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
   kafkaSessionTimeoutMs: { flag: 'kafka-session-timeout-ms', env: 'TALLY_KAFKA_SESSION_TIMEOUT_MS', default: 10_000, doc: 'a consumer-group member silent this long loses its partitions to the others (broker allows 6000 and up)', parse: int(1000, 1_800_000) },
@@ -114,10 +119,9 @@ function isRefusal(value: unknown): value is { readonly allowed: string } {
   return typeof value === 'object' && value !== null && 'allowed' in value;
 }
 
-/** Flags no option knows, so a typo stops start-up instead of being ignored. */
-export function unknownFlags(flags: ReadonlyMap<string, string>, extra: readonly string[] = []): string[] {
-  const known = new Set([...Object.values(OPTION_SPECS).map((s) => s.flag), ...extra]);
-  return [...flags.keys()].filter((flag) => !known.has(flag));
+/** Every option's flag and how it takes its value, for the command-line parser. */
+export function optionFlags(): Record<string, FlagKind> {
+  return Object.fromEntries(Object.values(OPTION_SPECS).map((s) => [s.flag, typeof s.default === 'boolean' ? 'boolean' : 'string']));
 }
 
 export function optionsHelp(): string {

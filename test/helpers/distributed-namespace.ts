@@ -1,8 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { createAdmin } from '../../src/adapters/kafka/kafka-client.ts';
-import { deleteTopics, namespaceTopics } from '../../src/adapters/kafka/kafka-topics.ts';
-import { dropPostgresNamespace } from '../../src/adapters/postgres/pg-schema.ts';
+import { dropNamespace } from '../../src/composition/drop-namespace.ts';
+import { loadOptions } from '../../src/config/options.ts';
+import type { StoreName } from '../../src/config/store-names.ts';
 import { uniqueName } from './wait.ts';
 
 /** The servers `./tally services up` starts, unless the environment names others. */
@@ -22,56 +20,7 @@ export function distributedNamespace(): string {
   return uniqueName('t');
 }
 
-/**
- * Removes everything a distributed Tally created under `namespace`: the PostgreSQL slot,
- * publication and schema, the Kafka topics and consumer groups (`${namespace}.*`), and the Redis
- * keys (`${namespace}:*`). Stop the processes first. Every part is attempted; the failures are
- * thrown together at the end.
- */
-export async function dropDistributedNamespace(namespace: string): Promise<void> {
-  const failures: unknown[] = [];
-  const attempt = async (what: () => Promise<void>): Promise<void> => {
-    await what().catch((error: unknown) => failures.push(error));
-  };
-  await attempt(() => dropPostgresNamespace({ url: SERVERS.postgresUrl, namespace }));
-  await attempt(() => deleteTopics({ brokers: SERVERS.brokers }, namespaceTopics(namespace)));
-  await attempt(() => deleteGroups(namespace));
-  await attempt(() => deleteRedisKeys(namespace));
-  if (failures.length > 0) throw new AggregateError(failures, `cleaning up namespace ${namespace} failed`);
-}
-
-/** A group still holding members (a killed one stays until its session times out) cannot be deleted yet: retried. */
-async function deleteGroups(namespace: string, timeoutMs = 30_000): Promise<void> {
-  const admin = createAdmin({ brokers: SERVERS.brokers });
-  try {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const groups = [...(await admin.listGroups()).keys()].filter((g) => g.startsWith(`${namespace}.`));
-      if (groups.length === 0) return;
-      try {
-        await admin.deleteGroups({ groups });
-        return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-        await sleep(500);
-      }
-    }
-  } finally {
-    await admin.close();
-  }
-}
-
-async function deleteRedisKeys(namespace: string): Promise<void> {
-  const redis = new Redis(SERVERS.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+/** Removes everything a distributed Tally created under `namespace` (see `./tally namespace drop`). Stop the processes first. */
+export async function dropDistributedNamespace(namespace: string, store: StoreName = 'postgres'): Promise<void> {
+  await dropNamespace({ ...loadOptions(new Map(), {}), namespace, store, kafkaBrokers: SERVERS.brokers, postgresUrl: SERVERS.postgresUrl, redisUrl: SERVERS.redisUrl });
 }

@@ -1,0 +1,33 @@
+import type { Options } from '../config/options.ts';
+import type { StoreName } from '../config/store-names.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { DropStore, StoreProfile } from './stores/store-profile.ts';
+
+interface ProfileModule {
+  create(options: Options, log: Logger): StoreProfile;
+  drop: DropStore;
+}
+
+/** Each profile lives in its own module, loaded only when chosen (its client library with it). */
+const PROFILES: Record<StoreName, () => Promise<ProfileModule>> = {
+  postgres: async () => {
+    const m = await import('./stores/postgres-store.ts');
+    return { create: m.createPostgresStore, drop: m.dropPostgresStore };
+  },
+  dynamodb: async () => {
+    throw new Error('--store dynamodb is not built yet');
+  },
+  cassandra: async () => {
+    throw new Error('--store cassandra is not built yet');
+  },
+};
+
+/** The store profile `options.store` names. */
+export async function createStoreProfile(options: Options, log: Logger): Promise<StoreProfile> {
+  return (await PROFILES[options.store]()).create(options, log);
+}
+
+/** Removes the store's data of `options.namespace` under `options.store`. */
+export async function dropStoreNamespace(options: Options): Promise<void> {
+  await (await PROFILES[options.store]()).drop(options);
+}
