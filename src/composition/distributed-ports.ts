@@ -26,7 +26,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
     rebalanceTimeoutMs: options.kafkaSessionTimeoutMs * 2,
   };
   const store = await createStoreProfile(options, log);
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, groupTimings });
+  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);

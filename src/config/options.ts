@@ -81,6 +81,9 @@ export const OPTION_SPECS = {
   kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
   kafkaSessionTimeoutMs: { flag: 'kafka-session-timeout-ms', env: 'TALLY_KAFKA_SESSION_TIMEOUT_MS', default: 10_000, doc: 'a consumer-group member silent this long loses its partitions to the others (broker allows 6000 and up)', parse: int(1000, 1_800_000) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
+  hotShards: { flag: 'hot-shards', env: 'TALLY_HOT_SHARDS', default: 4, doc: 'distributed: sub-shards of a post in the like-events log key (postId#k, k = hash(userId) mod S); 1 keys by post alone; change only with the log drained', parse: int(1, 1024) },
+  nearCacheMs: { flag: 'near-cache-ms', env: 'TALLY_NEAR_CACHE_MS', default: 50, doc: 'distributed api: how long a count read from Redis may be served from process memory (concurrent misses coalesce); 0 disables', parse: int(0, 60_000) },
+  metricsPort: { flag: 'metrics-port', env: 'TALLY_METRICS_PORT', default: -1, doc: 'a process without the api (ingest, counter, cdc) serves GET /metrics on this port; 0 picks a free one, -1 none', parse: int(-1, 65535) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
 } satisfies Record<string, OptionSpec<unknown>>;
 
