@@ -42,6 +42,11 @@ export interface KafkaEventLogOptions {
   readonly maxPendingEvents: number;
   /** Sub-shards S of a post's log key (`postId#k`); 1 (the default) keys by post id alone. */
   readonly hotShards?: number;
+  /**
+   * Whether this process appends (true by default). A process that only consumes neither checks
+   * nor records the log's S (it does not depend on it) and may not append.
+   */
+  readonly appends?: boolean;
   /** The consumer group whose commits say the log is drained (S may change only then); `ingest` by default. */
   readonly drainGroup?: string;
   readonly clientId?: string;
@@ -81,7 +86,7 @@ export class KafkaEventLog implements EventLog {
   }
 
   async init(): Promise<void> {
-    await ensureHotShards({ connection: this.#connection, topic: this.topic, shards: this.hotShards, undrained: () => this.#undrained() });
+    if (this.#options.appends !== false) await ensureHotShards({ connection: this.#connection, topic: this.topic, shards: this.hotShards, undrained: () => this.#undrained() });
     await ensureTopic(this.#connection, this.topic, this.partitions);
     this.#batcher = await KafkaBatchProducer.start(this.#connection, 'events-producer', this.topic);
   }
@@ -110,6 +115,7 @@ export class KafkaEventLog implements EventLog {
     if (events.length === 0) return { positions: [] };
     const batcher = this.#batcher;
     if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka event log is not initialised', { retriable: true });
+    if (this.#options.appends === false) throw new Error('this Kafka event log was opened by a process that does not append (appends: false)');
     if (batcher.pending + events.length > this.#options.maxPendingEvents) {
       throw new TallyError('overloaded', `the log has ${batcher.pending} events waiting for Kafka to acknowledge them; retry later`, { retriable: true });
     }

@@ -11,7 +11,8 @@ import type { KafkaConnection } from './kafka-client.ts';
  * under two values of S could sit in two partitions and be applied out of order. S may therefore
  * change only while the log is drained (ingest has applied and committed every event); a process
  * started with another S while events are in flight stops with `invalid_option` and changes
- * nothing. Stop every api, let ingest catch up, then restart every process with the new value.
+ * nothing. Stop every api, let ingest catch up, then restart the api processes with the new value.
+ * Only processes that append check it: the others do not depend on S.
  */
 export interface HotShardsCheck {
   readonly connection: KafkaConnection;
@@ -60,7 +61,7 @@ export async function ensureHotShards(check: HotShardsCheck): Promise<void> {
         throw new TallyError(
           'invalid_option',
           `--hot-shards ${shards} (TALLY_HOT_SHARDS) differs from the ${was} the log ${topic} was written with, and ${waiting} events in it are not applied by ingest yet: ` +
-            `changing the sub-shards now could reorder one (post, user)'s events. Start with --hot-shards ${was}, or stop every api process, let ingest apply the log, then restart every process with the new value`,
+            `changing the sub-shards now could reorder one (post, user)'s events. Start with --hot-shards ${was}, or stop every api process, let ingest apply the log, then restart the api processes with the new value`,
         );
       }
     }

@@ -12,7 +12,7 @@ import type { Metrics } from '../../observability/metrics.ts';
  */
 export async function runStages(options: Options, stages: ReadonlySet<StageName>): Promise<void> {
   const log = createLogger(options.logLevel);
-  const ports = await createPorts(options, log);
+  const ports = await createPorts(options, log, stages.has('api'));
   const app = await createApp(ports, options, stages, log);
   await app.start();
   const what = [...(app.api ? ['api'] : []), ...app.stageNames].join(', ');

@@ -11,8 +11,8 @@ import { BROKERS, kafkaNamespace, TEST_TIMINGS } from './kafka-test-kit.ts';
 
 const hot = (n: number, from = 0): LikeEvent[] => Array.from({ length: n }, (_, i) => ({ op: 'like', postId: 'hot', userId: `u${i + from}`, at: 1_700_000_000_000 + i }));
 
-function openLog(namespace: string, hotShards: number): KafkaEventLog {
-  return new KafkaEventLog({ brokers: BROKERS, namespace, partitions: 4, hotShards, maxPendingEvents: 100_000, groupTimings: TEST_TIMINGS });
+function openLog(namespace: string, hotShards: number, appends = true): KafkaEventLog {
+  return new KafkaEventLog({ brokers: BROKERS, namespace, partitions: 4, hotShards, appends, maxPendingEvents: 100_000, groupTimings: TEST_TIMINGS });
 }
 
 async function topicState(namespace: string): Promise<{ markers: number[]; ends: number[] }> {
@@ -62,6 +62,13 @@ test('hot shards: a change of --hot-shards while the log is not drained is refus
   });
   await changed.close();
   assert.deepEqual(await topicState(namespace), before, 'the marker and the log are as they were');
+
+  // A process that only consumes (ingest, counter, cdc) does not depend on S: it neither checks nor moves it.
+  const reader = openLog(namespace, 2, false);
+  await reader.init();
+  await assert.rejects(reader.append(hot(1)), /does not append/);
+  await reader.close();
+  assert.deepEqual(await topicState(namespace), before);
 
   // Once ingest's group has committed everything (the log is drained), the change is allowed.
   const drain = openLog(namespace, 4);
