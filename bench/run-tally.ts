@@ -5,7 +5,7 @@ import { MetricsSampler } from './metrics-sampler.ts';
 import type { BenchOptions } from './options.ts';
 import { sendBulk, type BulkSent } from './phases/bulk-writes.ts';
 import { sendSingle, type SingleSent } from './phases/single-writes.ts';
-import { timedRequests, type TimedResult } from './phases/timed-requests.ts';
+import { mergeTimed, timedRequests, type TimedResult } from './phases/timed-requests.ts';
 import type { ServerSample } from './prometheus.ts';
 import { readPaths } from './read-paths.ts';
 import { RedisReads } from './redis-reads.ts';
@@ -14,6 +14,9 @@ import { waitApplied } from './settle.ts';
 import type { Target } from './target.ts';
 import { verifyCounts, workloadExpectations, type Expectation, type Mismatch } from './verify.ts';
 import { effectiveChanges, postId, type Workload } from './workload.ts';
+
+/** Rounds in which the many-posts and the one-hot-post reads alternate. */
+const READ_ROUNDS = 4;
 
 /** The raw measurements of the phases against Tally. */
 export interface TallyRun {
@@ -155,11 +158,26 @@ export async function runTally(
     const paths = readPaths({ posts: options.posts, zipf: options.zipf, perCall: options.readPosts, prefix: `${prefix}p`, seed: options.seed, count: 2048 });
     say(`reads: GET /v1/counts with ${options.readPosts} posts per call, ${options.concurrency} in flight, ${options.duration} s`);
     const reads = await redisMeasured(() => timed('reads', () => timedRequests(http, { name: 'reads (GET /v1/counts)', method: 'GET', paths: paths.batch, durationMs, concurrency: options.concurrency, epoch, progress })));
-    say(`reads: GET /v1/posts/{p}/count, ${options.concurrency} in flight, ${options.duration} s`);
-    const singleReads = await redisMeasured(() => timed('single reads', () => timedRequests(http, { name: 'reads (GET …/count)', method: 'GET', paths: paths.single, durationMs, concurrency: options.concurrency, epoch, progress })));
+    // GET …/count of many posts and of one hot post alternate in rounds, so a neighbour's load
+    // on a shared machine falls on both alike and their ratio means something.
     const hotPath = `/v1/posts/${postId(`${prefix}p`, 0)}/count`;
-    say(`reads: ${hotPath} only (one hot post), ${options.concurrency} in flight, ${options.duration} s`);
-    const hotReads = await redisMeasured(() => timed('hot reads', () => timedRequests(http, { name: 'reads (one hot post)', method: 'GET', paths: [hotPath], durationMs, concurrency: options.concurrency, epoch, progress })));
+    say(`reads: GET /v1/posts/{p}/count (many posts) and ${hotPath} (one hot post), alternating in ${READ_ROUNDS} rounds, ${options.concurrency} in flight, ${options.duration} s each`);
+    const singleRounds: { result: TimedResult; perSec: number }[] = [];
+    const hotRounds: { result: TimedResult; perSec: number }[] = [];
+    const roundMs = durationMs / READ_ROUNDS;
+    const endSingleAndHot = await begin('single + hot reads');
+    for (let round = 0; round < READ_ROUNDS; round++) {
+      singleRounds.push(await redisMeasured(() => timedRequests(http, { name: `reads (GET …/count) ${round + 1}/${READ_ROUNDS}`, method: 'GET', paths: paths.single, durationMs: roundMs, concurrency: options.concurrency, epoch, progress })));
+      hotRounds.push(await redisMeasured(() => timedRequests(http, { name: `reads (one hot post) ${round + 1}/${READ_ROUNDS}`, method: 'GET', paths: [hotPath], durationMs: roundMs, concurrency: options.concurrency, epoch, progress })));
+    }
+    await endSingleAndHot();
+    const merged = (rounds: readonly { result: TimedResult; perSec: number }[]): { result: TimedResult; perSec: number } => {
+      const result = mergeTimed(rounds.map((r) => r.result));
+      const lookups = rounds.reduce((sum, r) => sum + r.perSec * r.result.seconds, 0);
+      return { result, perSec: Math.round(lookups / result.seconds) };
+    };
+    const singleReads = merged(singleRounds);
+    const hotReads = merged(hotRounds);
 
     say(`single: PUT/DELETE one like per request, ${options.concurrency} in flight, ${options.duration} s`);
     const single = await timed('single likes', () => sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress }));
