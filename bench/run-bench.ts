@@ -103,7 +103,9 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
         ? 'bulk server CPU is the api and every stage process together; RSS and the phases\' server CPU are the api process only (Kafka, PostgreSQL and Redis not included)'
         : 'server CPU and RSS are the tally process only (Kafka, PostgreSQL and Redis not included)',
     );
-    notes.push('redisReadsPerSec: keys Redis looked up per second (INFO stats keyspace_hits + keyspace_misses) during each read phase; other clients of a shared Redis add to it');
+    notes.push(
+      'redisReadsPerSec: keys Redis looked up per second (INFO stats keyspace_hits + keyspace_misses) during each read phase; for the alternating …/count phases, the quietest of their rounds (other clients of a shared Redis add to the counters)',
+    );
   }
   notes.push(`ordering: two events of one (post, user) are ≥ ${minGap} events apart in the workload and the generator never has them in flight together`);
 
