@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { KafkaProgressProbe } from '../../src/adapters/kafka/kafka-progress-probe.ts';
 import { SERVERS } from '../helpers/distributed-namespace.ts';
 import { FaultCluster, type StageKind, type StoreInspector } from './fault-cluster.ts';
 
@@ -74,6 +75,14 @@ test('100% hot post, 2 ingest + 2 counter processes: kill -9 one ingest, then on
   await killOne('counter', t);
   await sleep(1000);
   t.diagnostic(`writer: ${cluster.writer.summary()}`);
+  // The one post's events are spread over every partition (hence over both ingest processes).
+  const probe = new KafkaProgressProbe({ brokers: SERVERS.brokers, namespace: cluster.ns });
+  await probe.init();
+  const ends = await probe.logEnds().finally(() => probe.close());
+  const total = ends.reduce((sum, p) => sum + p.offset, 0);
+  t.diagnostic(`like-events per partition: ${ends.map((p) => p.offset).join(' / ')}`);
+  assert.equal(ends.length, 4);
+  for (const p of ends) assert.ok(p.offset > total * 0.15, `partition ${p.partition} holds ${p.offset} of ${total} events`);
   passed++;
 });
 
