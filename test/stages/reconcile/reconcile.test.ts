@@ -29,7 +29,7 @@ async function write(app: App, model: LikesModel, round: number): Promise<void> 
 }
 
 test('reconcile repairs counters corrupted in the store, exactly, while writes continue', async (t) => {
-  const { app, dir } = await startEmbedded(t);
+  const { app, dir } = await startEmbedded(t, { pipelineThread: false });
   const model = new LikesModel();
   for (let round = 0; round < 10; round++) await write(app, model, round);
   await drained(app);
