@@ -15,6 +15,11 @@ CREATE TABLE IF NOT EXISTS log_records (
   PRIMARY KEY (partition, base_offset)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS log_settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS log_consumer_positions (
   consumer_group TEXT NOT NULL,
   partition INTEGER NOT NULL,
