@@ -45,6 +45,8 @@ export interface FaultClusterOptions {
   readonly writer?: Partial<SteadyWriterOptions>;
   /** How long a probe may take to be counted after a fault. */
   readonly recoveryMs?: number;
+  /** Kafka bootstrap brokers of the stages (default: the single broker of `./tally services up`). */
+  readonly brokers?: string;
 }
 
 /** Post of the recovery probes (`?wait=applied` writes), kept apart from the writer's posts. */
@@ -80,6 +82,10 @@ export class FaultCluster {
     };
   }
 
+  get brokers(): string {
+    return this.#options.brokers ?? SERVERS.brokers;
+  }
+
   get writer(): SteadyWriter {
     if (this.#writer === undefined) throw new Error('FaultCluster: start() first');
     return this.#writer;
@@ -101,13 +107,13 @@ export class FaultCluster {
   async stop(allPassed: boolean): Promise<void> {
     await this.#writer?.stop().catch(() => undefined);
     await Promise.all(Object.values(this.processes).flat().map((stage) => stopStage(stage, 'SIGTERM', 20_000)));
-    await dropDistributedNamespace(this.ns, this.#options.store).catch((error: unknown) => process.stderr.write(`fault test: dropping ${this.ns} failed: ${String(error)}\n`));
+    await dropDistributedNamespace(this.ns, this.#options.store, this.brokers).catch((error: unknown) => process.stderr.write(`fault test: dropping ${this.ns} failed: ${String(error)}\n`));
     if (allPassed) rmSync(this.logDir, { recursive: true, force: true });
     else process.stderr.write(`fault test ${this.#options.name}: stage logs kept in ${this.logDir}\n`);
   }
 
   stageArgs(kind: StageKind): string[] {
-    const common = [...serverFlags(this.ns), '--store', this.#options.store, '--partitions', '4', '--log-level', 'info', '--kafka-session-timeout-ms', '6000', ...(this.#options.flags ?? [])];
+    const common = [...serverFlags(this.ns), '--kafka-brokers', this.brokers, '--store', this.#options.store, '--partitions', '4', '--log-level', 'info', '--kafka-session-timeout-ms', '6000', ...(this.#options.flags ?? [])];
     return kind === 'api' ? ['api', '--port', '0', '--wait-applied-ms', '20000', ...common] : [kind, ...common];
   }
 
@@ -192,7 +198,7 @@ export class FaultCluster {
   }
 
   async groupMembers(group: string): Promise<number> {
-    const admin = createAdmin({ brokers: SERVERS.brokers });
+    const admin = createAdmin({ brokers: this.brokers });
     try {
       const described = await admin.describeGroups({ groups: [`${this.ns}.${group}`] });
       return described.get(`${this.ns}.${group}`)?.members.size ?? 0;
