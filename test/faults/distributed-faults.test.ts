@@ -114,6 +114,8 @@ test('the last writes are counted while Redis refuses writes (maxmemory reached)
   // reach it later, though these posts get no more changes.
   await setRedisMaxmemory('1');
   try {
+    const refused = await run('redis-cli', ['-u', SERVERS.redisUrl, 'SET', `${cluster.ns}:maxmemory-probe`, 'x']);
+    assert.match(refused.stdout, /OOM/, `Redis refuses writes at maxmemory 1: ${refused.stdout}`);
     await sleep(1500);
     await cluster.writer.stop();
     await sleep(1500);
