@@ -1,4 +1,5 @@
 import { MemoryCountCache } from '../adapters/memory/memory-count-cache.ts';
+import { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import { SqliteChangeFeed } from '../adapters/sqlite/sqlite-change-feed.ts';
 import { SqliteCounterStore } from '../adapters/sqlite/sqlite-counter-store.ts';
 import { SqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
@@ -30,10 +31,11 @@ export function createEmbeddedPorts(options: Options): PortSet {
   const feed = new SqliteChangeFeed(storeDb);
   const counters = new SqliteCounterStore(storeDb);
   const cache = new MemoryCountCache({ maxEntries: options.cacheEntries });
-  const adapters = [log, likes, feed, counters, cache];
+  const notifier = new MemoryCountNotifier();
+  const adapters = [log, likes, feed, counters, cache, notifier];
   const extraStages = new Map<string, (context: StageContext) => PipelineWorkerStage>();
   if (options.pipelineThread) {
-    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, metrics, log: logger })));
+    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, notifier, metrics, log: logger })));
   }
   return {
     mode: 'embedded',
@@ -42,6 +44,7 @@ export function createEmbeddedPorts(options: Options): PortSet {
     feed,
     counters,
     cache,
+    notifier,
     progress: tracker,
     tracker,
     extraStages,

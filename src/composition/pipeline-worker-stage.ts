@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/options.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { CountCache } from '../ports/count-cache.ts';
 import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
 import type { Stage } from '../stages/stage.ts';
@@ -13,6 +14,7 @@ export class PipelineWorkerStage implements Stage {
   readonly #options: Options;
   readonly #tracker: InProcessProgress;
   readonly #cache: CountCache;
+  readonly #notifier: MemoryCountNotifier;
   readonly #metrics: Metrics;
   readonly #log: Logger;
   #worker: Worker | undefined;
@@ -20,10 +22,11 @@ export class PipelineWorkerStage implements Stage {
   #stopped: (() => void) | undefined;
   #stopping = false;
 
-  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger }) {
+  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; notifier: MemoryCountNotifier; metrics: Metrics; log: Logger }) {
     this.#options = deps.options;
     this.#tracker = deps.tracker;
     this.#cache = deps.cache;
+    this.#notifier = deps.notifier;
     this.#metrics = deps.metrics;
     this.#log = deps.log;
   }
@@ -93,7 +96,7 @@ export class PipelineWorkerStage implements Stage {
   #receive(message: FromPipeline): void {
     switch (message.t) {
       case 'counts':
-        void this.#cache.setMany(message.counts);
+        void this.#cache.setMany(message.counts).then(() => this.#notifier.notify(message.counts));
         break;
       case 'ingested':
         this.#tracker.ingested(message.log, message.feed);

@@ -10,6 +10,7 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
 import type { CountReader } from '../read/count-reader.ts';
 import type { LikeWriter } from './like-writer.ts';
+import type { LiveDeps } from './routes/stream-routes.ts';
 
 export interface ApiDeps {
   readonly writer: LikeWriter;
@@ -19,6 +20,8 @@ export interface ApiDeps {
   readonly log: Logger;
   /** Names of stages that are not running; empty when the process is ready. */
   readonly notReady: () => string[];
+  /** Live counts (SSE) and the dashboard; absent, their routes are not served. */
+  readonly live?: LiveDeps;
 }
 
 export interface ApiOptions {
