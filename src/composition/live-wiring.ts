@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.ts';
 import { LiveMetrics } from '../observability/live-metrics.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CountSubscription } from '../ports/count-notifier.ts';
-import type { LiveDeps } from '../stages/api/routes/stream-routes.ts';
+import type { LiveDeps } from '../stages/api/api-types.ts';
 import { StageLagSampler, type LagSource } from '../stages/progress/stage-lag.ts';
 import { CountStreamHub } from '../stages/stream/count-stream-hub.ts';
 import { FreshnessTracker } from '../stages/stream/freshness-tracker.ts';

@@ -21,7 +21,8 @@ const ENTRIES_PER_MESSAGE = 1000;
  * Count changes on Redis pub/sub, channel `${namespace}:counts`. A message is the changed counts
  * as `postId version count` entries joined by `,` (ids never hold a space or a comma), so
  * `redis-cli SUBSCRIBE tally:counts` shows them. Publishing uses one connection, subscribing a
- * second one (a subscribed connection takes no other command).
+ * second one (a subscribed connection takes no other command), named `<namespace>-counts-sub` in
+ * `CLIENT LIST`.
  *
  * Failures: pub/sub keeps nothing for a subscriber that is away. When the subscriber's connection
  * comes back (Redis restarted, a network cut), it subscribes again and only then tells every
@@ -54,7 +55,7 @@ export class RedisCountNotifier implements CountNotifier {
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
     };
     const pub = new Redis(this.#options.url, { ...common, enableAutoPipelining: true, maxRetriesPerRequest: 1, commandTimeout: this.#options.commandTimeoutMs ?? 1_000 });
-    const sub = new Redis(this.#options.url, { ...common, autoResubscribe: false, maxRetriesPerRequest: null });
+    const sub = new Redis(this.#options.url, { ...common, autoResubscribe: false, maxRetriesPerRequest: null, connectionName: `${this.#options.namespace}-counts-sub` });
     for (const client of [pub, sub]) client.on('error', (error: Error) => this.#options.log?.debug({ err: error }, 'redis notifier: connection error'));
     try {
       await pub.connect();

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { LiveDeps } from '../routes/stream-routes.ts';
 import { TopPostsBody, TopPostsQuery } from '../schemas.ts';
-import type { Api } from '../api-types.ts';
+import type { Api, LiveDeps } from '../api-types.ts';
 
 const WINDOW_SECONDS = 60;
 

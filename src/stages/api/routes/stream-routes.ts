@@ -1,16 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import type { CountStreamHub } from '../../stream/count-stream-hub.ts';
 import type { StreamSink } from '../../stream/count-stream.ts';
-import type { TopPosts } from '../../stream/top-posts.ts';
 import { ErrorBody, StreamQuery } from '../schemas.ts';
-import type { Api, ApiOptions } from '../api-types.ts';
+import type { Api, ApiOptions, LiveDeps } from '../api-types.ts';
 import { parsePostList } from './read-routes.ts';
-
-/** What the live routes need: the process's stream hub and its top-posts window. */
-export interface LiveDeps {
-  readonly hub: CountStreamHub;
-  readonly top: TopPosts;
-}
 
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
