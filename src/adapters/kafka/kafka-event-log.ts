@@ -3,7 +3,7 @@
  *
  * Message format (what any Kafka client reads from the topic):
  * - topic `${namespace}.like-events` (namespace `tally` by default), `partitions` partitions
- *   (12 by default), created at start-up when missing, replication factor 1;
+ *   (`--partitions`, 4 by default), created at start-up when missing, replicated per topicReplication (3 on a 3+ broker cluster);
  * - key: `postId#k` with `k = fnv1a(userId) % S`, S = `--hot-shards` (the seed's sub-shards of a
  *   post); with S = 1 the plain post id. UTF-8;
  * - partition `(fnv1a(postId) + k) % partitions` (FNV-1a 32 bit over the UTF-16 code units, see

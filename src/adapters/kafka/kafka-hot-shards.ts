@@ -1,6 +1,7 @@
 import { TallyError } from '../../domain/errors.ts';
 import { createAdmin, hasKafkaError, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
+import { topicReplication } from './kafka-topics.ts';
 
 /**
  * The number of sub-shards S the like-events log is written with, recorded durably in Kafka as
@@ -66,7 +67,9 @@ export async function ensureHotShards(check: HotShardsCheck): Promise<void> {
       }
     }
     try {
-      await admin.createTopics({ topics: [hotShardsMarker(topic, shards)], partitions: 1, replicas: 1 });
+      const cluster = await admin.metadata({ topics: [] });
+      const { replicas, configs } = topicReplication(cluster.brokers.size);
+      await admin.createTopics({ topics: [hotShardsMarker(topic, shards)], partitions: 1, replicas, configs });
     } catch (error) {
       if (!hasKafkaError(error, 'TOPIC_ALREADY_EXISTS')) throw error;
     }

@@ -17,6 +17,7 @@ export class LikeWriter {
   readonly #options: LikeWriterOptions;
   readonly #onAppended: ((positions: Parameters<PipelineProgress['waitApplied']>[0]) => void) | undefined;
   readonly #onApplied: ((events: readonly LikeEvent[]) => void) | undefined;
+  readonly #onAccepted: ((events: readonly LikeEvent[]) => void) | undefined;
 
   constructor(
     deps: {
@@ -26,6 +27,8 @@ export class LikeWriter {
       onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void;
       /** Called once `?wait=applied` events are counted, before the answer (the read path's read-your-writes). */
       onApplied?: (events: readonly LikeEvent[]) => void;
+      /** Told of every event once durable (the live side's freshness). */
+      onAccepted?: (events: readonly LikeEvent[]) => void;
     },
     options: LikeWriterOptions,
   ) {
@@ -34,6 +37,7 @@ export class LikeWriter {
     this.#metrics = deps.metrics;
     this.#onAppended = deps.onAppended;
     this.#onApplied = deps.onApplied;
+    this.#onAccepted = deps.onAccepted;
     this.#options = options;
   }
 
@@ -54,6 +58,7 @@ export class LikeWriter {
     }
     this.#metrics.eventsAccepted.inc(events.length);
     this.#onAppended?.(result.positions);
+    this.#onAccepted?.(events);
     if (!waitApplied) return { accepted: events.length };
     const applied = await this.#progress.waitApplied(result.positions, this.#options.waitAppliedMs);
     if (!applied) {

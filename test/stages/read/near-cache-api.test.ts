@@ -14,6 +14,7 @@ import type { LikeEvent } from '../../../src/domain/like-event.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import type { ChangeFeed } from '../../../src/ports/change-feed.ts';
 import type { CountCache } from '../../../src/ports/count-cache.ts';
+import type { CountNotifier } from '../../../src/ports/count-notifier.ts';
 import type { CounterStore, VersionedCount } from '../../../src/ports/counter-store.ts';
 import type { EventLog } from '../../../src/ports/event-log.ts';
 import type { LikesStore } from '../../../src/ports/likes-store.ts';
@@ -74,6 +75,7 @@ function standIns() {
       },
     },
     tracker: undefined,
+    notifier: { ...lifecycle, publish: async () => undefined, subscribe: () => ({ close: () => undefined }) } satisfies CountNotifier,
     extraStages: new Map(),
     init: async () => undefined,
     close: async () => undefined,
