@@ -85,6 +85,9 @@ export const OPTION_SPECS = {
   streamHeartbeatMs: { flag: 'stream-heartbeat-ms', env: 'TALLY_STREAM_HEARTBEAT_MS', default: 15_000, doc: 'live streams: a heartbeat comment this often', parse: int(100, 600_000) },
   streamBufferBytes: { flag: 'stream-buffer-bytes', env: 'TALLY_STREAM_BUFFER_BYTES', default: 256 * 1024, doc: 'live streams: a client leaving more unread bytes is dropped', parse: int(1024, 64 * 1024 * 1024) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
+  hotShards: { flag: 'hot-shards', env: 'TALLY_HOT_SHARDS', default: 4, doc: 'distributed: sub-shards of a post in the like-events log key (postId#k, k = hash(userId) mod S); 1 keys by post alone; change only with the log drained', parse: int(1, 1024) },
+  nearCacheMs: { flag: 'near-cache-ms', env: 'TALLY_NEAR_CACHE_MS', default: 50, doc: 'distributed api: how long a count read from Redis may be served from process memory (concurrent misses coalesce); 0 disables', parse: int(0, 60_000) },
+  metricsPort: { flag: 'metrics-port', env: 'TALLY_METRICS_PORT', default: -1, doc: 'a process without the api (ingest, counter, cdc) serves GET /metrics on this port; 0 picks a free one, -1 none', parse: int(-1, 65535) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
 } satisfies Record<string, OptionSpec<unknown>>;
 
