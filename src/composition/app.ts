@@ -50,10 +50,12 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   const live = stages.has('api') ? createLive(ports, options, metrics, log) : undefined;
   if (stages.has('api')) {
     // The near cache fronts a shared (remote) cache; the embedded cache is in process already.
-    const reader = new CountReader(ports.cache, ports.counters, {
-      nearCacheMs: ports.mode === 'distributed' ? options.nearCacheMs : 0,
-      nearCacheEntries: options.cacheEntries,
-    });
+    const reader = new CountReader(
+      ports.cache,
+      ports.counters,
+      { nearCacheMs: ports.mode === 'distributed' ? options.nearCacheMs : 0, nearCacheEntries: options.cacheEntries },
+      { metrics, log },
+    );
     const writer = new LikeWriter(
       {
         log: ports.log,
