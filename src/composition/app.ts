@@ -58,7 +58,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     );
     const writer = new LikeWriter(
       {
-        log: ports.log,
+        log: ports.events,
         progress: ports.progress,
         metrics,
         onApplied: (events) => reader.written(events.map((e) => e.postId)),

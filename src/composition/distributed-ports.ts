@@ -73,7 +73,7 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
 
   return {
     mode: 'distributed',
-    log: eventLog,
+    events: eventLog,
     likes: store.likes,
     feed,
     counters: store.counters,

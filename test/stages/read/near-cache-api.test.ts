@@ -61,7 +61,7 @@ function standIns() {
   };
   const ports: PortSet = {
     mode: 'distributed',
-    log: appendAndRemember,
+    events: appendAndRemember,
     likes: { ...lifecycle } as unknown as LikesStore,
     feed: { ...lifecycle } as unknown as ChangeFeed,
     counters,
