@@ -3,6 +3,7 @@
 #   kafka     Apache Kafka 4.x, KRaft single node (broker+controller), jars from Maven Central
 #   postgres  PostgreSQL from Debian, a project cluster (not the Debian default cluster)
 #   redis     Redis from Debian, a cache: no persistence
+#   dynamodb  moto_server (PyPI moto[server]) in a project venv: DynamoDB + Streams emulator, in memory
 #
 # Usage: ./tally services <command> [service...]     (or: bash scripts/services.sh <command> ...)
 #   up [svc...]         install what is missing, start what is not running (default: all)
@@ -18,7 +19,7 @@
 #   kafka-cluster, kafka-storage [args...]    shorthands for kafka-tool <alias>
 #
 # Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093),
-#        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379).
+#        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379), TALLY_DYNAMODB_PORT (8000).
 # Kafka: TALLY_KAFKA_VERSION (4.1.1), TALLY_KAFKA_HEAP ("-Xmx1g -Xms256m").
 #
 # Each service lives in scripts/services/<name>.sh and defines <name>_start (launch, may return
@@ -30,7 +31,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HELPERS="$ROOT/scripts/services"
 SVC="$ROOT/.services"
 # In start order: the slow starters first, so the others start while they boot.
-ALL_SERVICES=(kafka postgres redis)
+ALL_SERVICES=(kafka postgres redis dynamodb)
 HOST=127.0.0.1
 
 # shellcheck source=services/lib.sh
