@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # moto_server from PyPI (`moto[server]`): an emulator of DynamoDB and DynamoDB Streams for the
 # tests and local use (production is AWS). Installed into a project-local virtual environment
-# under .services/dynamodb/venv. It keeps its data in memory only: stopping it loses the tables.
+# under .services/dynamodb/venv and run by moto-serve.py (one request at a time, see there).
+# It keeps its data in memory only: stopping it loses the tables.
 # Sourced by scripts/services.sh; defines dynamodb_{start,wait,up,down,status,reset,url,log}.
 
 DYNAMODB_PORT="${TALLY_DYNAMODB_PORT:-8000}"
@@ -14,7 +15,7 @@ DYNAMODB_MOTO_VERSION="${TALLY_MOTO_VERSION:-5.2.1}"
 dynamodb_pid() {
   local pid
   pid="$(read_file_or_empty "$DYNAMODB_PID")"
-  pid_matches "$pid" moto_server && echo "$pid"
+  pid_matches "$pid" moto-serve.py && echo "$pid"
 }
 
 dynamodb_port() {
@@ -51,7 +52,8 @@ dynamodb_start() {
   ! port_open "$DYNAMODB_PORT" || die "dynamodb: port $HOST:$DYNAMODB_PORT is already in use by another process"
   dynamodb_install
   say "dynamodb: starting moto_server $DYNAMODB_MOTO_VERSION on $HOST:$DYNAMODB_PORT"
-  nohup "$DYNAMODB_VENV/bin/moto_server" -H "$HOST" -p "$DYNAMODB_PORT" >"$DYNAMODB_LOG" 2>&1 9>&- </dev/null &
+  # moto-serve.py: moto_server serving one request at a time (see the file for why).
+  MOTO_PORT="$DYNAMODB_PORT" nohup "$DYNAMODB_VENV/bin/python" "$HELPERS/moto-serve.py" "$HOST" "$DYNAMODB_PORT" >"$DYNAMODB_LOG" 2>&1 9>&- </dev/null &
   echo $! >"$DYNAMODB_PID"
   echo "$DYNAMODB_PORT" >"$DYNAMODB_DIR/port"
 }

@@ -81,6 +81,8 @@ export const OPTION_SPECS = {
   kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
   kafkaSessionTimeoutMs: { flag: 'kafka-session-timeout-ms', env: 'TALLY_KAFKA_SESSION_TIMEOUT_MS', default: 10_000, doc: 'a consumer-group member silent this long loses its partitions to the others (broker allows 6000 and up)', parse: int(1000, 1_800_000) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
+  dynamodbEndpoint: { flag: 'dynamodb-endpoint', env: 'TALLY_DYNAMODB_ENDPOINT', default: 'http://127.0.0.1:8000', doc: '--store dynamodb: DynamoDB endpoint; empty means AWS (region and credentials from the standard AWS variables and chain)', parse: (raw: string) => (raw === '' ? raw : url(['http:', 'https:'])(raw)) },
+  dynamodbCreateTables: { flag: 'dynamodb-create-tables', env: 'TALLY_DYNAMODB_CREATE_TABLES', default: true, doc: '--store dynamodb: create the namespace\'s tables at start-up when absent (on-demand billing, streams on)', parse: bool },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
 } satisfies Record<string, OptionSpec<unknown>>;
 
