@@ -242,7 +242,7 @@ export class DynamoStreamCapture implements ChangeCapture {
 
   async #shardList(): Promise<ShardInfo[]> {
     const now = Date.now();
-    if (this.#shards === undefined || now - this.#shards.at > this.#options.shardListMs) {
+    if (this.#shards === undefined || now - this.#shards.at >= this.#options.shardListMs) {
       this.#shards = { at: now, list: await this.#deps.streams.listShards(this.#arn) };
     }
     return this.#shards.list;
