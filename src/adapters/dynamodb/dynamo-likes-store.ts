@@ -18,7 +18,7 @@ import { likeKey, RECOUNT_PREFIX } from './likes-keys.ts';
 export interface DynamoLikesStoreOptions extends DynamoSettings {
   /** Shards per post in the partition key: `<hash(user) mod shards>#<postId>`. */
   readonly shards: number;
-  /** How long an ingest's claim on its partitions stands without being released (default 10 s). */
+  /** How long an ingest's claim on its partitions stands without being released (default 5 s). */
   readonly ingestLeaseMs?: number;
   /** How long a recount waits for the stream relay (default 10 s). */
   readonly relayTimeoutMs?: number;
@@ -87,7 +87,7 @@ export class DynamoLikesStore implements LikesStore {
     const ordered = collapseToLastPerPair(events);
     const holder = randomUUID();
     const partitions = fence === undefined ? [] : partitionsOf(fence.from, fence.to);
-    if (fence !== undefined) await db.fence.claim(fence.from, fence.to, holder, this.#options.ingestLeaseMs ?? 10_000, true);
+    if (fence !== undefined) await db.fence.claim(fence.from, fence.to, holder, this.#options.ingestLeaseMs ?? 5000, true);
     const changed = await this.#applyChanges(ordered, partitions, holder);
     if (fence !== undefined) await db.fence.release(partitions, fence.to, holder);
     return { changed };
