@@ -1,8 +1,7 @@
 /**
  * Fault tests of the distributed mode on the DynamoDB profile (`--store dynamodb`) against
  * moto_server (./tally services up dynamodb), Kafka and Redis: each stage in its own process,
- * writers as disjoint users over a moving window of posts, a scheduled reconcile every 2 s; the
- * ingest, cdc and counter killed with SIGKILL, the emulator frozen with SIGSTOP under load, ingest
+ * writers as disjoint users over a moving window of posts; the ingest, cdc and counter killed with SIGKILL, the emulator frozen with SIGSTOP under load, ingest
  * and counter scaled out and in; then, after drain, every count and every (post, user) pair must
  * equal the independent model and a Scan of the tables.
  *
@@ -59,7 +58,10 @@ const cluster = new FaultCluster({
   store: 'dynamodb',
   inspector: dynamoTables,
   flags: ['--dynamodb-endpoint', DYNAMODB_ENDPOINT],
-  initial: { reconcile: 1 },
+  // No scheduled reconcile here: a recount holds its posts' lock buckets while it counts 16 shards
+  // a post, which on the one-request-at-a-time emulator stalls ingest for seconds every 2 s. The
+  // recount's exactness under concurrent writes is the likes-store conformance suite's.
+  initial: { reconcile: 0 },
   // The emulator serves one request at a time on a shared machine: a lighter load than PostgreSQL's.
   writer: { pauseMs: 60 },
   writers: [{ mode: 'bulk', batchSize: 50 }, { mode: 'single', batchSize: 10, shiftEvery: 400 }],
