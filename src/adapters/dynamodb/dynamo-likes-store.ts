@@ -96,9 +96,7 @@ export class DynamoLikesStore implements LikesStore {
   /** Reads the items, writes what changes; re-reads and retries a chunk whose items changed meanwhile. */
   async #applyChanges(ordered: readonly LikeEvent[], partitions: readonly number[], holder: string): Promise<number> {
     const db = this.#db;
-    // Sorted by lock bucket, so that a transaction checks few buckets.
-    const byBucket = [...ordered].sort((a, b) => bucketOf(a.postId) - bucketOf(b.postId));
-    const groups = packTransactions(byBucket, partitions.length);
+    const groups = packTransactions(ordered, partitions.length);
     const counts = await mapLimit(groups, APPLY_CONCURRENCY, async (group) => {
       const deadline = Date.now() + LOCK_WAIT_MS;
       for (let attempt = 0; ; attempt++) {
@@ -299,14 +297,15 @@ function newestFirst(a: Liker, b: Liker): number {
 }
 
 /**
- * Splits events (sorted by lock bucket) into transactions: each carries `fenceChecks` holder
- * checks, one free-check per distinct bucket and one write per event, at most 100 actions.
+ * Splits events into transactions: each carries `fenceChecks` holder checks, one free-check per
+ * distinct lock bucket and one write per event, at most 100 actions. Sorted by bucket first
+ * (stable, so a post's events keep their order), so that a transaction checks few buckets.
  */
 export function packTransactions(events: readonly LikeEvent[], fenceChecks: number): LikeEvent[][] {
   const groups: LikeEvent[][] = [];
   let current: LikeEvent[] = [];
   let buckets = new Set<number>();
-  for (const event of events) {
+  for (const event of [...events].sort((a, b) => bucketOf(a.postId) - bucketOf(b.postId))) {
     const bucket = bucketOf(event.postId);
     const extra = buckets.has(bucket) ? 1 : 2;
     if (current.length > 0 && fenceChecks + buckets.size + current.length + extra > TRANSACT_MAX) {
