@@ -87,9 +87,18 @@ export class DynamoLikesStore implements LikesStore {
     const ordered = collapseToLastPerPair(events);
     const holder = randomUUID();
     const partitions = fence === undefined ? [] : partitionsOf(fence.from, fence.to);
-    if (fence !== undefined) await db.fence.claim(fence.from, fence.to, holder, this.#options.ingestLeaseMs ?? 5000, true);
-    const changed = await this.#applyChanges(ordered, partitions, holder);
-    if (fence !== undefined) await db.fence.release(partitions, fence.to, holder);
+    if (fence === undefined) return { changed: await this.#applyChanges(ordered, partitions, holder) };
+    await db.fence.claim(fence.from, fence.to, holder, this.#options.ingestLeaseMs ?? 5000, true);
+    let changed: number;
+    try {
+      changed = await this.#applyChanges(ordered, partitions, holder);
+    } catch (error) {
+      // Let go without moving the offsets, so the retry need not wait for the lease: what was
+      // written is written again as a no-op (the items are read before they are written).
+      await db.fence.release(partitions, [], holder).catch(() => undefined);
+      throw error;
+    }
+    await db.fence.release(partitions, fence.to, holder);
     return { changed };
   }
 
