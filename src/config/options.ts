@@ -80,9 +80,16 @@ export const OPTION_SPECS = {
   namespace: { flag: 'namespace', env: 'TALLY_NAMESPACE', default: 'tally', doc: 'prefix of Kafka topics, the PostgreSQL schema and Redis keys', parse: (raw: string) => (/^[a-z][a-z0-9_]{0,30}$/.test(raw) ? raw : { allowed: 'lowercase letters, digits and _, starting with a letter, at most 31 characters' }) },
   kafkaBrokers: { flag: 'kafka-brokers', env: 'TALLY_KAFKA_BROKERS', default: '127.0.0.1:9092', doc: 'Kafka bootstrap brokers, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
   kafkaSessionTimeoutMs: { flag: 'kafka-session-timeout-ms', env: 'TALLY_KAFKA_SESSION_TIMEOUT_MS', default: 10_000, doc: 'a consumer-group member silent this long loses its partitions to the others (broker allows 6000 and up)', parse: int(1000, 1_800_000) },
+  streamIntervalMs: { flag: 'stream-interval-ms', env: 'TALLY_STREAM_INTERVAL_MS', default: 100, doc: 'live streams: at most one event per post in this many ms', parse: int(1, 60_000) },
+  maxStreams: { flag: 'max-streams', env: 'TALLY_MAX_STREAMS', default: 10_000, doc: 'live streams one api process serves at once; beyond, 503 too_many_streams', parse: int(0, 1_000_000) },
+  streamHeartbeatMs: { flag: 'stream-heartbeat-ms', env: 'TALLY_STREAM_HEARTBEAT_MS', default: 15_000, doc: 'live streams: a heartbeat comment this often', parse: int(100, 600_000) },
+  streamBufferBytes: { flag: 'stream-buffer-bytes', env: 'TALLY_STREAM_BUFFER_BYTES', default: 256 * 1024, doc: 'live streams: a client leaving more unread bytes is dropped', parse: int(1024, 64 * 1024 * 1024) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
   dynamodbEndpoint: { flag: 'dynamodb-endpoint', env: 'TALLY_DYNAMODB_ENDPOINT', default: 'http://127.0.0.1:8000', doc: '--store dynamodb: DynamoDB endpoint; empty means AWS (region and credentials from the standard AWS variables and chain)', parse: (raw: string) => (raw === '' ? raw : url(['http:', 'https:'])(raw)) },
   dynamodbCreateTables: { flag: 'dynamodb-create-tables', env: 'TALLY_DYNAMODB_CREATE_TABLES', default: true, doc: '--store dynamodb: create the namespace\'s tables at start-up when absent (on-demand billing, streams on)', parse: bool },
+  hotShards: { flag: 'hot-shards', env: 'TALLY_HOT_SHARDS', default: 4, doc: 'distributed: sub-shards of a post in the like-events log key (postId#k, k = hash(userId) mod S); 1 keys by post alone; change only with the log drained', parse: int(1, 1024) },
+  nearCacheMs: { flag: 'near-cache-ms', env: 'TALLY_NEAR_CACHE_MS', default: 50, doc: 'distributed api: how long a count read from Redis may be served from process memory (concurrent misses coalesce); 0 disables', parse: int(0, 60_000) },
+  metricsPort: { flag: 'metrics-port', env: 'TALLY_METRICS_PORT', default: -1, doc: 'a process without the api (ingest, counter, cdc) serves GET /metrics on this port; 0 picks a free one, -1 none', parse: int(-1, 65535) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
 } satisfies Record<string, OptionSpec<unknown>>;
 
