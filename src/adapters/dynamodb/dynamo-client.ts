@@ -35,8 +35,9 @@ function clientConfig(settings: DynamoSettings): DynamoDBClientConfig & DynamoDB
     ...(isLocalEndpoint(settings.endpoint) && !hasCredentials ? { credentials: { accessKeyId: 'tally-local', secretAccessKey: 'tally-local' } } : {}),
     // Retries are Tally's (jittered, bounded, with its own error mapping); the SDK makes one attempt.
     maxAttempts: 1,
-    // A frozen or unreachable endpoint must fail a call (then retried), not hang a stage.
-    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000 },
+    // A frozen or unreachable endpoint must fail a call (then retried), not hang a stage; without
+    // throwOnRequestTimeout the SDK only logs a warning and keeps waiting.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000, throwOnRequestTimeout: true },
   };
 }
 
