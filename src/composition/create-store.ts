@@ -18,7 +18,8 @@ const PROFILES: Record<StoreName, () => Promise<ProfileModule>> = {
     throw new Error('--store dynamodb is not built yet');
   },
   cassandra: async () => {
-    throw new Error('--store cassandra is not built yet');
+    const m = await import('./stores/cassandra-store.ts');
+    return { create: m.createCassandraStore, drop: m.dropCassandraStore };
   },
 };
 

@@ -36,6 +36,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
       logEnds: () => kafkaProbe.logEnds(),
       sourceMark: () => store.source.sourceMark(),
       relayConfirmed: () => store.source.relayConfirmed(),
+      ...(store.source.relayCovers === undefined ? {} : { relayCovers: store.source.relayCovers }),
       feedEnds: () => kafkaProbe.feedEnds(),
       counterApplied: () => store.counters.positions(),
     },
