@@ -41,6 +41,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
       counterApplied: () => store.counters.positions(),
     },
     { pollMs: 10, lagRefreshMs: 1000 },
+    log,
   );
   const adapters: Lifecycle[] = [eventLog, store, feed, cache, kafkaProbe];
 

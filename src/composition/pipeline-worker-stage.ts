@@ -7,6 +7,9 @@ import type { InProcessProgress } from '../stages/progress/in-process-progress.t
 import type { Stage } from '../stages/stage.ts';
 import type { FromPipeline, ToPipeline } from './pipeline-worker-protocol.ts';
 
+/** How long `stop` waits for the thread to drain and close its stages before ending it. */
+const STOP_TIMEOUT_MS = 30_000;
+
 /** The api thread's handle on the pipeline worker thread (`--pipeline-thread`), as one stage. */
 export class PipelineWorkerStage implements Stage {
   readonly name = 'pipeline';
@@ -20,7 +23,11 @@ export class PipelineWorkerStage implements Stage {
   #stopped: (() => void) | undefined;
   #stopping = false;
 
-  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger }) {
+  readonly #workerUrl: URL;
+
+  /** `workerUrl` replaces the pipeline worker's script (tests give one that misbehaves on purpose). */
+  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger; workerUrl?: URL }) {
+    this.#workerUrl = deps.workerUrl ?? new URL('./pipeline-worker.ts', import.meta.url);
     this.#options = deps.options;
     this.#tracker = deps.tracker;
     this.#cache = deps.cache;
@@ -49,7 +56,7 @@ export class PipelineWorkerStage implements Stage {
 
   /** Starts a thread; resolves once its stages run. A thread that dies later is restarted after a pause. */
   #spawn(): Promise<void> {
-    const worker = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { options: this.#options } });
+    const worker = new Worker(this.#workerUrl, { workerData: { options: this.#options } });
     this.#worker = worker;
     this.#notRunning = ['ingest', 'counter', 'reconcile'];
     return new Promise<void>((resolve, reject) => {
@@ -59,7 +66,9 @@ export class PipelineWorkerStage implements Stage {
           ready = true;
           resolve();
         } else if (message.t === 'failed') {
-          this.#log.error({ message: message.message }, 'pipeline thread failed');
+          this.#log.error({ message: message.message }, this.#stopping ? 'pipeline thread failed to stop cleanly; ending it' : 'pipeline thread failed');
+          // A failed stop never says `stopped`: end the wait, stop() then ends the thread.
+          if (this.#stopping) this.#stopped?.();
           reject(new Error(`pipeline thread: ${message.message}`));
         } else {
           this.#receive(message);
@@ -122,7 +131,15 @@ export class PipelineWorkerStage implements Stage {
     const worker = this.#worker;
     if (worker === undefined) return;
     await new Promise<void>((resolve) => {
-      this.#stopped = resolve;
+      // Bounded: a thread that neither stops nor fails in time is ended anyway.
+      const timer = setTimeout(() => {
+        this.#log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'pipeline thread did not stop in time; ending it');
+        resolve();
+      }, STOP_TIMEOUT_MS);
+      this.#stopped = () => {
+        clearTimeout(timer);
+        resolve();
+      };
       this.#send({ t: 'stop' });
     });
     this.#notRunning = ['ingest', 'counter', 'reconcile'];
