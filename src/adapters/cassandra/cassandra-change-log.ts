@@ -75,6 +75,9 @@ export async function readLog(session: CqlSession, n: CassandraNames, stream: nu
       `SELECT "cdc$time", "cdc$batch_seq_no", "cdc$operation", post_id, user_id, count FROM ${n.changes}
        WHERE "cdc$stream_id" = ? AND bucket = ? AND ("cdc$time", "cdc$batch_seq_no") > (?, ?) AND ("cdc$time", "cdc$batch_seq_no") <= (?, ?) LIMIT ?`,
       [stream, bucket, BigInt(after.time), after.seq, BigInt(upTo.time), upTo.seq, limit - entries.length],
+      // One page holds the whole LIMIT: the driver pages at 5,000 rows, and a short first page
+      // would look like the end of the stream (the reader would then skip to its bound).
+      { fetchSize: limit - entries.length },
     );
     for (const row of result.rows) {
       const place = { time: num(row.get('cdc$time')), seq: num(row.get('cdc$batch_seq_no')) };

@@ -160,7 +160,7 @@ export class CassandraLikesStore implements LikesStore {
       for (const placed of group.events) if (placed.offset > applied) finalByUser.set(placed.event.userId, placed);
       if (finalByUser.size === 0) return 0;
       const users = [...finalByUser.keys()].sort();
-      const existing = await this.#db.execute(`SELECT user_id, liked_at FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id IN ?`, [...key, users]);
+      const existing = await this.#db.execute(`SELECT user_id, liked_at FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id IN ?`, [...key, users], { fetchSize: users.length + 1 });
       const likedAt = new Map(existing.rows.map((row) => [str(row.get('user_id')) ?? '', num(row.get('liked_at'))]));
       const deltas: LoggedDelta[] = [];
       const rows: CqlStatement[] = [];
@@ -232,7 +232,7 @@ export class CassandraLikesStore implements LikesStore {
     const shards = Array.from({ length: this.#options.shards }, (_, s) => s);
     const perShard = await mapLimit(shards, 16, async (shard) => {
       const read = async (where: string, params: unknown[]): Promise<Liker[]> => {
-        const result = await this.#db.execute(`SELECT liked_at, user_id FROM ${table} WHERE post_id = ? AND shard = ?${where} LIMIT ?`, [postId, shard, ...params, limit + 1]);
+        const result = await this.#db.execute(`SELECT liked_at, user_id FROM ${table} WHERE post_id = ? AND shard = ?${where} LIMIT ?`, [postId, shard, ...params, limit + 1], { fetchSize: limit + 1 });
         return result.rows.map((row) => ({ userId: str(row.get('user_id')) ?? '', likedAt: num(row.get('liked_at')) }));
       };
       if (after === undefined) return read('', []);
