@@ -73,8 +73,8 @@ memtable_offheap_space: 64MiB
 key_cache_size: 16MiB
 row_cache_size: 0MiB
 counter_cache_size: 8MiB
-concurrent_reads: 8
-concurrent_writes: 16
+concurrent_reads: 32
+concurrent_writes: 32
 concurrent_counter_writes: 8
 compaction_throughput: 64MiB/s
 disk_access_mode: mmap_index_only

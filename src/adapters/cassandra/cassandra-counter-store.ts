@@ -114,7 +114,7 @@ export class CassandraCounterStore implements CounterStore {
 
   /** Writes a claimed batch's counts (idempotently) and releases its partitions at `to`. */
   async #complete(id: string, stored: StoredBatch, partitions: readonly number[]): Promise<void> {
-    await mapLimit(stored.writes, 64, (w) =>
+    await mapLimit(stored.writes, 128, (w) =>
       this.#db.execute(`UPDATE ${this.#names.counts} USING TIMESTAMP ? SET count = ?, version = ? WHERE post_id = ?`, [BigInt(w.from + 1), BigInt(w.c), BigInt(w.from + 1), w.p]),
     );
     const to = new Map(stored.to.map((p) => [p.partition, p.offset]));
@@ -158,9 +158,9 @@ export class CassandraCounterStore implements CounterStore {
   async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
     const counts = new Map<string, VersionedCount>();
     const posts = [...new Set(postIds)];
-    for (let i = 0; i < posts.length; i += 100) {
-      const chunk = posts.slice(i, i + 100);
-      const result = await this.#db.execute(`SELECT post_id, count, version FROM ${this.#names.counts} WHERE post_id IN ?`, [chunk]);
+    const chunks = Array.from({ length: Math.ceil(posts.length / 100) }, (_, i) => posts.slice(i * 100, i * 100 + 100));
+    const results = await mapLimit(chunks, 16, (chunk) => this.#db.execute(`SELECT post_id, count, version FROM ${this.#names.counts} WHERE post_id IN ?`, [chunk]));
+    for (const result of results) {
       for (const row of result.rows) {
         const postId = str(row.get('post_id')) ?? '';
         counts.set(postId, { postId, count: num(row.get('count')), version: num(row.get('version')) });

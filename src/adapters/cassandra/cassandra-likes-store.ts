@@ -16,7 +16,7 @@ export interface CassandraLikesStoreOptions extends CassandraConnection {
   readonly shards: number;
   /** Partitions of the like-events log (and of the change feed): a post's partition is `partitionOf(postId, partitions)`. */
   readonly partitions: number;
-  /** Groups (likes partitions) written concurrently by one apply (default 32). */
+  /** Groups (likes partitions) written concurrently by one apply (default 128). */
   readonly concurrency?: number;
   /** Tests only: awaited between the fence check and the first write (a stalled, soon stale, ingest). */
   readonly afterFenceCheck?: () => Promise<void>;
@@ -132,7 +132,7 @@ export class CassandraLikesStore implements LikesStore {
         group.events.push({ event, offset: base + k });
       });
     }
-    const changed = await mapLimit([...groups.values()], this.#options.concurrency ?? 32, (group) => this.#applyGroup(group, from.get(group.stream) ?? 0));
+    const changed = await mapLimit([...groups.values()], this.#options.concurrency ?? 128, (group) => this.#applyGroup(group, from.get(group.stream) ?? 0));
     for (const [partition, end] of to) {
       const start = from.get(partition) ?? 0;
       if (end === start) continue;
