@@ -83,6 +83,7 @@ snapshot_before_compaction: false
 write_request_timeout: 5000ms
 read_request_timeout: 5000ms
 cas_contention_timeout: 2000ms
+paxos_variant: v2
 YAML
   cat >"$CASSANDRA_DIR/logback.xml" <<XML
 <configuration scan="false">
