@@ -2,6 +2,7 @@
 # Tally's dev services, all on 127.0.0.1 only, state kept in .services/ (git-ignored):
 #   cassandra Apache Cassandra 5.0.x, one node, jars from Maven Central (Java 17)
 #   kafka     Apache Kafka 4.x, KRaft single node (broker+controller), jars from Maven Central
+#   kafka3    a 3-node Kafka cluster on ports 9192-9194 (replication tests; only when named)
 #   postgres  PostgreSQL from Debian, a project cluster (not the Debian default cluster)
 #   redis     Redis from Debian, a cache: no persistence
 #
@@ -13,12 +14,13 @@
 #   urls                the addresses the app uses, as name=value lines
 #   logs <svc>          the last 50 lines of a service's log
 #   reset <svc...>      stop and DELETE the service's data (fresh cluster on next up)
+#   kafka3-start-node N start node N of kafka3 again (after a test killed it)
 #   kafka-tool <alias|main-class> [args...]   run a Kafka CLI tool with the fetched jars
 #   kafka-topics, kafka-console-consumer, kafka-console-producer, kafka-consumer-groups,
 #   kafka-get-offsets, kafka-metadata-quorum, kafka-broker-api-versions, kafka-features,
 #   kafka-cluster, kafka-storage [args...]    shorthands for kafka-tool <alias>
 #
-# Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093),
+# Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093), TALLY_KAFKA3_PORT (9192),
 #        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379), TALLY_CASSANDRA_PORT (9042),
 #        TALLY_CASSANDRA_STORAGE_PORT (7000).
 # Cassandra: TALLY_CASSANDRA_VERSION (5.0.9), TALLY_CASSANDRA_HEAP ("-Xms512m -Xmx512m").
@@ -32,8 +34,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HELPERS="$ROOT/scripts/services"
 SVC="$ROOT/.services"
-# In start order: the slow starters first, so the others start while they boot.
-ALL_SERVICES=(cassandra kafka postgres redis)
+# In start order: the slow starters first, so the others start while they boot. `up` with no
+# name starts DEFAULT_SERVICES; the others (kafka3) start only when named.
+DEFAULT_SERVICES=(cassandra kafka postgres redis)
+ALL_SERVICES=("${DEFAULT_SERVICES[@]}" kafka3)
 HOST=127.0.0.1
 
 # shellcheck source=services/lib.sh
@@ -53,7 +57,7 @@ select_services() {
     [[ " ${ALL_SERVICES[*]} " == *" $name "* ]] || die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
   done
   for name in "${ALL_SERVICES[@]}"; do
-    if [[ $# -eq 0 || " $* " == *" $name "* ]]; then SELECTED+=("$name"); fi
+    if [[ ($# -eq 0 && " ${DEFAULT_SERVICES[*]} " == *" $name "*) || " $* " == *" $name "* ]]; then SELECTED+=("$name"); fi
   done
 }
 
@@ -119,6 +123,7 @@ main() {
     urls) cmd_urls ;;
     logs) cmd_logs "$@" ;;
     kafka-tool) kafka_tool "$@" ;;
+    kafka3-start-node) kafka3_start_node "$@" && kafka3_wait ;;
     kafka-*) kafka_tool "$command" "$@" ;;
     -h | --help | help) usage ;;
     *)

@@ -8,6 +8,7 @@ import type { Api } from '../stages/api/api-types.ts';
 import { buildApi } from '../stages/api/server.ts';
 import { CountReader } from '../stages/read/count-reader.ts';
 import type { Stage } from '../stages/stage.ts';
+import { createLive } from './live-wiring.ts';
 import { pipelineStages } from './pipeline-stages.ts';
 import type { PortSet } from './port-set.ts';
 
@@ -46,9 +47,10 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   if (stages.has('cdc') && cdc !== undefined) running.push(cdc({ metrics, log }));
 
   let api: Api | undefined;
+  const live = stages.has('api') ? createLive(ports, options, metrics, log) : undefined;
   if (stages.has('api')) {
     const writer = new LikeWriter(
-      { log: ports.log, progress: ports.progress, metrics, ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}) },
+      { log: ports.log, progress: ports.progress, metrics, ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}), ...(live ? { onAccepted: (e) => live.accepted(e) } : {}) },
       { maxIngestLag: options.maxIngestLag, waitAppliedMs: options.waitAppliedMs },
     );
     api = await buildApi(
@@ -59,6 +61,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         metrics,
         log,
         notReady: () => running.filter((s) => !s.running).map((s) => s.name),
+        ...(live ? { live: live.deps } : {}),
       },
       { bodyLimitBytes: options.bodyLimitBytes, maxBulkEvents: options.maxBulkEvents, maxReadPosts: options.maxReadPosts },
     );
@@ -73,6 +76,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     async start() {
       await ports.init();
       for (const stage of running) await stage.start();
+      live?.start();
       if (api !== undefined) {
         try {
           app.url = await api.listen({ port: options.port, host: options.host });
@@ -93,6 +97,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     async stop(drainMs = 10_000) {
       // Closing the server waits for in-flight requests, hence for their appends to be durable.
       if (api !== undefined) await api.close();
+      live?.stop();
       log.info('stopped taking writes; draining');
       if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {
         const deadline = Date.now() + drainMs;

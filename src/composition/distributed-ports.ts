@@ -3,6 +3,7 @@ import { KafkaChangePublisher } from '../adapters/kafka/kafka-change-publisher.t
 import { KafkaEventLog } from '../adapters/kafka/kafka-event-log.ts';
 import { KafkaProgressProbe } from '../adapters/kafka/kafka-progress-probe.ts';
 import { RedisCountCache } from '../adapters/redis/redis-count-cache.ts';
+import { RedisCountNotifier } from '../adapters/redis/redis-count-notifier.ts';
 import type { Options } from '../config/options.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Lifecycle } from '../ports/lifecycle.ts';
@@ -29,6 +30,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
   const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
+  const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);
   const progress = new PollingProgress(
     {
@@ -43,7 +45,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
     { pollMs: 10, lagRefreshMs: 1000 },
     log,
   );
-  const adapters: Lifecycle[] = [eventLog, store, feed, cache, kafkaProbe];
+  const adapters: Lifecycle[] = [eventLog, store, feed, cache, notifier, kafkaProbe];
 
   const cdc = ({ metrics }: StageContext): LoopStage => {
     const capture = store.capture();
@@ -77,6 +79,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
     feed,
     counters: store.counters,
     cache,
+    notifier,
     progress,
     tracker: undefined,
     extraStages: new Map([['cdc', cdc]]),

@@ -1,4 +1,5 @@
 import { MemoryCountCache } from '../adapters/memory/memory-count-cache.ts';
+import { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { Options } from '../config/options.ts';
 import { InProcessProgress } from '../stages/progress/in-process-progress.ts';
 import { PipelineWorkerStage } from './pipeline-worker-stage.ts';
@@ -17,9 +18,10 @@ export function createEmbeddedPorts(options: Options): PortSet {
   let pipeline: PipelineWorkerStage | undefined;
   const sqlite = openSqliteAdapters(options, options.pipelineThread ? 'api' : 'all', { onCommitted: () => pipeline?.appended() });
   const cache = new MemoryCountCache({ maxEntries: options.cacheEntries });
+  const notifier = new MemoryCountNotifier();
   const extraStages = new Map<string, (context: StageContext) => PipelineWorkerStage>();
   if (options.pipelineThread) {
-    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, metrics, log: logger })));
+    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, notifier, metrics, log: logger })));
   }
   return {
     mode: 'embedded',
@@ -28,15 +30,18 @@ export function createEmbeddedPorts(options: Options): PortSet {
     feed: sqlite.feed,
     counters: sqlite.counters,
     cache,
+    notifier,
     progress: tracker,
     tracker,
     extraStages,
     async init() {
       await sqlite.init();
       await cache.init();
+      await notifier.init();
     },
     async close() {
       tracker.close();
+      await notifier.close();
       await cache.close();
       await sqlite.close();
     },

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/options.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { CountCache } from '../ports/count-cache.ts';
 import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
 import type { Stage } from '../stages/stage.ts';
@@ -16,6 +17,7 @@ export class PipelineWorkerStage implements Stage {
   readonly #options: Options;
   readonly #tracker: InProcessProgress;
   readonly #cache: CountCache;
+  readonly #notifier: MemoryCountNotifier;
   readonly #metrics: Metrics;
   readonly #log: Logger;
   #worker: Worker | undefined;
@@ -26,11 +28,12 @@ export class PipelineWorkerStage implements Stage {
   readonly #workerUrl: URL;
 
   /** `workerUrl` replaces the pipeline worker's script (tests give one that misbehaves on purpose). */
-  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger; workerUrl?: URL }) {
+  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; notifier: MemoryCountNotifier; metrics: Metrics; log: Logger; workerUrl?: URL }) {
     this.#workerUrl = deps.workerUrl ?? new URL('./pipeline-worker.ts', import.meta.url);
     this.#options = deps.options;
     this.#tracker = deps.tracker;
     this.#cache = deps.cache;
+    this.#notifier = deps.notifier;
     this.#metrics = deps.metrics;
     this.#log = deps.log;
   }
@@ -102,7 +105,7 @@ export class PipelineWorkerStage implements Stage {
   #receive(message: FromPipeline): void {
     switch (message.t) {
       case 'counts':
-        void this.#cache.setMany(message.counts);
+        void this.#cache.setMany(message.counts).then(() => this.#notifier.notify(message.counts));
         break;
       case 'ingested':
         this.#tracker.ingested(message.log, message.feed);

@@ -19,11 +19,11 @@ import { LikesModel } from '../helpers/likes-model.ts';
 import { REPO_ROOT } from '../helpers/server-process.ts';
 import { startStage, stopStage, type StageProcess } from '../helpers/stage-process.ts';
 import { eventually } from '../helpers/wait.ts';
-import { SteadyWriter, type SteadyWriterOptions } from './steady-writer.ts';
+import { SteadyWriter, WriterGroup, type SteadyWriterOptions } from './steady-writer.ts';
 
 export const run = promisify(execFile);
 
-export type StageKind = 'api' | 'ingest' | 'cdc' | 'counter';
+export type StageKind = 'api' | 'ingest' | 'cdc' | 'counter' | 'reconcile';
 
 /** Reads a store's tables with the store's own client, independently of Tally's adapters. */
 export interface StoreInspector {
@@ -42,9 +42,14 @@ export interface FaultClusterOptions {
   readonly flags?: readonly string[];
   /** Processes started at first; the cdc relay is skipped when 0. */
   readonly initial?: Partial<Record<StageKind, number>>;
+  /** Settings shared by every writer. */
   readonly writer?: Partial<SteadyWriterOptions>;
+  /** The writers running at once (default: two bulk and two single-like writers), each as its own users. */
+  readonly writers?: readonly Partial<SteadyWriterOptions>[];
   /** How long a probe may take to be counted after a fault. */
   readonly recoveryMs?: number;
+  /** Kafka bootstrap brokers of the stages (default: the single broker of `./tally services up`). */
+  readonly brokers?: string;
 }
 
 /** Post of the recovery probes (`?wait=applied` writes), kept apart from the writer's posts. */
@@ -56,43 +61,55 @@ const STALL_MS = 10_000;
 export class FaultCluster {
   readonly ns = distributedNamespace();
   readonly model = new LikesModel();
-  readonly processes: Record<StageKind, StageProcess[]> = { api: [], ingest: [], cdc: [], counter: [] };
+  readonly processes: Record<StageKind, StageProcess[]> = { api: [], ingest: [], cdc: [], counter: [], reconcile: [] };
   readonly logDir: string;
   readonly #options: FaultClusterOptions;
-  readonly #writerOptions: SteadyWriterOptions;
+  readonly #writerOptions: SteadyWriterOptions[];
   #launched = 0;
   #probes = 0;
-  #writer: SteadyWriter | undefined;
+  #writer: WriterGroup | undefined;
 
   constructor(options: FaultClusterOptions) {
     this.#options = options;
     this.logDir = mkdtempSync(join(tmpdir(), `tally-faults-${options.name}-${this.ns}-`));
-    this.#writerOptions = {
+    const shared: SteadyWriterOptions = {
       posts: 30,
       shiftEvery: 40,
-      users: 500,
-      batchSize: 200,
+      users: 150,
+      batchSize: 100,
       pauseMs: 20,
       retryPauseMs: 200,
       inFlightDeadlineMs: 120_000,
       requestTimeoutMs: 30_000,
       ...options.writer,
     };
+    const writers = options.writers ?? [
+      { mode: 'bulk' },
+      { mode: 'bulk' },
+      { mode: 'single', batchSize: 10, shiftEvery: 400 },
+      { mode: 'single', batchSize: 10, shiftEvery: 400 },
+    ];
+    this.#writerOptions = writers.map((w, i) => ({ ...shared, userPrefix: `w${i}u`, ...w }));
   }
 
-  get writer(): SteadyWriter {
+  get brokers(): string {
+    return this.#options.brokers ?? SERVERS.brokers;
+  }
+
+  /** Every writer, as one. */
+  get writer(): WriterGroup {
     if (this.#writer === undefined) throw new Error('FaultCluster: start() first');
     return this.#writer;
   }
 
   /** Starts the api, then the other stages, then the writer, and waits until a probe is counted. */
   async start(): Promise<void> {
-    const initial = { api: 1, ingest: 1, cdc: 1, counter: 1, ...this.#options.initial };
+    const initial = { api: 1, ingest: 1, cdc: 1, counter: 1, reconcile: 0, ...this.#options.initial };
     for (let i = 0; i < initial.api; i++) await this.launch('api');
     const others: Promise<StageProcess>[] = [];
-    for (const kind of ['ingest', 'cdc', 'counter'] as const) for (let i = 0; i < initial[kind]; i++) others.push(this.launch(kind));
+    for (const kind of ['ingest', 'cdc', 'counter', 'reconcile'] as const) for (let i = 0; i < initial[kind]; i++) others.push(this.launch(kind));
     await Promise.all(others);
-    this.#writer = new SteadyWriter(this.apiUrl(), this.model, this.#writerOptions);
+    this.#writer = new WriterGroup(this.#writerOptions.map((options) => new SteadyWriter(() => this.apiUrl(), this.model, options)));
     this.#writer.start();
     await this.pipelineFlows('at start');
   }
@@ -101,14 +118,17 @@ export class FaultCluster {
   async stop(allPassed: boolean): Promise<void> {
     await this.#writer?.stop().catch(() => undefined);
     await Promise.all(Object.values(this.processes).flat().map((stage) => stopStage(stage, 'SIGTERM', 20_000)));
-    await dropDistributedNamespace(this.ns, this.#options.store).catch((error: unknown) => process.stderr.write(`fault test: dropping ${this.ns} failed: ${String(error)}\n`));
+    await dropDistributedNamespace(this.ns, this.#options.store, this.brokers).catch((error: unknown) => process.stderr.write(`fault test: dropping ${this.ns} failed: ${String(error)}\n`));
     if (allPassed) rmSync(this.logDir, { recursive: true, force: true });
     else process.stderr.write(`fault test ${this.#options.name}: stage logs kept in ${this.logDir}\n`);
   }
 
   stageArgs(kind: StageKind): string[] {
-    const common = [...serverFlags(this.ns), '--store', this.#options.store, '--partitions', '4', '--log-level', 'info', '--kafka-session-timeout-ms', '6000', ...(this.#options.flags ?? [])];
-    return kind === 'api' ? ['api', '--port', '0', '--wait-applied-ms', '20000', ...common] : [kind, ...common];
+    const common = [...serverFlags(this.ns), '--kafka-brokers', this.brokers, '--store', this.#options.store, '--partitions', '4', '--log-level', 'info', '--kafka-session-timeout-ms', '6000', ...(this.#options.flags ?? [])];
+    if (kind === 'api') return ['api', '--port', '0', '--wait-applied-ms', '20000', ...common];
+    // A full recount every 2 s: reconciles run while the faults happen, and must change nothing.
+    if (kind === 'reconcile') return ['reconcile', '--scheduled', '--reconcile-interval-ms', '2000', ...common];
+    return [kind, ...common];
   }
 
   async launch(kind: StageKind): Promise<StageProcess> {
@@ -192,7 +212,7 @@ export class FaultCluster {
   }
 
   async groupMembers(group: string): Promise<number> {
-    const admin = createAdmin({ brokers: SERVERS.brokers });
+    const admin = createAdmin({ brokers: this.brokers });
     try {
       const described = await admin.describeGroups({ groups: [`${this.ns}.${group}`] });
       return described.get(`${this.ns}.${group}`)?.members.size ?? 0;
@@ -258,7 +278,7 @@ export class FaultCluster {
     const wrong = table.filter((r) => r.api !== r.model || r.rows !== r.model || r.counts !== r.model);
     const lost: string[] = [];
     const ghosts: string[] = [];
-    const users = Array.from({ length: this.#writerOptions.users }, (_, i) => `u${i}`);
+    const users = this.writer.userIds();
     for (const postId of allPosts) {
       const postUsers = postId === PROBE_POST ? Array.from({ length: this.#probes }, (_, i) => `probe${i}`) : users;
       for (const userId of postUsers) {
@@ -291,6 +311,14 @@ export function shuffled<T>(items: readonly T[]): T[] {
     [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
   }
   return copy;
+}
+
+/** The pid `./tally services status <name>` reports for a running server. */
+export async function servicePid(name: string): Promise<number> {
+  const { stdout } = await run('./tally', ['services', 'status', name], { cwd: REPO_ROOT });
+  const match = /pids? (\d+)/.exec(stdout);
+  if (match === null) throw new Error(`no pid for ${name} in: ${stdout}`);
+  return Number(match[1]);
 }
 
 /** Runs `./tally services <args>` from the repository root. */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createApp, type App } from '../../src/composition/app.ts';
+import { createApp, type App, type StageName } from '../../src/composition/app.ts';
 import { createEmbeddedPorts } from '../../src/composition/embedded-ports.ts';
 import { isTallyError } from '../../src/domain/errors.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -15,7 +15,7 @@ import { LikesModel } from '../helpers/likes-model.ts';
 // Issue 11: nothing grew --partitions on a data folder that still held unconsumed events. A post
 // whose partition changes would have its old events in one partition and its new ones in another,
 // and a like and a later unlike of one user could be applied out of order.
-async function open(dir: string, partitions: number, stages: ReadonlySet<'api' | 'ingest' | 'counter' | 'reconcile'>): Promise<App> {
+async function open(dir: string, partitions: number, stages: ReadonlySet<StageName>): Promise<App> {
   const options = testOptions({ dataDir: dir, partitions });
   const app = await createApp(createEmbeddedPorts(options), options, stages, createLogger('silent'), new Metrics({ defaultMetrics: false }));
   await app.start();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryCountCache } from '../../src/adapters/memory/memory-count-cache.ts';
+import { MemoryCountNotifier } from '../../src/adapters/memory/memory-count-notifier.ts';
 import { PipelineWorkerStage } from '../../src/composition/pipeline-worker-stage.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
@@ -14,6 +15,7 @@ test('a pipeline thread whose stop fails still lets stop() finish, and the threa
     options: testOptions(),
     tracker: new InProcessProgress(),
     cache: new MemoryCountCache({ maxEntries: 10 }),
+    notifier: new MemoryCountNotifier(),
     metrics: new Metrics({ defaultMetrics: false }),
     log: createLogger('silent'),
     workerUrl: new URL('./fixtures-failing-stop-worker.ts', import.meta.url),

@@ -3,7 +3,7 @@
  *
  * Message format (what any Kafka client reads from the topic):
  * - topic `${namespace}.like-events` (namespace `tally` by default), `partitions` partitions
- *   (`--partitions`, 4 by default), created at start-up when missing, replication factor 1;
+ *   (`--partitions`, 4 by default), created at start-up when missing, replicated per topicReplication (3 on a 3+ broker cluster);
  * - partition `fnv1a(postId) % partitions` (FNV-1a 32 bit over the UTF-16 code units of the post
  *   id, see `src/domain/hash.ts`), so every event of a post is in one partition, in order;
  * - key: the post id, UTF-8;

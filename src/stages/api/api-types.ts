@@ -10,6 +10,8 @@ import type { Metrics } from '../../observability/metrics.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
 import type { CountReader } from '../read/count-reader.ts';
 import type { LikeWriter } from './like-writer.ts';
+import type { CountStreamHub } from '../stream/count-stream-hub.ts';
+import type { TopPosts } from '../stream/top-posts.ts';
 
 export interface ApiDeps {
   readonly writer: LikeWriter;
@@ -19,6 +21,14 @@ export interface ApiDeps {
   readonly log: Logger;
   /** Names of stages that are not running; empty when the process is ready. */
   readonly notReady: () => string[];
+  /** Live counts (SSE) and the dashboard; absent, their routes are not served. */
+  readonly live?: LiveDeps;
+}
+
+/** What the live routes need: the process's stream hub and its top-posts window. */
+export interface LiveDeps {
+  readonly hub: CountStreamHub;
+  readonly top: TopPosts;
 }
 
 export interface ApiOptions {

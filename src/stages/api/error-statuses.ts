@@ -20,4 +20,5 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   invalid_option: 500,
   backend_unavailable: 503,
   internal: 500,
+  too_many_streams: 503,
 };

@@ -16,15 +16,24 @@ export class LikeWriter {
   readonly #metrics: Metrics;
   readonly #options: LikeWriterOptions;
   readonly #onAppended: ((positions: Parameters<PipelineProgress['waitApplied']>[0]) => void) | undefined;
+  readonly #onAccepted: ((events: readonly LikeEvent[]) => void) | undefined;
 
   constructor(
-    deps: { log: EventLog; progress: PipelineProgress; metrics: Metrics; onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void },
+    deps: {
+      log: EventLog;
+      progress: PipelineProgress;
+      metrics: Metrics;
+      onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void;
+      /** Told of every event once durable (the live side's freshness). */
+      onAccepted?: (events: readonly LikeEvent[]) => void;
+    },
     options: LikeWriterOptions,
   ) {
     this.#log = deps.log;
     this.#progress = deps.progress;
     this.#metrics = deps.metrics;
     this.#onAppended = deps.onAppended;
+    this.#onAccepted = deps.onAccepted;
     this.#options = options;
   }
 
@@ -45,6 +54,7 @@ export class LikeWriter {
     }
     this.#metrics.eventsAccepted.inc(events.length);
     this.#onAppended?.(result.positions);
+    this.#onAccepted?.(events);
     if (!waitApplied) return { accepted: events.length };
     const applied = await this.#progress.waitApplied(result.positions, this.#options.waitAppliedMs);
     if (!applied) {

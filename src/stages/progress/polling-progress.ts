@@ -3,6 +3,7 @@ import type { StreamPosition } from '../../domain/change.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
 import type { ProgressProbes } from '../../ports/progress-probes.ts';
+import type { LagSource, StageTotals } from './stage-lag.ts';
 
 export interface PollingProgressOptions {
   /** Pause between two probes while waiting. */
@@ -19,11 +20,12 @@ export interface PollingProgressOptions {
  * moment, (2) the relay published every change before M into the feed, and (3) the counter
  * applied the feed up to where it ended at that point.
  */
-export class PollingProgress implements PipelineProgress {
+export class PollingProgress implements PipelineProgress, LagSource {
   readonly #probes: ProgressProbes;
   readonly #options: PollingProgressOptions;
   readonly #log: Logger;
   #lag = 0;
+  #totals: StageTotals[] = [];
   #timer: NodeJS.Timeout | undefined;
   #failuresSinceLog = 0;
   #lastFailureLog = Number.NEGATIVE_INFINITY;
@@ -38,11 +40,15 @@ export class PollingProgress implements PipelineProgress {
   /** Starts refreshing the ingest lag in the background. */
   start(): void {
     const refresh = (): void => {
-      void Promise.all([this.#probes.logEnds(), this.#probes.ingestCommitted()])
-        .then(([ends, committed]) => {
+      void Promise.all([this.#probes.logEnds(), this.#probes.ingestCommitted(), this.#probes.feedEnds(), this.#probes.counterApplied()])
+        .then(([ends, committed, feedEnds, applied]) => {
           const done = new Map(committed.map((p) => [p.partition, p.offset]));
           this.#lag = ends.reduce((sum, p) => sum + Math.max(0, p.offset - (done.get(p.partition) ?? 0)), 0);
           this.#refreshedAt = Date.now();
+          this.#totals = [
+            { stage: 'ingest', upstream: ends, done: committed },
+            { stage: 'counter', upstream: feedEnds, done: applied },
+          ];
         })
         .catch((error: unknown) => this.#refreshFailed(error));
     };
@@ -66,6 +72,11 @@ export class PollingProgress implements PipelineProgress {
 
   stop(): void {
     clearInterval(this.#timer);
+  }
+
+  /** Ingest's and the counter's input and progress at the last refresh, for the lag metrics. */
+  stageTotals(): readonly StageTotals[] {
+    return this.#totals;
   }
 
   ingestLag(): number {
