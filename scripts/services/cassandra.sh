@@ -65,8 +65,9 @@ commitlog_directory: $CASSANDRA_DATA/commitlog
 saved_caches_directory: $CASSANDRA_DATA/saved_caches
 hints_directory: $CASSANDRA_DATA/hints
 cdc_raw_directory: $CASSANDRA_DATA/cdc_raw
-commitlog_sync: periodic
-commitlog_sync_period: 10000ms
+# A write is acknowledged only once its commit-log entry is on disk (concurrent writes share
+# the fsync), so a kill -9 or a power loss never takes back an acknowledged write.
+commitlog_sync: batch
 commitlog_segment_size: 32MiB
 memtable_heap_space: 64MiB
 memtable_offheap_space: 64MiB
@@ -83,7 +84,6 @@ snapshot_before_compaction: false
 write_request_timeout: 5000ms
 read_request_timeout: 5000ms
 cas_contention_timeout: 2000ms
-paxos_variant: v2
 YAML
   cat >"$CASSANDRA_DIR/logback.xml" <<XML
 <configuration scan="false">

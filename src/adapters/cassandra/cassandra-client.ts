@@ -112,6 +112,14 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * Added to the write timestamps Tally derives from positions (log offsets, count versions): they
+ * then order Tally's own writes among themselves and stay above any write stamped with the wall
+ * clock in microseconds (~1.8e15 today; 2^52 is ~4.5e15), so a stray hand-made write can never
+ * freeze a row against Tally's later ones.
+ */
+export const POSITION_TIMESTAMP_BASE = 1n << 52n;
+
 /** A bigint (or absent) column as a number; Tally's offsets and counts stay far below 2^53. */
 export function num(value: unknown, fallback = 0): number {
   if (value === null || value === undefined) return fallback;

@@ -4,7 +4,7 @@ import { applyUpdate } from '../../domain/aggregate.ts';
 import { TallyError } from '../../domain/errors.ts';
 import type { CounterBatch, CounterStore, VersionedCount } from '../../ports/counter-store.ts';
 import type { CassandraConnection, CqlSession } from './cassandra-client.ts';
-import { connectCassandra, mapLimit, num, str } from './cassandra-client.ts';
+import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
 import { cassandraNames, type CassandraNames } from './cassandra-schema.ts';
 
 /** One post's write of a batch: from version `from` to `count` at version `from + 1`. */
@@ -39,12 +39,15 @@ interface PositionRow {
  *    after a crash, or a late duplicate) is harmless and an older write never beats a newer one;
  *    then each partition moves to `to` and drops the claim (`IF pending = id`).
  *
- * A batch found pending (its counter died between 2 and 3) is finished by the next `apply`.
+ * A batch found pending (its counter died between 2 and 3) is finished by the next `apply`, and
+ * its counts are returned with the next batch this store applies, for the cache.
  */
 export class CassandraCounterStore implements CounterStore {
   readonly #options: CassandraConnection;
   readonly #names: CassandraNames;
   #session: CqlSession | undefined;
+  /** Counts of batches finished on a dead counter's behalf, not yet handed to the caller. */
+  #finished: VersionedCount[] = [];
 
   constructor(options: CassandraConnection) {
     this.#options = options;
@@ -72,8 +75,11 @@ export class CassandraCounterStore implements CounterStore {
     let stored = await this.#readPositions(partitions);
     const pendings = new Set([...stored.values()].flatMap((row) => (row.pending === undefined ? [] : [row.pending])));
     if (pendings.size > 0) {
-      for (const id of pendings) await this.#finish(id);
+      for (const id of pendings) this.#finished.push(...(await this.#finish(id)));
       stored = await this.#readPositions(partitions);
+      // The finished batch covered all of this one (a counter resuming where a dead one had
+      // claimed): nothing to write; its counts go back to the caller's cache.
+      if (batch.to.every((p) => (stored.get(p.partition)?.next ?? 0) >= p.offset)) return this.#takeFinished([]);
     }
     for (const partition of partitions) {
       const actual = stored.get(partition)?.next ?? 0;
@@ -99,7 +105,18 @@ export class CassandraCounterStore implements CounterStore {
       throw conflict(partition, actual, from.get(partition) ?? 0);
     }
     await this.#complete(id, { to: batch.to, writes }, partitions);
-    return writes.map((w) => ({ postId: w.p, count: w.c, version: w.from + 1 }));
+    return this.#takeFinished(writes.map(toVersionedCount));
+  }
+
+  /**
+   * The counts of batches this store finished for a dead counter are returned with the next batch
+   * it applies (the caller writes them to the cache: nobody else will, and set-if-newer keeps the
+   * cache from going back).
+   */
+  #takeFinished(own: VersionedCount[]): VersionedCount[] {
+    const all = [...this.#finished, ...own];
+    this.#finished = [];
+    return all;
   }
 
   async #claim(partition: number, from: number, row: PositionRow | undefined, id: string): Promise<boolean> {
@@ -115,7 +132,7 @@ export class CassandraCounterStore implements CounterStore {
   /** Writes a claimed batch's counts (idempotently) and releases its partitions at `to`. */
   async #complete(id: string, stored: StoredBatch, partitions: readonly number[]): Promise<void> {
     await mapLimit(stored.writes, 128, (w) =>
-      this.#db.execute(`UPDATE ${this.#names.counts} USING TIMESTAMP ? SET count = ?, version = ? WHERE post_id = ?`, [BigInt(w.from + 1), BigInt(w.c), BigInt(w.from + 1), w.p]),
+      this.#db.execute(`UPDATE ${this.#names.counts} USING TIMESTAMP ? SET count = ?, version = ? WHERE post_id = ?`, [POSITION_TIMESTAMP_BASE + BigInt(w.from + 1), BigInt(w.c), BigInt(w.from + 1), w.p]),
     );
     const to = new Map(stored.to.map((p) => [p.partition, p.offset]));
     for (const partition of partitions) {
@@ -124,12 +141,16 @@ export class CassandraCounterStore implements CounterStore {
         next === undefined
           ? { query: `UPDATE ${this.#names.counterPositions} SET pending = null WHERE partition = ? IF pending = ?`, params: [partition, id] }
           : { query: `UPDATE ${this.#names.counterPositions} SET next_offset = ?, pending = null WHERE partition = ? IF pending = ?`, params: [BigInt(next), partition, id] };
-      await this.#db.execute(release.query, release.params);
+      if ((await this.#db.execute(release.query, release.params)).wasApplied() || next === undefined) continue;
+      // Released by someone else: only a finisher of this very batch may have done it, and then
+      // the partition stands at `to` or later. Anything else is a conflict, never a success.
+      const actual = (await this.#readPositions([partition])).get(partition)?.next ?? 0;
+      if (actual < next) throw conflict(partition, actual, next);
     }
   }
 
   /** Finishes a batch another counter claimed and did not complete (it died, or is finishing it now: both are idempotent). */
-  async #finish(id: string): Promise<void> {
+  async #finish(id: string): Promise<VersionedCount[]> {
     const row = (await this.#db.execute(`SELECT body FROM ${this.#names.counterBatches} WHERE id = ?`, [id])).rows[0];
     const body = str(row?.get('body'));
     if (body === undefined) throw new TallyError('internal', `counter store: pending batch ${id} has no stored body`);
@@ -137,6 +158,7 @@ export class CassandraCounterStore implements CounterStore {
     const claimed = await this.#db.execute(`SELECT partition, pending FROM ${this.#names.counterPositions}`);
     const partitions = claimed.rows.filter((r) => str(r.get('pending')) === id).map((r) => num(r.get('partition')));
     await this.#complete(id, stored, partitions);
+    return stored.writes.map(toVersionedCount);
   }
 
   async #readPositions(partitions: readonly number[]): Promise<Map<number, PositionRow>> {
@@ -168,6 +190,10 @@ export class CassandraCounterStore implements CounterStore {
     }
     return counts;
   }
+}
+
+function toVersionedCount(w: CountWrite): VersionedCount {
+  return { postId: w.p, count: w.c, version: w.from + 1 };
 }
 
 function conflict(partition: number, actual: number, expected: number): TallyError {

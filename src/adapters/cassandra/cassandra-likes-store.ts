@@ -6,7 +6,7 @@ import { partitionOf, shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence } from '../../ports/likes-store.ts';
 import type { CassandraConnection, CqlSession, CqlStatement } from './cassandra-client.ts';
-import { connectCassandra, mapLimit, num, str } from './cassandra-client.ts';
+import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
 import { deltaStatement, recountStatement, type LoggedDelta } from './cassandra-change-log.ts';
 import { CassandraIngestPositions } from './cassandra-ingest-positions.ts';
 import { cassandraNames, type CassandraNames } from './cassandra-schema.ts';
@@ -200,8 +200,8 @@ export class CassandraLikesStore implements LikesStore {
     const log = deltas.map((d) => deltaStatement(n, group.stream, group.postId, d));
     const likers = deltas.map((d) =>
       d.d > 0
-        ? { query: `INSERT INTO ${n.likers} (post_id, shard, liked_at, user_id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`, params: [group.postId, group.shard, BigInt(d.at), d.u, BigInt(d.o + 1)] }
-        : { query: `DELETE FROM ${n.likers} USING TIMESTAMP ? WHERE post_id = ? AND shard = ? AND liked_at = ? AND user_id = ?`, params: [BigInt(d.o + 1), group.postId, group.shard, BigInt(d.at), d.u] },
+        ? { query: `INSERT INTO ${n.likers} (post_id, shard, liked_at, user_id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`, params: [group.postId, group.shard, BigInt(d.at), d.u, POSITION_TIMESTAMP_BASE + BigInt(d.o + 1)] }
+        : { query: `DELETE FROM ${n.likers} USING TIMESTAMP ? WHERE post_id = ? AND shard = ? AND liked_at = ? AND user_id = ?`, params: [POSITION_TIMESTAMP_BASE + BigInt(d.o + 1), group.postId, group.shard, BigInt(d.at), d.u] },
     );
     await Promise.all([this.#db.batch(log, { logged: false }), this.#db.batch(likers, { logged: false })]);
   }
