@@ -49,14 +49,28 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   let api: Api | undefined;
   const live = stages.has('api') ? createLive(ports, options, metrics, log) : undefined;
   if (stages.has('api')) {
+    // The near cache fronts a shared (remote) cache; the embedded cache is in process already.
+    const reader = new CountReader(
+      ports.cache,
+      ports.counters,
+      { nearCacheMs: ports.mode === 'distributed' ? options.nearCacheMs : 0, nearCacheEntries: options.cacheEntries },
+      { metrics, log },
+    );
     const writer = new LikeWriter(
-      { log: ports.log, progress: ports.progress, metrics, ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}), ...(live ? { onAccepted: (e) => live.accepted(e) } : {}) },
+      {
+        log: ports.events,
+        progress: ports.progress,
+        metrics,
+        onApplied: (events) => reader.written(events.map((e) => e.postId)),
+        ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}),
+        ...(live ? { onAccepted: (e) => live.accepted(e) } : {}),
+      },
       { maxIngestLag: options.maxIngestLag, waitAppliedMs: options.waitAppliedMs },
     );
     api = await buildApi(
       {
         writer,
-        reader: new CountReader(ports.cache, ports.counters),
+        reader,
         likes: ports.likes,
         metrics,
         log,

@@ -19,7 +19,7 @@ import { redactUrl } from './stores/redact.ts';
  * (`--store`) holds the likes and the counters and captures the changes (relayed into Kafka by
  * the `cdc` stage), Redis is the shared count cache. Each stage may run in its own process.
  */
-export async function createDistributedPorts(options: Options, log: Logger): Promise<PortSet> {
+export async function createDistributedPorts(options: Options, log: Logger, appends = true): Promise<PortSet> {
   const kafka = { brokers: options.kafkaBrokers, namespace: options.namespace, log };
   const groupTimings = {
     sessionTimeoutMs: options.kafkaSessionTimeoutMs,
@@ -27,7 +27,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
     rebalanceTimeoutMs: options.kafkaSessionTimeoutMs * 2,
   };
   const store = await createStoreProfile(options, log);
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, groupTimings });
+  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
   const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });
@@ -74,7 +74,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
 
   return {
     mode: 'distributed',
-    log: eventLog,
+    events: eventLog,
     likes: store.likes,
     feed,
     counters: store.counters,

@@ -2,7 +2,7 @@ import { MemoryCountCache } from '../adapters/memory/memory-count-cache.ts';
 import { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { Options } from '../config/options.ts';
 import { InProcessProgress } from '../stages/progress/in-process-progress.ts';
-import { PipelineWorkerStage } from './pipeline-worker-stage.ts';
+import { PipelineWorkerStage } from '../stages/pipeline/pipeline-worker-stage.ts';
 import type { PortSet, StageContext } from './port-set.ts';
 import { openSqliteAdapters } from './sqlite-adapters.ts';
 
@@ -21,11 +21,11 @@ export function createEmbeddedPorts(options: Options): PortSet {
   const notifier = new MemoryCountNotifier();
   const extraStages = new Map<string, (context: StageContext) => PipelineWorkerStage>();
   if (options.pipelineThread) {
-    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, notifier, metrics, log: logger })));
+    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, notifier, metrics, log: logger, workerUrl: new URL('./pipeline-worker.ts', import.meta.url) })));
   }
   return {
     mode: 'embedded',
-    log: sqlite.events,
+    events: sqlite.events,
     likes: sqlite.likes,
     feed: sqlite.feed,
     counters: sqlite.counters,

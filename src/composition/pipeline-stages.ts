@@ -10,13 +10,13 @@ import type { LikesStore } from '../ports/likes-store.ts';
 import { CounterStep } from '../stages/counter/counter-stage.ts';
 import { IngestStep } from '../stages/ingest/ingest-stage.ts';
 import { LoopStage } from '../stages/loop-stage.ts';
-import type { ProgressSink } from '../stages/progress/progress-sink.ts';
+import type { ProgressSink } from '../ports/progress-sink.ts';
 import { ScheduledReconcile } from '../stages/reconcile/reconcile.ts';
 import { notifyingCache } from '../stages/stream/notifying-cache.ts';
 import type { Stage } from '../stages/stage.ts';
 
 export interface PipelinePorts {
-  readonly log: EventLog;
+  readonly events: EventLog;
   readonly likes: LikesStore;
   readonly feed: ChangeFeed;
   readonly counters: CounterStore;
@@ -40,7 +40,7 @@ export function pipelineStages(
   const sink = progress === undefined ? {} : { progress };
   if (names.has('ingest')) {
     const step = new IngestStep(
-      { log: ports.log, store: ports.likes, metrics, ...sink },
+      { log: ports.events, store: ports.likes, metrics, ...sink },
       { group: 'ingest', maxEvents: options.ingestBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
     );
     stages.push(new LoopStage('ingest', step, log, metrics));

@@ -3,9 +3,9 @@ import type { Options } from '../config/options.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import type { CountCache } from '../ports/count-cache.ts';
-import type { ProgressSink } from '../stages/progress/progress-sink.ts';
+import type { ProgressSink } from '../ports/progress-sink.ts';
 import { pipelineStages } from './pipeline-stages.ts';
-import type { FromPipeline, ToPipeline } from './pipeline-worker-protocol.ts';
+import type { FromPipeline, ToPipeline } from '../stages/pipeline/pipeline-worker-protocol.ts';
 import { openSqliteAdapters } from './sqlite-adapters.ts';
 
 /**
@@ -31,7 +31,7 @@ const progress: ProgressSink = {
   ingested: (logPositions, feedPositions) => post({ t: 'ingested', log: logPositions, feed: feedPositions }),
   counted: (feedPositions) => post({ t: 'counted', feed: feedPositions }),
 };
-const stages = pipelineStages({ log: sqlite.events, likes: sqlite.likes, feed: sqlite.feed, counters: sqlite.counters, cache }, new Set(['ingest', 'counter', 'reconcile']), options, log, metrics, progress);
+const stages = pipelineStages({ events: sqlite.events, likes: sqlite.likes, feed: sqlite.feed, counters: sqlite.counters, cache }, new Set(['ingest', 'counter', 'reconcile']), options, log, metrics, progress);
 
 const report = async (): Promise<void> => {
   post({ t: 'status', notRunning: stages.filter((s) => !s.running).map((s) => s.name), metrics: JSON.stringify(await metrics.registry.getMetricsAsJSON()) });

@@ -6,8 +6,7 @@ import type { CountNotifier } from '../ports/count-notifier.ts';
 import type { CounterStore } from '../ports/counter-store.ts';
 import type { EventLog } from '../ports/event-log.ts';
 import type { LikesStore } from '../ports/likes-store.ts';
-import type { PipelineProgress } from '../ports/pipeline-progress.ts';
-import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
+import type { InProcessTracker, PipelineProgress } from '../ports/pipeline-progress.ts';
 import type { Stage } from '../stages/stage.ts';
 
 /** What a backend-specific stage gets from the composition root. */
@@ -19,7 +18,7 @@ export interface StageContext {
 /** The adapters behind every port, as one backend (embedded or distributed) provides them. */
 export interface PortSet {
   readonly mode: 'embedded' | 'distributed';
-  readonly log: EventLog;
+  readonly events: EventLog;
   readonly likes: LikesStore;
   readonly feed: ChangeFeed;
   readonly counters: CounterStore;
@@ -28,7 +27,7 @@ export interface PortSet {
   readonly notifier: CountNotifier;
   readonly progress: PipelineProgress;
   /** Present when ingest and counter report their progress in this process. */
-  readonly tracker: InProcessProgress | undefined;
+  readonly tracker: InProcessTracker | undefined;
   /** Backend-specific stages (the distributed mode's `cdc` relay, the embedded pipeline thread), by name. */
   readonly extraStages: ReadonlyMap<string, (context: StageContext) => Stage>;
   /** Opens every adapter. */

@@ -88,6 +88,9 @@ export const OPTION_SPECS = {
   cassandraContactPoints: { flag: 'cassandra-contact-points', env: 'TALLY_CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', doc: '--store cassandra: contact points, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
   cassandraLocalDc: { flag: 'cassandra-local-dc', env: 'TALLY_CASSANDRA_LOCAL_DC', default: 'datacenter1', doc: '--store cassandra: the local datacenter (reads and writes at LOCAL_QUORUM there)', parse: nonEmpty },
   cassandraReplication: { flag: 'cassandra-replication', env: 'TALLY_CASSANDRA_REPLICATION', default: "{'class': 'SimpleStrategy', 'replication_factor': 1}", doc: '--store cassandra: replication of the namespace\'s keyspace, a CQL map (production: NetworkTopologyStrategy, 3 per datacenter)', parse: (raw: string) => (/^\{[^;]*\}$/.test(raw.trim()) ? raw.trim() : { allowed: "a CQL replication map such as {'class': 'NetworkTopologyStrategy', 'datacenter1': 3}" }) },
+  hotShards: { flag: 'hot-shards', env: 'TALLY_HOT_SHARDS', default: 4, doc: 'distributed: sub-shards of a post in the like-events log key (postId#k, k = hash(userId) mod S); 1 keys by post alone; change only with the log drained', parse: int(1, 1024) },
+  nearCacheMs: { flag: 'near-cache-ms', env: 'TALLY_NEAR_CACHE_MS', default: 50, doc: 'distributed api: how long a count read from Redis may be served from process memory (concurrent misses coalesce); 0 disables', parse: int(0, 60_000) },
+  metricsPort: { flag: 'metrics-port', env: 'TALLY_METRICS_PORT', default: -1, doc: 'a process without the api (ingest, counter, cdc) serves GET /metrics on this port; 0 picks a free one, -1 none', parse: int(-1, 65535) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
 } satisfies Record<string, OptionSpec<unknown>>;
 

@@ -9,6 +9,8 @@ import { uniqueName } from '../helpers/wait.ts';
 export interface EventLogFixture {
   readonly log: EventLog;
   readonly cleanup: () => Promise<void>;
+  /** The partition the log puts an event in (default: by post, `partitionOf(postId)`). */
+  readonly partitionOf?: (event: LikeEvent) => number;
 }
 
 /** Reads from `consumer` until `count` events arrived (or fails after `timeoutMs`), committing nothing. */
@@ -51,21 +53,24 @@ export function eventLogConformance(label: string, make: () => Promise<EventLogF
       assert.deepEqual(events, [big]);
     });
 
-    test('events of one post keep their append order, across many concurrent appends', async (t) => {
+    test('events of one (post, user) pair keep their append order, across many concurrent appends', async (t) => {
       const { log, cleanup } = await make();
       t.after(cleanup);
-      const all = makeEvents(2_000, 7, 50);
-      const chunks = Array.from({ length: 40 }, (_, i) => all.slice(i * 50, i * 50 + 50));
-      // Sequential per chunk keeps a defined order; chunks are appended one after another.
-      for (const chunk of chunks) await log.append(chunk);
+      // 40 appends in flight at once, each as users of its own: the order between appends is the
+      // log's to choose, but each (post, user) pair's events keep their order (invariant 3).
+      const chunks = Array.from({ length: 40 }, (_, c) =>
+        Array.from({ length: 50 }, (_, i): LikeEvent => ({ op: i % 3 === 2 ? 'unlike' : 'like', postId: `post${i % 7}`, userId: `c${c}u${i % 5}`, at: 1_700_000_000_000 + c * 100 + i })),
+      );
+      await Promise.all(chunks.map((chunk) => log.append(chunk)));
       const consumer = await log.consumer({ group: uniqueName('g'), maxEvents: 500, maxWaitMs: 5 });
       t.after(() => consumer.close());
+      const all = chunks.flat();
       const { events } = await readEvents(consumer, all.length);
       assert.equal(events.length, all.length, 'no event lost or duplicated');
-      for (let p = 0; p < 7; p++) {
-        const expected = all.filter((e) => e.postId === `post${p}`).map(key);
-        const actual = events.filter((e) => e.postId === `post${p}`).map(key);
-        assert.deepEqual(actual, expected, `order of post${p}`);
+      assert.deepEqual(new Set(events.map(key)), new Set(all.map(key)));
+      for (const pair of new Set(all.map((e) => `${e.postId}/${e.userId}`))) {
+        const mine = (e: LikeEvent): boolean => `${e.postId}/${e.userId}` === pair;
+        assert.deepEqual(events.filter(mine).map(key), all.filter(mine).map(key), `order of ${pair}`);
       }
     });
 
@@ -80,18 +85,28 @@ export function eventLogConformance(label: string, make: () => Promise<EventLogF
       assert.deepEqual(new Set(events.map(key)), new Set(chunks.flat().map(key)));
     });
 
-    test('a batch positions every partition it read, and all events of a post come from one partition', async (t) => {
-      const { log, cleanup } = await make();
+    test('a batch positions every partition it read, and all events of a (post, user) pair come from one partition', async (t) => {
+      const fixture = await make();
+      const { log, cleanup } = fixture;
       t.after(cleanup);
       await log.append(makeEvents(300, 30, 100));
       const consumer = await log.consumer({ group: uniqueName('g'), maxEvents: 1000, maxWaitMs: 5 });
       t.after(() => consumer.close());
       const { batches } = await readEvents(consumer, 300);
+      const placed = fixture.partitionOf ?? ((e: LikeEvent) => partitionOf(e.postId, log.partitions));
+      const partitionsOfPost = new Map<string, Set<number>>();
       for (const batch of batches) {
-        const partitions = new Set(batch.events.map((e) => partitionOf(e.postId, log.partitions)));
-        for (const p of batch.positions) assert.ok(p.partition >= 0 && p.partition < log.partitions);
-        assert.ok(batch.positions.length >= Math.min(1, partitions.size));
+        const read = new Set(batch.events.map(placed));
+        const positioned = batch.positions.map((p) => p.partition);
+        assert.equal(new Set(positioned).size, positioned.length, 'one position per partition');
+        for (const p of batch.positions) assert.ok(p.partition >= 0 && p.partition < log.partitions && p.offset > 0, JSON.stringify(p));
+        for (const partition of read) assert.ok(positioned.includes(partition), `partition ${partition} was read but has no position: ${JSON.stringify(batch.positions)}`);
+        for (const e of batch.events) {
+          const key = `${e.postId}/${e.userId}`;
+          partitionsOfPost.set(key, (partitionsOfPost.get(key) ?? new Set()).add(placed(e)));
+        }
       }
+      for (const [pair, partitions] of partitionsOfPost) assert.equal(partitions.size, 1, `all events of ${pair} come from one partition`);
     });
 
     test('a consumer of the same group resumes after the committed positions', async (t) => {
@@ -135,10 +150,11 @@ export function eventLogConformance(label: string, make: () => Promise<EventLogF
       t.after(() => consumer.close());
       const idle = await consumer.poll(100);
       assert.equal(idle.events.length, 0);
-      await log.append(makeEvents(100, 1, 100));
+      // Twenty appends of five: records of five, so a batch of at most 10 never needs to split one.
+      for (let i = 0; i < 20; i++) await log.append(makeEvents(5, 1, 100, i * 5));
       const { batches } = await readEvents(consumer, 100);
-      // A record may be taken whole, so allow one record's worth of slack beyond maxEvents.
-      for (const batch of batches) assert.ok(batch.events.length <= 100);
+      for (const batch of batches) assert.ok(batch.events.length <= 10, `a batch of ${batch.events.length} events with maxEvents 10`);
+      assert.ok(batches.length >= 10, `${batches.length} batches for 100 events`);
     });
   });
 }

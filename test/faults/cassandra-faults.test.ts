@@ -49,7 +49,7 @@ const cluster = new FaultCluster({
   name: 'cassandra',
   store: 'cassandra',
   inspector: cassandraTables,
-  flags: ['--cassandra-contact-points', CONTACT_POINTS],
+  flags: ['--cassandra-contact-points', CONTACT_POINTS, '--hot-shards', '1'],
   writer: { batchSize: 50, pauseMs: 40 },
   recoveryMs: 120_000,
 });
@@ -67,7 +67,7 @@ after(async () => {
 });
 
 test('Cassandra unreachable at start-up: the stage stops with a message naming the option and what to do', { timeout: 60_000 }, async () => {
-  const failed = await run('./tally', ['ingest', '--store', 'cassandra', '--namespace', cluster.ns, '--cassandra-contact-points', '127.0.0.1:1'], { cwd: REPO_ROOT, timeout: 60_000 }).then(
+  const failed = await run('./tally', ['ingest', '--store', 'cassandra', '--hot-shards', '1', '--namespace', cluster.ns, '--cassandra-contact-points', '127.0.0.1:1'], { cwd: REPO_ROOT, timeout: 60_000 }).then(
     () => undefined,
     (error: unknown) => error as { code: number; stderr: string },
   );

@@ -2,7 +2,9 @@
  * Kafka as a 3-node cluster (`./tally services up kafka3`): Tally's topics get 3 replicas and
  * min.insync.replicas 2, the producers acks=all. Under a steady write load, the leader of a
  * like-events partition is killed with SIGKILL, twice (restarted in between): no acknowledged
- * like is lost, and every count is exact afterwards.
+ * like is lost, and every count is exact afterwards. Then the whole cluster is killed: writes get
+ * 503 backend_unavailable with Retry-After within seconds, reads keep working, and once Kafka is
+ * back everything acknowledged is counted.
  *
  * Starts and stops its own cluster (ports 9192-9194); runs in the serial phase (test/faults/).
  */
@@ -17,11 +19,11 @@ import { likeEventsTopic } from '../../src/adapters/kafka/kafka-topics.ts';
 import { SERVERS } from '../helpers/distributed-namespace.ts';
 import { REPO_ROOT } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
-import { FaultCluster, services, type StoreInspector } from './fault-cluster.ts';
+import { FaultCluster, PROBE_POST, services, type StoreInspector } from './fault-cluster.ts';
 
 const BROKERS = '127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194';
-const KILLS = 2;
-const TESTS = 2;
+const KILLS = 1;
+const TESTS = 3;
 
 const postgresTables: StoreInspector = {
   pairs: (ns) => query(`SELECT post_id, user_id FROM ${ns}.likes`, (rows: { post_id: string; user_id: string }[]) => new Set(rows.map((r) => `${r.post_id}/${r.user_id}`))),
@@ -93,6 +95,25 @@ test(`kill -9 of the leader of a like-events partition under load, ${KILLS} time
     await services('kafka3-start-node', String(victim));
   }
   t.diagnostic(`writer: ${cluster.writer.summary()}`);
+  passed++;
+});
+
+test('every Kafka node killed: writes get 503 backend_unavailable with Retry-After quickly, reads keep working; then Kafka comes back', { timeout: 240_000 }, async (t) => {
+  const before = await cluster.apiCounts([PROBE_POST]);
+  for (const node of [1, 2, 3]) process.kill(nodePid(node), 'SIGKILL');
+  const started = Date.now();
+  const res = await fetch(`${cluster.apiUrl()}/v1/posts/kd1/likes/kd-user`, { method: 'PUT', signal: AbortSignal.timeout(30_000) });
+  const tookMs = Date.now() - started;
+  const body = (await res.json()) as { error?: { code: string } };
+  assert.equal(res.status, 503, JSON.stringify(body));
+  assert.equal(body.error?.code, 'backend_unavailable');
+  assert.ok(Number(res.headers.get('retry-after')) > 0, `Retry-After: ${res.headers.get('retry-after')}`);
+  assert.ok(tookMs < 15_000, `answered in ${tookMs} ms`);
+  assert.deepEqual(await cluster.apiCounts([PROBE_POST]), before, 'reads keep working');
+  const started2 = Date.now();
+  await services('up', 'kafka3');
+  const recoveredMs = await cluster.pipelineFlows('after Kafka came back');
+  t.diagnostic(`Kafka down: a write answered 503 in ${tookMs} ms (Retry-After ${res.headers.get('retry-after')}); reads served; back and counting ${Date.now() - started2} ms after the restart began (${recoveredMs} ms of it waiting for a counted write)`);
   passed++;
 });
 

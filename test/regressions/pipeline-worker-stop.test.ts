@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryCountCache } from '../../src/adapters/memory/memory-count-cache.ts';
 import { MemoryCountNotifier } from '../../src/adapters/memory/memory-count-notifier.ts';
-import { PipelineWorkerStage } from '../../src/composition/pipeline-worker-stage.ts';
+import { PipelineWorkerStage } from '../../src/stages/pipeline/pipeline-worker-stage.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { InProcessProgress } from '../../src/stages/progress/in-process-progress.ts';

@@ -74,12 +74,15 @@ export async function ensureTopic(connection: KafkaConnection, topic: string, pa
   }
 }
 
-/** Deletes topics that exist among `topics` (tests and `namespace` cleanup). */
+/**
+ * Deletes topics that exist among `topics`, and the topics named under them (`<topic>.*`, such as
+ * the like-events log's `hot-shards` marker) (tests and `namespace` cleanup).
+ */
 export async function deleteTopics(connection: KafkaConnection, topics: readonly string[]): Promise<void> {
   const admin = createAdmin(connection);
   try {
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
+    const existing = await admin.listTopics();
+    const present = existing.filter((t) => topics.includes(t) || topics.some((topic) => t.startsWith(`${topic}.`)));
     if (present.length > 0) await admin.deleteTopics({ topics: present });
   } finally {
     await admin.close();

@@ -5,6 +5,7 @@ import { CassandraProgressProbe } from '../../adapters/cassandra/cassandra-progr
 import { relayCovers } from '../../adapters/cassandra/cassandra-relay-marks.ts';
 import { dropCassandraKeyspace, migrateCassandra } from '../../adapters/cassandra/cassandra-schema.ts';
 import type { Options } from '../../config/options.ts';
+import { TallyError } from '../../domain/errors.ts';
 import type { StoreProfile } from './store-profile.ts';
 
 function connection(options: Options) {
@@ -17,6 +18,15 @@ function connection(options: Options) {
  * relays into Kafka; see "How it works" in the README for why it is exact.
  */
 export function createCassandraStore(options: Options): StoreProfile {
+  if (options.hotShards !== 1) {
+    // The exactness argument numbers a post's changes by the offsets of ONE log partition (the
+    // per-partition applied offsets, the relay's per-post order, the recount's cut); postId#k
+    // keys spread a post over several partitions.
+    throw new TallyError(
+      'invalid_option',
+      `--store cassandra needs --hot-shards 1 (TALLY_HOT_SHARDS), got ${options.hotShards}: its change log orders a post's changes by the offsets of one log partition; pass --hot-shards 1 (with the log drained if it held events keyed postId#k)`,
+    );
+  }
   const cql = connection(options);
   const likes = new CassandraLikesStore({ ...cql, shards: options.likesShards, partitions: options.partitions });
   const counters = new CassandraCounterStore(cql);

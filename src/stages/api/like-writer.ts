@@ -16,6 +16,7 @@ export class LikeWriter {
   readonly #metrics: Metrics;
   readonly #options: LikeWriterOptions;
   readonly #onAppended: ((positions: Parameters<PipelineProgress['waitApplied']>[0]) => void) | undefined;
+  readonly #onApplied: ((events: readonly LikeEvent[]) => void) | undefined;
   readonly #onAccepted: ((events: readonly LikeEvent[]) => void) | undefined;
 
   constructor(
@@ -24,6 +25,8 @@ export class LikeWriter {
       progress: PipelineProgress;
       metrics: Metrics;
       onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void;
+      /** Called once `?wait=applied` events are counted, before the answer (the read path's read-your-writes). */
+      onApplied?: (events: readonly LikeEvent[]) => void;
       /** Told of every event once durable (the live side's freshness). */
       onAccepted?: (events: readonly LikeEvent[]) => void;
     },
@@ -33,6 +36,7 @@ export class LikeWriter {
     this.#progress = deps.progress;
     this.#metrics = deps.metrics;
     this.#onAppended = deps.onAppended;
+    this.#onApplied = deps.onApplied;
     this.#onAccepted = deps.onAccepted;
     this.#options = options;
   }
@@ -64,6 +68,7 @@ export class LikeWriter {
         { retriable: true },
       );
     }
+    this.#onApplied?.(events);
     return { accepted: events.length, applied: true };
   }
 }

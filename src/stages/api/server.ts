@@ -39,6 +39,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     const status = ERROR_STATUS[code];
     if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
     if (code === 'overloaded' || code === 'ingest_lagging' || code === 'too_many_streams') void reply.header('retry-after', '1');
+    else if (code === 'backend_unavailable') void reply.header('retry-after', '2');
     return reply.status(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((request, reply) =>

@@ -8,7 +8,7 @@ import type { CountCache } from '../../ports/count-cache.ts';
 import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts';
 import { AppliedPositions } from '../applied-positions.ts';
 import type { LoopStep } from '../loop-stage.ts';
-import type { ProgressSink } from '../progress/progress-sink.ts';
+import type { ProgressSink } from '../../ports/progress-sink.ts';
 import { findDrift } from './drift.ts';
 
 export interface CounterOptions {

@@ -3,7 +3,7 @@ import type { LikesStore } from '../../ports/likes-store.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { AppliedPositions } from '../applied-positions.ts';
 import type { LoopStep } from '../loop-stage.ts';
-import type { ProgressSink } from '../progress/progress-sink.ts';
+import type { ProgressSink } from '../../ports/progress-sink.ts';
 
 export interface IngestOptions {
   readonly group: string;

@@ -1,6 +1,5 @@
 import type { StreamPosition } from '../../domain/change.ts';
-import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
-import type { ProgressSink } from './progress-sink.ts';
+import type { InProcessTracker } from '../../ports/pipeline-progress.ts';
 import type { LagSource, StageTotals } from './stage-lag.ts';
 
 interface Waiter {
@@ -16,7 +15,7 @@ interface Waiter {
  * it applied and where the change feed stood after them; the counter reports applied feed
  * positions. A write waiting for `applied` is released when both have passed it.
  */
-export class InProcessProgress implements PipelineProgress, ProgressSink, LagSource {
+export class InProcessProgress implements InProcessTracker, LagSource {
   readonly #appended = new Map<number, number>();
   readonly #ingested = new Map<number, number>();
   readonly #applied = new Map<number, number>();

@@ -1,3 +1,4 @@
+import { logPartitionOf } from '../../../src/domain/log-key.ts';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -183,4 +184,11 @@ test('committing a batch after a rebalance took some of its partitions away is h
   const [fromA2, fromB] = (await readAll([a, b], more.length)) as [LikeEvent[], LikeEvent[]];
   const fresh = [...fromA2, ...fromB].map(key).filter((k) => more.some((e) => key(e) === k));
   assert.deepEqual(new Set(fresh), new Set(more.map(key)), 'every new event is delivered');
+});
+
+eventLogConformance('kafka, --hot-shards 4', async () => {
+  const { namespace, cleanup } = kafkaNamespaceWithCleanup();
+  const log = new KafkaEventLog({ brokers: BROKERS, namespace, partitions: 4, hotShards: 4, maxPendingEvents: 100_000, groupTimings: TEST_TIMINGS });
+  await log.init();
+  return { log, cleanup: async () => { await log.close(); await cleanup(); }, partitionOf: (e) => logPartitionOf(e.postId, e.userId, 4, 4) };
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PipelineWorkerStage } from '../../../src/composition/pipeline-worker-stage.ts';
+import { PipelineWorkerStage } from '../../../src/stages/pipeline/pipeline-worker-stage.ts';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
 import { eventually } from '../../helpers/wait.ts';
 

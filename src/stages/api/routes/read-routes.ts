@@ -38,9 +38,10 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
   app.get(
     '/v1/posts/:postId/count',
     { schema: { tags: ['reads'], summary: 'The like count of a post', params: PostParams, response: { 200: Count, '4xx': ErrorBody } } },
-    async (request) => {
+    async (request, reply) => {
       const { postId } = request.params;
       const counts = await deps.reader.counts([postId]);
+      if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
       return { postId, count: counts.get(postId) ?? 0 };
     },
   );
@@ -55,9 +56,10 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
         response: { 200: Counts, '4xx': ErrorBody },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const postIds = parsePostList(request.query.posts, options.maxReadPosts);
       const counts = await deps.reader.counts(postIds);
+      if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
       const viewer = request.query.viewer;
       const body: { counts: Record<string, number>; liked?: Record<string, boolean> } = { counts: Object.fromEntries(counts) };
       if (viewer !== undefined) {

@@ -1,12 +1,17 @@
 import { Worker } from 'node:worker_threads';
-import type { Options } from '../config/options.ts';
-import type { Logger } from '../observability/logger.ts';
-import type { Metrics } from '../observability/metrics.ts';
-import type { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
-import type { CountCache } from '../ports/count-cache.ts';
-import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
-import type { Stage } from '../stages/stage.ts';
+import type { Options } from '../../config/options.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
+import type { CountCache } from '../../ports/count-cache.ts';
+import type { VersionedCount } from '../../ports/counter-store.ts';
+import type { InProcessTracker } from '../../ports/pipeline-progress.ts';
+import type { Stage } from '../stage.ts';
 import type { FromPipeline, ToPipeline } from './pipeline-worker-protocol.ts';
+
+/** Told of the counts the pipeline thread wrote (the live streams' in-process notifier). */
+export interface CountsListener {
+  notify(counts: readonly VersionedCount[]): void;
+}
 
 /** How long `stop` waits for the thread to drain and close its stages before ending it. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -15,9 +20,9 @@ const STOP_TIMEOUT_MS = 30_000;
 export class PipelineWorkerStage implements Stage {
   readonly name = 'pipeline';
   readonly #options: Options;
-  readonly #tracker: InProcessProgress;
+  readonly #tracker: InProcessTracker;
   readonly #cache: CountCache;
-  readonly #notifier: MemoryCountNotifier;
+  readonly #notifier: CountsListener;
   readonly #metrics: Metrics;
   readonly #log: Logger;
   #worker: Worker | undefined;
@@ -27,9 +32,9 @@ export class PipelineWorkerStage implements Stage {
 
   readonly #workerUrl: URL;
 
-  /** `workerUrl` replaces the pipeline worker's script (tests give one that misbehaves on purpose). */
-  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; notifier: MemoryCountNotifier; metrics: Metrics; log: Logger; workerUrl?: URL }) {
-    this.#workerUrl = deps.workerUrl ?? new URL('./pipeline-worker.ts', import.meta.url);
+  /** `workerUrl`: the worker thread's script (the composition root's; tests give one that misbehaves on purpose). */
+  constructor(deps: { options: Options; tracker: InProcessTracker; cache: CountCache; notifier: CountsListener; metrics: Metrics; log: Logger; workerUrl: URL }) {
+    this.#workerUrl = deps.workerUrl;
     this.#options = deps.options;
     this.#tracker = deps.tracker;
     this.#cache = deps.cache;

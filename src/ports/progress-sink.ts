@@ -1,4 +1,4 @@
-import type { StreamPosition } from '../../domain/change.ts';
+import type { StreamPosition } from '../domain/change.ts';
 
 /** Where ingest and counter report their progress (in process, or across a thread boundary). */
 export interface ProgressSink {

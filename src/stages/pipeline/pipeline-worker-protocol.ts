@@ -1,5 +1,5 @@
-import type { StreamPosition } from '../domain/change.ts';
-import type { VersionedCount } from '../ports/counter-store.ts';
+import type { StreamPosition } from '../../domain/change.ts';
+import type { VersionedCount } from '../../ports/counter-store.ts';
 
 /** Messages from the pipeline worker thread to the api thread. */
 export type FromPipeline =
