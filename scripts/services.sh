@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Tally's dev services, all on 127.0.0.1 only, state kept in .services/ (git-ignored):
+#   cassandra Apache Cassandra 5.0.x, one node, jars from Maven Central (Java 17)
 #   kafka     Apache Kafka 4.x, KRaft single node (broker+controller), jars from Maven Central
 #   kafka3    a 3-node Kafka cluster on ports 9192-9194 (replication tests; only when named)
 #   postgres  PostgreSQL from Debian, a project cluster (not the Debian default cluster)
@@ -21,7 +22,9 @@
 #   kafka-cluster, kafka-storage [args...]    shorthands for kafka-tool <alias>
 #
 # Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093), TALLY_KAFKA3_PORT (9192),
-#        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379), TALLY_DYNAMODB_PORT (8000).
+#        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379), TALLY_DYNAMODB_PORT (8000), TALLY_CASSANDRA_PORT (9042),
+#        TALLY_CASSANDRA_STORAGE_PORT (7000).
+# Cassandra: TALLY_CASSANDRA_VERSION (5.0.9), TALLY_CASSANDRA_HEAP ("-Xms512m -Xmx512m").
 # Kafka: TALLY_KAFKA_VERSION (4.1.1), TALLY_KAFKA_HEAP ("-Xmx1g -Xms256m").
 #
 # Each service lives in scripts/services/<name>.sh and defines <name>_start (launch, may return
@@ -34,7 +37,7 @@ HELPERS="$ROOT/scripts/services"
 SVC="$ROOT/.services"
 # In start order: the slow starters first, so the others start while they boot. `up` with no
 # name starts DEFAULT_SERVICES; the others (kafka3) start only when named.
-DEFAULT_SERVICES=(kafka postgres redis dynamodb)
+DEFAULT_SERVICES=(cassandra kafka postgres redis dynamodb)
 ALL_SERVICES=("${DEFAULT_SERVICES[@]}" kafka3)
 HOST=127.0.0.1
 

@@ -19,7 +19,8 @@ const PROFILES: Record<StoreName, () => Promise<ProfileModule>> = {
     return { create: m.createDynamoStore, drop: m.dropDynamoStore };
   },
   cassandra: async () => {
-    throw new Error('--store cassandra is not built yet');
+    const m = await import('./stores/cassandra-store.ts');
+    return { create: m.createCassandraStore, drop: m.dropCassandraStore };
   },
 };
 

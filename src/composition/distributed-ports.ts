@@ -38,6 +38,7 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
       logEnds: () => kafkaProbe.logEnds(),
       sourceMark: () => store.source.sourceMark(),
       relayConfirmed: () => store.source.relayConfirmed(),
+      ...(store.source.relayCovers === undefined ? {} : { relayCovers: store.source.relayCovers }),
       feedEnds: () => kafkaProbe.feedEnds(),
       counterApplied: () => store.counters.positions(),
     },

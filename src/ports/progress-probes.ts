@@ -14,6 +14,8 @@ export interface ProgressProbes {
   sourceMark(): Promise<string>;
   /** The source position up to which the CDC relay has published every change into the feed. */
   relayConfirmed(): Promise<string>;
+  /** Compares a relay position with a source mark when strings do not sort (see SourceProgress). */
+  readonly relayCovers?: (confirmed: string, mark: string) => boolean;
   /** The change feed's end positions. */
   feedEnds(): Promise<StreamPosition[]>;
   /** The feed positions the counter store has applied. */

@@ -9,4 +9,9 @@ export interface SourceProgress {
   sourceMark(): Promise<string>;
   /** The position up to which the relay has published every change into the feed. */
   relayConfirmed(): Promise<string>;
+  /**
+   * Whether a confirmed position includes a mark, for marks that are not ordered as strings (a
+   * vector of per-stream places on Cassandra); plain `confirmed >= mark` when absent.
+   */
+  readonly relayCovers?: (confirmed: string, mark: string) => boolean;
 }

@@ -94,7 +94,8 @@ export class PollingProgress implements PipelineProgress, LagSource {
     };
     if (!(await until(async () => covers(await this.#probes.ingestCommitted(), logPositions)))) return false;
     const mark = await this.#probes.sourceMark();
-    if (!(await until(async () => (await this.#probes.relayConfirmed()) >= mark))) return false;
+    const relayCovers = this.#probes.relayCovers ?? ((confirmed: string, m: string) => confirmed >= m);
+    if (!(await until(async () => relayCovers(await this.#probes.relayConfirmed(), mark)))) return false;
     const feedEnds = await this.#probes.feedEnds();
     return until(async () => covers(await this.#probes.counterApplied(), feedEnds));
   }

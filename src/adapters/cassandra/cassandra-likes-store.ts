@@ -1,0 +1,332 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { StreamPosition } from '../../domain/change.ts';
+import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
+import { isTallyError, TallyError } from '../../domain/errors.ts';
+import { partitionOf, shardOf } from '../../domain/hash.ts';
+import type { LikeEvent } from '../../domain/like-event.ts';
+import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence } from '../../ports/likes-store.ts';
+import type { CassandraConnection, CqlSession, CqlStatement } from './cassandra-client.ts';
+import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
+import { deltaStatement, recountStatement, type LoggedDelta } from './cassandra-change-log.ts';
+import { CassandraIngestPositions } from './cassandra-ingest-positions.ts';
+import { cassandraNames, type CassandraNames } from './cassandra-schema.ts';
+
+export interface CassandraLikesStoreOptions extends CassandraConnection {
+  /** Shards per post in the partition key: (post, hash(user) mod shards). */
+  readonly shards: number;
+  /** Partitions of the like-events log (and of the change feed): a post's partition is `partitionOf(postId, partitions)`. */
+  readonly partitions: number;
+  /** Groups (likes partitions) written concurrently by one apply (default 128). */
+  readonly concurrency?: number;
+  /** Tests only: awaited between the fence check and the first write (a stalled, soon stale, ingest). */
+  readonly afterFenceCheck?: () => Promise<void>;
+}
+
+/** One event of a batch with the log offset it was read at. */
+interface Placed {
+  readonly event: LikeEvent;
+  readonly offset: number;
+}
+
+/** The events of a batch that fall in one likes partition (post, shard). */
+interface Group {
+  readonly postId: string;
+  readonly shard: number;
+  /** The log partition of the post: also its change-log stream and change-feed partition. */
+  readonly stream: number;
+  readonly events: Placed[];
+}
+
+const GROUP_ATTEMPTS = 50;
+const RECOUNT_ATTEMPTS = 200;
+
+/**
+ * The Cassandra likes store. Rows live in `likes ((post_id, shard), user_id)`; each likes
+ * partition also holds, in static columns, the log offset of the last event applied to it and the
+ * changes that write made. Cassandra has no multi-partition transaction, so exactness is built
+ * from single-partition ones (see "How it works" in the README):
+ *
+ * - a batch's events of one likes partition are applied by one conditional batch (a lightweight
+ *   transaction) that holds only if the partition still stands where it was read: what it
+ *   inserts or deletes is exactly what changed, and events at or below the stored offset are
+ *   skipped, so replays and a stale ingest after a rebalance change nothing twice;
+ * - the changes go to the change log under keys made of their log offsets (idempotent), and are
+ *   written again from the static column by whoever finds them not yet confirmed;
+ * - `ingest_positions` moves (by a lightweight transaction) only after all of it, and it is the
+ *   bound up to which the relay reads the change log.
+ */
+export class CassandraLikesStore implements LikesStore {
+  readonly #options: CassandraLikesStoreOptions;
+  readonly #names: CassandraNames;
+  readonly #positions: CassandraIngestPositions;
+  #session: CqlSession | undefined;
+
+  constructor(options: CassandraLikesStoreOptions) {
+    this.#options = options;
+    this.#names = cassandraNames(options.keyspace);
+    this.#positions = new CassandraIngestPositions(this.#names, () => this.#db);
+  }
+
+  async init(): Promise<void> {
+    this.#session ??= await connectCassandra(this.#options, `tally-likes-${this.#options.keyspace}`);
+  }
+
+  async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    await session?.shutdown();
+  }
+
+  get #db(): CqlSession {
+    if (this.#session === undefined) throw new TallyError('not_ready', 'the Cassandra likes store is not initialised', { retriable: true });
+    return this.#session;
+  }
+
+  async apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult> {
+    const byPartition = new Map<number, LikeEvent[]>();
+    for (const event of events) {
+      const partition = partitionOf(event.postId, this.#options.partitions);
+      let list = byPartition.get(partition);
+      if (list === undefined) byPartition.set(partition, (list = []));
+      list.push(event);
+    }
+    if (fence !== undefined) return this.#applyFenced(byPartition, fence);
+    // Without a log (tests, tools): the store numbers the events itself, as if it were the log.
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#positions.readAll();
+      const from = [...byPartition.keys()].map((partition) => ({ partition, offset: stored.get(partition)?.next ?? 0 }));
+      const to = from.map((p) => ({ partition: p.partition, offset: p.offset + (byPartition.get(p.partition)?.length ?? 0) }));
+      try {
+        return await this.#applyFenced(byPartition, { from, to });
+      } catch (error) {
+        if (!(isTallyError(error) && error.code === 'position_conflict') || attempt >= 20) throw error;
+      }
+    }
+  }
+
+  async #applyFenced(byPartition: ReadonlyMap<number, LikeEvent[]>, fence: LogFence): Promise<ApplyResult> {
+    const from = new Map(fence.from.map((p) => [p.partition, p.offset]));
+    const to = new Map(fence.to.map((p) => [p.partition, p.offset]));
+    // Refuse a stale batch before writing anything (the lightweight transactions below make a
+    // racing one harmless; this makes a plainly stale one change nothing).
+    const stored = await this.#positions.readAll();
+    for (const partition of new Set([...from.keys(), ...to.keys()])) {
+      const actual = stored.get(partition)?.next ?? 0;
+      const expected = from.get(partition) ?? 0;
+      if (actual !== expected) throw conflict(partition, actual, expected);
+    }
+    await this.#options.afterFenceCheck?.();
+    const groups = new Map<string, Group>();
+    for (const [computed, list] of byPartition) {
+      const partition = fencePartition(computed, fence);
+      const end = to.get(partition);
+      if (end === undefined) throw new TallyError('internal', `likes store: events of log partition ${computed} but no position for it in the fence`);
+      // Offsets of the partition's events: the last ends just before `end` (the log has no gaps:
+      // its producer is idempotent, not transactional).
+      const base = end - list.length;
+      list.forEach((event, k) => {
+        const shard = shardOf(event.userId, this.#options.shards);
+        const key = `${event.postId}\u0000${shard}`;
+        let group = groups.get(key);
+        if (group === undefined) groups.set(key, (group = { postId: event.postId, shard, stream: partition, events: [] }));
+        group.events.push({ event, offset: base + k });
+      });
+    }
+    const changed = await mapLimit([...groups.values()], this.#options.concurrency ?? 128, (group) => this.#applyGroup(group, from.get(group.stream) ?? 0));
+    for (const [partition, end] of to) {
+      const start = from.get(partition) ?? 0;
+      if (end === start) continue;
+      if (!(await this.#positions.advance(partition, start, end))) {
+        const actual = (await this.#positions.read(partition)).next;
+        throw conflict(partition, actual, start);
+      }
+    }
+    return { changed: changed.reduce((a, b) => a + b, 0) };
+  }
+
+  /** Applies a group's events beyond the partition's stored offset in one conditional batch; returns the rows changed. */
+  async #applyGroup(group: Group, batchStart: number): Promise<number> {
+    const n = this.#names;
+    const key = [group.postId, group.shard];
+    for (let attempt = 0; attempt < GROUP_ATTEMPTS; attempt++) {
+      const head = (await this.#db.execute(`SELECT applied, last_changes FROM ${n.likes} WHERE post_id = ? AND shard = ? LIMIT 1`, key)).rows[0];
+      const appliedRaw = head?.get('applied');
+      const applied = num(appliedRaw, -1);
+      const last = parseDeltas(str(head?.get('last_changes')));
+      // The last write's changes may not have reached the change log (its writer died, or is a
+      // stale ingest): whoever sees them unconfirmed writes them again; the keys make it idempotent.
+      if (last.some((d) => d.o >= batchStart)) await this.#logChanges(group, last);
+      const finalByUser = new Map<string, Placed>();
+      for (const placed of group.events) if (placed.offset > applied) finalByUser.set(placed.event.userId, placed);
+      if (finalByUser.size === 0) return 0;
+      const users = [...finalByUser.keys()].sort();
+      const existing = await this.#db.execute(`SELECT user_id, liked_at FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id IN ?`, [...key, users], { fetchSize: users.length + 1 });
+      const likedAt = new Map(existing.rows.map((row) => [str(row.get('user_id')) ?? '', num(row.get('liked_at'))]));
+      const deltas: LoggedDelta[] = [];
+      const rows: CqlStatement[] = [];
+      let newApplied = applied;
+      for (const user of users) {
+        const { event, offset } = finalByUser.get(user) as Placed;
+        newApplied = Math.max(newApplied, offset);
+        const had = likedAt.get(user);
+        if (event.op === 'like' && had === undefined) {
+          rows.push({ query: `INSERT INTO ${n.likes} (post_id, shard, user_id, liked_at) VALUES (?, ?, ?, ?)`, params: [...key, user, BigInt(event.at)] });
+          deltas.push({ u: user, d: 1, o: offset, at: event.at });
+        } else if (event.op === 'unlike' && had !== undefined) {
+          rows.push({ query: `DELETE FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id = ?`, params: [...key, user] });
+          deltas.push({ u: user, d: -1, o: offset, at: had });
+        }
+      }
+      const head2 =
+        appliedRaw === null || appliedRaw === undefined
+          ? { query: `UPDATE ${n.likes} SET applied = ?, last_changes = ? WHERE post_id = ? AND shard = ? IF applied = null`, params: [BigInt(newApplied), JSON.stringify(deltas), ...key] }
+          : { query: `UPDATE ${n.likes} SET applied = ?, last_changes = ? WHERE post_id = ? AND shard = ? IF applied = ?`, params: [BigInt(newApplied), JSON.stringify(deltas), ...key, BigInt(applied)] };
+      const result = await this.#db.batch([head2, ...rows]);
+      if (!result.wasApplied()) continue; // another writer moved the partition: read again
+      await this.#logChanges(group, deltas);
+      return deltas.length;
+    }
+    throw new TallyError('backend_unavailable', `likes store: partition (${group.postId}, ${group.shard}) kept moving under ${GROUP_ATTEMPTS} attempts`, { retriable: true });
+  }
+
+  /**
+   * Writes changes into the change log and the likers index. Both are idempotent: change-log keys
+   * are log offsets, and likers rows are written at a timestamp derived from the log offset, so a
+   * late rewrite of an old like can never resurrect a row a newer unlike removed.
+   */
+  async #logChanges(group: Group, deltas: readonly LoggedDelta[]): Promise<void> {
+    if (deltas.length === 0) return;
+    const n = this.#names;
+    const log = deltas.map((d) => deltaStatement(n, group.stream, group.postId, d));
+    const likers = deltas.map((d) =>
+      d.d > 0
+        ? { query: `INSERT INTO ${n.likers} (post_id, shard, liked_at, user_id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`, params: [group.postId, group.shard, BigInt(d.at), d.u, POSITION_TIMESTAMP_BASE + BigInt(d.o + 1)] }
+        : { query: `DELETE FROM ${n.likers} USING TIMESTAMP ? WHERE post_id = ? AND shard = ? AND liked_at = ? AND user_id = ?`, params: [POSITION_TIMESTAMP_BASE + BigInt(d.o + 1), group.postId, group.shard, BigInt(d.at), d.u] },
+    );
+    await Promise.all([this.#db.batch(log, { logged: false }), this.#db.batch(likers, { logged: false })]);
+  }
+
+  async logPositions(): Promise<StreamPosition[]> {
+    const stored = await this.#positions.readAll();
+    return [...stored]
+      .filter(([, mark]) => mark.next > 0)
+      .map(([partition, mark]) => ({ partition, offset: mark.next }))
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** One single-partition read per post: the user's shard of it. */
+  async likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>> {
+    const shard = shardOf(userId, this.#options.shards);
+    const posts = [...new Set(postIds)];
+    const found = await mapLimit(posts, 64, async (postId) => {
+      const result = await this.#db.execute(`SELECT user_id FROM ${this.#names.likes} WHERE post_id = ? AND shard = ? AND user_id = ?`, [postId, shard, userId]);
+      return result.rows.length > 0;
+    });
+    return new Set(posts.filter((_, i) => found[i]));
+  }
+
+  /** Merges the post's shards of the likers index, newest first (liked_at DESC, user_id ASC). */
+  async likers(postId: string, limit: number, cursor: string | undefined): Promise<LikersPage> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const table = this.#names.likers;
+    const shards = Array.from({ length: this.#options.shards }, (_, s) => s);
+    const perShard = await mapLimit(shards, 16, async (shard) => {
+      const read = async (where: string, params: unknown[]): Promise<Liker[]> => {
+        const result = await this.#db.execute(`SELECT liked_at, user_id FROM ${table} WHERE post_id = ? AND shard = ?${where} LIMIT ?`, [postId, shard, ...params, limit + 1], { fetchSize: limit + 1 });
+        return result.rows.map((row) => ({ userId: str(row.get('user_id')) ?? '', likedAt: num(row.get('liked_at')) }));
+      };
+      if (after === undefined) return read('', []);
+      const [sameMs, older] = await Promise.all([
+        read(' AND liked_at = ? AND user_id > ?', [BigInt(after.likedAt), after.userId]),
+        read(' AND liked_at < ?', [BigInt(after.likedAt)]),
+      ]);
+      return [...sameMs, ...older];
+    });
+    const merged = perShard.flat().sort((a, b) => (a.likedAt !== b.likedAt ? b.likedAt - a.likedAt : a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0));
+    const items = merged.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: merged.length > limit && last !== undefined ? encodeCursor(last) : undefined };
+  }
+
+  /**
+   * Counts a post's rows across its shards at an exact place of its log partition: the count is
+   * taken when every shard's last applied offset is below the partition's confirmed position C
+   * (so it holds exactly the events before C), and the recount is written to the change log at C,
+   * before C's own delta. Retries while a batch is in flight on the post.
+   */
+  async recount(postIds: readonly string[]): Promise<Map<string, number>> {
+    const posts = [...new Set(postIds)].sort();
+    const counts = await mapLimit(posts, 8, (postId) => this.#recountOne(postId));
+    return new Map(posts.map((postId, i) => [postId, counts[i] as number]));
+  }
+
+  async #recountOne(postId: string): Promise<number> {
+    const stream = partitionOf(postId, this.#options.partitions);
+    const shards = Array.from({ length: this.#options.shards }, (_, s) => s);
+    for (let attempt = 0; attempt < RECOUNT_ATTEMPTS; attempt++) {
+      const mark = await this.#positions.read(stream);
+      const perShard = await mapLimit(shards, 16, async (shard) => {
+        const row = (await this.#db.execute(`SELECT applied, COUNT(liked_at) AS n FROM ${this.#names.likes} WHERE post_id = ? AND shard = ?`, [postId, shard])).rows[0];
+        return { applied: num(row?.get('applied'), -1), n: num(row?.get('n')) };
+      });
+      if (perShard.every((s) => s.applied < mark.next)) {
+        const total = perShard.reduce((sum, s) => sum + s.n, 0);
+        const row = recountStatement(this.#names, stream, { time: mark.next, seq: mark.recounts + 1 }, postId, total);
+        await this.#db.execute(row.query, row.params);
+        if (await this.#positions.addRecount(stream, mark)) return total;
+      }
+      await sleep(Math.min(2 + attempt, 50));
+    }
+    throw new TallyError('backend_unavailable', `likes store: no quiet moment to recount post ${postId} in ${RECOUNT_ATTEMPTS} attempts; reconcile retries later`, { retriable: true });
+  }
+
+  /** Scans the partition keys (token order) and sorts: a full scan, as a periodic reconcile may afford. */
+  async postsAfter(afterPostId: string, limit: number): Promise<string[]> {
+    const shardsOf = new Map<string, number[]>();
+    let pageState: string | undefined;
+    do {
+      const result = await this.#db.execute(
+        `SELECT DISTINCT post_id, shard FROM ${this.#names.likes}`,
+        [],
+        pageState === undefined ? { fetchSize: 5000 } : { fetchSize: 5000, pageState },
+      );
+      for (const row of result.rows) {
+        const postId = str(row.get('post_id')) ?? '';
+        if (postId <= afterPostId) continue;
+        let list = shardsOf.get(postId);
+        if (list === undefined) shardsOf.set(postId, (list = []));
+        list.push(num(row.get('shard')));
+      }
+      pageState = result.pageState ?? undefined;
+    } while (pageState !== undefined);
+    const posts: string[] = [];
+    for (const postId of [...shardsOf.keys()].sort()) {
+      if (posts.length >= limit) break;
+      // A partition may hold only its static columns once every like of it is gone.
+      const rows = await mapLimit(shardsOf.get(postId) ?? [], 16, async (shard) =>
+        (await this.#db.execute(`SELECT user_id FROM ${this.#names.likes} WHERE post_id = ? AND shard = ? LIMIT 1`, [postId, shard])).rows.filter((r) => str(r.get('user_id')) !== undefined).length,
+      );
+      if (rows.some((r) => r > 0)) posts.push(postId);
+    }
+    return posts;
+  }
+}
+
+/**
+ * The log partition whose offsets number an event: its post's partition, or, for a caller whose
+ * fence names a single partition that is not that one (tests that fence by hand), that partition.
+ */
+function fencePartition(computed: number, fence: LogFence): number {
+  if (fence.to.some((p) => p.partition === computed)) return computed;
+  const only = fence.to.length === 1 ? fence.to[0] : undefined;
+  return only === undefined ? computed : only.partition;
+}
+
+function conflict(partition: number, actual: number, expected: number): TallyError {
+  return new TallyError('position_conflict', `likes store (ingest positions): stored position ${actual} for partition ${partition}, the batch starts at ${expected}`, { retriable: true });
+}
+
+function parseDeltas(text: string | undefined): LoggedDelta[] {
+  if (text === undefined || text === '') return [];
+  return JSON.parse(text) as LoggedDelta[];
+}

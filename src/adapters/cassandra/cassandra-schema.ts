@@ -1,0 +1,90 @@
+import type { CassandraConnection } from './cassandra-client.ts';
+import { connectCassandra } from './cassandra-client.ts';
+
+/** Fully qualified table names of a namespace's keyspace. */
+export interface CassandraNames {
+  readonly keyspace: string;
+  /** `((post_id, shard), user_id)`: the likes, plus per partition the last log offset applied and its changes. */
+  readonly likes: string;
+  /** `((post_id, shard), liked_at DESC, user_id)`: the likers, newest first. */
+  readonly likers: string;
+  /** The change log, in ScyllaDB's CDC log shape: `(("cdc$stream_id", bucket), "cdc$time", "cdc$batch_seq_no")`. */
+  readonly changes: string;
+  readonly ingestPositions: string;
+  readonly capturePositions: string;
+  readonly captureLease: string;
+  readonly counts: string;
+  readonly counterPositions: string;
+  readonly counterBatches: string;
+}
+
+export function cassandraNames(namespace: string): CassandraNames {
+  const k = namespace;
+  return {
+    keyspace: k,
+    likes: `${k}.likes`,
+    likers: `${k}.likers`,
+    changes: `${k}.like_changes`,
+    ingestPositions: `${k}.ingest_positions`,
+    capturePositions: `${k}.capture_positions`,
+    captureLease: `${k}.capture_lease`,
+    counts: `${k}.counts`,
+    counterPositions: `${k}.counter_positions`,
+    counterBatches: `${k}.counter_batches`,
+  };
+}
+
+/** Change-log rows live a week (the Kafka topics' retention); the relay reads them within seconds. */
+const CHANGE_LOG_TTL_S = 7 * 24 * 3600;
+
+function tableStatements(n: CassandraNames): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${n.likes} (post_id text, shard int, user_id text, liked_at bigint,
+      applied bigint static, last_changes text static, PRIMARY KEY ((post_id, shard), user_id))`,
+    `CREATE TABLE IF NOT EXISTS ${n.likers} (post_id text, shard int, liked_at bigint, user_id text,
+      PRIMARY KEY ((post_id, shard), liked_at, user_id)) WITH CLUSTERING ORDER BY (liked_at DESC, user_id ASC)`,
+    `CREATE TABLE IF NOT EXISTS ${n.changes} ("cdc$stream_id" int, bucket int, "cdc$time" bigint, "cdc$batch_seq_no" int,
+      "cdc$operation" tinyint, post_id text, user_id text, count bigint,
+      PRIMARY KEY (("cdc$stream_id", bucket), "cdc$time", "cdc$batch_seq_no")) WITH default_time_to_live = ${CHANGE_LOG_TTL_S}`,
+    `CREATE TABLE IF NOT EXISTS ${n.ingestPositions} (partition int PRIMARY KEY, next_offset bigint, recounts int)`,
+    `CREATE TABLE IF NOT EXISTS ${n.capturePositions} (stream int PRIMARY KEY, time bigint, seq int)`,
+    `CREATE TABLE IF NOT EXISTS ${n.captureLease} (id int PRIMARY KEY, owner text)`,
+    `CREATE TABLE IF NOT EXISTS ${n.counts} (post_id text PRIMARY KEY, count bigint, version bigint)`,
+    `CREATE TABLE IF NOT EXISTS ${n.counterPositions} (partition int PRIMARY KEY, next_offset bigint, pending text)`,
+    `CREATE TABLE IF NOT EXISTS ${n.counterBatches} (id text PRIMARY KEY, body text) WITH default_time_to_live = 86400`,
+  ];
+}
+
+export interface CassandraMigration extends CassandraConnection {
+  /** A CQL replication map for the keyspace (`--cassandra-replication`). */
+  readonly replication: string;
+}
+
+/**
+ * Creates the namespace's keyspace and tables when missing (a no-op, one read, when they exist).
+ * Schema changes on Cassandra 5.0 should not race from several nodes: the first process creates.
+ */
+export async function migrateCassandra(migration: CassandraMigration): Promise<void> {
+  const session = await connectCassandra(migration, `tally-migrate-${migration.keyspace}`);
+  try {
+    const names = cassandraNames(migration.keyspace);
+    const statements = tableStatements(names);
+    const existing = await session.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [migration.keyspace]);
+    if (existing.rows.length >= statements.length) return;
+    await session.execute(`CREATE KEYSPACE IF NOT EXISTS ${migration.keyspace} WITH replication = ${migration.replication}`);
+    for (const statement of statements) await session.execute(statement);
+  } finally {
+    await session.shutdown();
+  }
+}
+
+/** Drops the namespace's keyspace (every table with it). */
+export async function dropCassandraKeyspace(connection: CassandraConnection): Promise<void> {
+  const session = await connectCassandra(connection, `tally-drop-${connection.keyspace}`);
+  try {
+    await session.execute(`DROP KEYSPACE IF EXISTS ${connection.keyspace}`);
+  } finally {
+    await session.shutdown();
+  }
+}
+
