@@ -8,6 +8,7 @@ import type { Api } from '../stages/api/api-types.ts';
 import { buildApi } from '../stages/api/server.ts';
 import { CountReader } from '../stages/read/count-reader.ts';
 import type { Stage } from '../stages/stage.ts';
+import { createApiSecurity, type ApiSecurity } from './create-api-security.ts';
 import { pipelineStages } from './pipeline-stages.ts';
 import type { PortSet } from './port-set.ts';
 
@@ -46,7 +47,9 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   if (stages.has('cdc') && cdc !== undefined) running.push(cdc({ metrics, log }));
 
   let api: Api | undefined;
+  let security: ApiSecurity | undefined;
   if (stages.has('api')) {
+    security = await createApiSecurity(options, log);
     const writer = new LikeWriter(
       { log: ports.log, progress: ports.progress, metrics, ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}) },
       { maxIngestLag: options.maxIngestLag, waitAppliedMs: options.waitAppliedMs },
@@ -59,8 +62,10 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         metrics,
         log,
         notReady: () => running.filter((s) => !s.running).map((s) => s.name),
+        verifier: security.verifier,
+        buckets: security.buckets,
       },
-      { bodyLimitBytes: options.bodyLimitBytes, maxBulkEvents: options.maxBulkEvents, maxReadPosts: options.maxReadPosts },
+      options,
     );
   }
 
@@ -75,9 +80,12 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       for (const stage of running) await stage.start();
       if (api !== undefined) {
         try {
+          await security?.init();
+          log.info(`api security: ${security?.describe() ?? ''}`);
           app.url = await api.listen({ port: options.port, host: options.host });
         } catch (cause) {
           for (const stage of [...running].reverse()) await stage.stop();
+          await security?.close();
           await ports.close();
           if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw cause;
           throw new TallyError('invalid_option', `port ${options.port} on ${options.host} is already in use; stop what holds it or choose another --port (TALLY_PORT)`, { cause });
@@ -93,6 +101,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     async stop(drainMs = 10_000) {
       // Closing the server waits for in-flight requests, hence for their appends to be durable.
       if (api !== undefined) await api.close();
+      await security?.close();
       log.info('stopped taking writes; draining');
       if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {
         const deadline = Date.now() + drainMs;

@@ -1,57 +1,11 @@
 import { TallyError } from '../domain/errors.ts';
+import { bool, int, nonEmpty, oneOf, url, widen, type FlagKind, type OptionSpec } from './option-parsers.ts';
+import { SECURITY_OPTION_SPECS } from './security-options.ts';
 import { STORE_NAMES, type StoreName } from './store-names.ts';
 
-/** How a flag takes its value: `string` needs one; `boolean` is a switch that also takes true/false. */
-export type FlagKind = 'string' | 'boolean';
-
-/** How one option is read, checked and documented. */
-interface OptionSpec<T> {
-  /** Command-line flag, without the leading dashes. */
-  readonly flag: string;
-  /** Environment variable. */
-  readonly env: string;
-  readonly default: T;
-  readonly doc: string;
-  /** Returns the parsed value, or a string saying what is allowed. */
-  readonly parse: (raw: string) => T | { readonly allowed: string };
-}
-
-function int(min: number, max: number) {
-  return (raw: string): number | { allowed: string } => {
-    const value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-    return Number.isSafeInteger(value) && value >= min && value <= max ? value : { allowed: `an integer from ${min} to ${max}` };
-  };
-}
-
-function oneOf<T extends string>(...values: T[]) {
-  return (raw: string): T | { allowed: string } => ((values as string[]).includes(raw) ? (raw as T) : { allowed: `one of ${values.join(', ')}` });
-}
-
-function nonEmpty(raw: string): string | { allowed: string } {
-  return raw.trim().length > 0 ? raw : { allowed: 'a non-empty string' };
-}
-
-function bool(raw: string): boolean | { allowed: string } {
-  if (['true', '1', 'yes'].includes(raw)) return true;
-  if (['false', '0', 'no'].includes(raw)) return false;
-  return { allowed: 'true or false' };
-}
-
-function url(protocols: string[]) {
-  return (raw: string): string | { allowed: string } => {
-    try {
-      const parsed = new URL(raw);
-      if (protocols.includes(parsed.protocol)) return raw;
-    } catch {
-      // falls through to the message below
-    }
-    return { allowed: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` };
-  };
-}
+export type { FlagKind, OptionSpec } from './option-parsers.ts';
 
 type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
-/** Widens a literal default to its option type. */
-const widen = <T>(value: T): T => value;
 const DEFAULT_LOG_LEVEL = widen<LogLevel>('info');
 
 /** Every option of every command, with its default. `./tally --help` prints this table. */
@@ -82,6 +36,7 @@ export const OPTION_SPECS = {
   kafkaSessionTimeoutMs: { flag: 'kafka-session-timeout-ms', env: 'TALLY_KAFKA_SESSION_TIMEOUT_MS', default: 10_000, doc: 'a consumer-group member silent this long loses its partitions to the others (broker allows 6000 and up)', parse: int(1000, 1_800_000) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
+  ...SECURITY_OPTION_SPECS,
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Specs = typeof OPTION_SPECS;

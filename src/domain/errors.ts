@@ -21,6 +21,13 @@ export const ERROR_CODES = [
   'invalid_option',
   'backend_unavailable',
   'internal',
+  'unauthenticated',
+  'forbidden',
+  'rate_limited',
+  'method_not_allowed',
+  'bad_request',
+  'headers_too_large',
+  'request_timeout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -9,6 +9,9 @@ import { registerOpsRoutes } from './routes/ops-routes.ts';
 import { registerReadRoutes } from './routes/read-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
 import { validatorCompiler } from './validators.ts';
+import { registerAuth } from './auth/auth-hooks.ts';
+import { clientErrorHandler, frameworkErrors, registerNotFound, registerRequestGuards } from './http-edges.ts';
+import { rateLimitSettings, registerRateLimits } from './limits/rate-limits.ts';
 
 /** The HTTP API v1 of DESIGN.md, with OpenAPI at /docs. */
 export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api> {
@@ -16,14 +19,31 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
-    return503OnClosing: true,
+    // Every answer keeps the error contract: these replace Fastify's and Node's own bodies.
+    return503OnClosing: false,
+    clientErrorHandler,
+    frameworkErrors,
     forceCloseConnections: 'idle',
+    // Slow or idle clients are cut off; a request that waits (?wait=applied) is not, since the
+    // request has been received by then.
+    http: {
+      requireHostHeader: false,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
+    },
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    trustProxy: trustProxy(options.trustProxy),
     // Plain JSON.parse (the scan for __proto__ keys costs ~4% of a bulk write); a body carrying
     // such a key still fails validation, since every schema forbids extra properties.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
+  app.server.maxConnections = options.maxConnections;
+  // Only JSON bodies are read: text/plain gets 415 like any other type.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(swagger, {
     openapi: {
@@ -37,11 +57,13 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     const status = ERROR_STATUS[code];
     if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
     if (code === 'overloaded' || code === 'ingest_lagging') void reply.header('retry-after', '1');
+    if (code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="tally", error="invalid_token"');
     return reply.status(status).send({ error: { code, message } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; see /docs for the API` } }),
-  );
+  registerNotFound(app);
+  registerRequestGuards(app);
+  if (deps.buckets !== undefined) await registerRateLimits(app, deps.buckets, rateLimitSettings(options.rateLimitIp, options.rateLimitUser), deps.log);
+  if (deps.verifier !== undefined) registerAuth(app, deps.verifier, { authReads: options.authReads, likers: options.likers });
 
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);
@@ -76,7 +98,27 @@ function describeError(error: FastifyError): { code: ErrorCode; message: string 
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return { code: 'invalid_json', message: `the body is not valid JSON: ${error.message}` };
   }
-  if (error.statusCode === 413) return { code: 'body_too_large', message: error.message };
-  if (error.statusCode === 415) return { code: 'unsupported_media_type', message: error.message };
+  const byStatus = error.statusCode !== undefined ? CLIENT_ERROR_CODES[error.statusCode] : undefined;
+  if (byStatus !== undefined) return { code: byStatus, message: error.message };
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return { code: 'bad_request', message: error.message };
   return { code: 'internal', message: 'internal error; the server log has the details' };
+}
+
+/** Framework errors that carry a 4xx status are client mistakes: never an `internal` 500. */
+const CLIENT_ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  431: 'headers_too_large',
+};
+
+/** `--trust-proxy` for Fastify: false, or the proxies' addresses and CIDRs. */
+function trustProxy(value: string): boolean | string[] {
+  return value === 'false' ? false : value.split(',');
 }
