@@ -12,7 +12,8 @@ export class JwksFileSource implements KeySource {
   readonly #path: string;
   readonly #rereadMs: number;
   #keys: ReturnType<typeof createLocalJWKSet>;
-  #readAt = 0;
+  /** When an unknown kid last made the file be read again. */
+  #rereadAt = 0;
 
   constructor(path: string, options: { readonly rereadMs?: number } = {}) {
     this.#path = path;
@@ -24,12 +25,12 @@ export class JwksFileSource implements KeySource {
     try {
       return await this.#keys(header(selector));
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.#readAt < this.#rereadMs) throw error;
+      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - this.#rereadAt < this.#rereadMs) throw error;
+      this.#rereadAt = Date.now();
       try {
         this.#keys = this.#read();
       } catch {
         // Keep the keys we had: a half-written file must not lock everyone out.
-        this.#readAt = Date.now();
         throw error;
       }
       return this.#keys(header(selector));
@@ -41,7 +42,6 @@ export class JwksFileSource implements KeySource {
   }
 
   #read(): ReturnType<typeof createLocalJWKSet> {
-    this.#readAt = Date.now();
     let jwks: JSONWebKeySet;
     try {
       jwks = JSON.parse(readFileSync(this.#path, 'utf8')) as JSONWebKeySet;
