@@ -40,11 +40,16 @@ export function frameworkErrors(error: Error & { code?: string }, _request: Fast
   void reply.status(ERROR_STATUS[code]).type('application/json; charset=utf-8').send(errorBody(code, message));
 }
 
+/** Answers a request no route takes: 405 with `Allow` when its path has routes, else 404. */
+export type NotFoundAnswer = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
 /**
  * Requests no route takes: 405 with `Allow` when the path exists under another method, else 404.
- * The paths are matched against the routes' patterns, recorded as they are added.
+ * The paths are matched against the routes' patterns, recorded as they are added. Returns the
+ * answer, for the error handler: a body-carrying method no route takes (QUERY without a
+ * Content-Type) fails in Fastify's body parsing before the not-found handler runs.
  */
-export function registerNotFound(app: Api): void {
+export function registerNotFound(app: Api): NotFoundAnswer {
   const patterns: { regex: RegExp; methods: Set<string> }[] = [];
   app.addHook('onRoute', (route) => {
     const source = `^${route.url.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z0-9_]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`;
@@ -55,7 +60,7 @@ export function registerNotFound(app: Api): void {
     }
     for (const method of Array.isArray(route.method) ? route.method : [route.method]) entry.methods.add(String(method));
   });
-  app.setNotFoundHandler((request, reply) => {
+  const answer: NotFoundAnswer = (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = new Set<string>();
     for (const p of patterns) if (p.regex.test(path)) for (const m of p.methods) allowed.add(m);
@@ -67,7 +72,9 @@ export function registerNotFound(app: Api): void {
         .send({ error: { code: 'method_not_allowed', message: `${request.method} is not allowed on ${path.slice(0, 200)}; allowed: ${allow}` } });
     }
     return reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${path.slice(0, 200)}; see /docs for the API` } });
-  });
+  };
+  app.setNotFoundHandler(answer);
+  return answer;
 }
 
 /**

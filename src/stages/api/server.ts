@@ -45,6 +45,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   // Only JSON bodies are read: text/plain gets 415 like any other type.
   app.removeContentTypeParser('text/plain');
 
+  const notFound = registerNotFound(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Tally HTTP API', version: '1', description: 'Exact, fresh likes counts. Errors are {"error": {"code", "message"}}; codes are listed in the README.' },
@@ -53,6 +54,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (request.is404) return notFound(request, reply);
     const { code, message } = describeError(error);
     const status = ERROR_STATUS[code];
     if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
@@ -60,7 +62,6 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     if (code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="tally", error="invalid_token"');
     return reply.status(status).send({ error: { code, message } });
   });
-  registerNotFound(app);
   registerRequestGuards(app);
   if (deps.buckets !== undefined) await registerRateLimits(app, deps.buckets, rateLimitSettings(options.rateLimitIp, options.rateLimitUser), deps.log);
   if (deps.verifier !== undefined) registerAuth(app, deps.verifier, { authReads: options.authReads, likers: options.likers });
@@ -75,7 +76,9 @@ function describeError(error: FastifyError): { code: ErrorCode; message: string 
   if (isTallyError(error)) return { code: error.code, message: error.message };
   if (error.validation !== undefined) {
     const where = error.validationContext ?? 'request';
-    const code: ErrorCode = where === 'params' ? 'invalid_id' : where === 'body' ? 'invalid_body' : where === 'querystring' ? 'invalid_query' : 'invalid_body';
+    // A bad id in posts= is an invalid id, as in the path (the pattern is in the OpenAPI document).
+    const badPostList = where === 'querystring' && error.validation.some((v) => v.instancePath === '/posts' && v.keyword === 'pattern');
+    const code: ErrorCode = where === 'params' || badPostList ? 'invalid_id' : where === 'body' ? 'invalid_body' : where === 'querystring' ? 'invalid_query' : 'invalid_body';
     const hint =
       code === 'invalid_id'
         ? 'ids are 1 to 64 characters of A-Z a-z 0-9 _ -'
