@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { drained } from '../../../helpers/drain.ts';
+import { startEmbedded } from '../../../helpers/embedded-app.ts';
+
+test('per-IP limit: every request counts, a refusal is 429 rate_limited with Retry-After, other addresses are not affected', async (t) => {
+  const { app } = await startEmbedded(t, { rateLimitIp: '0.5:3' });
+  const api = app.api;
+  assert.ok(api);
+  const statuses = [];
+  for (let i = 0; i < 4; i++) statuses.push((await api.inject({ method: 'GET', url: '/v1/posts/p/count', remoteAddress: '10.0.0.1' })).statusCode);
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+  const refused = await api.inject({ method: 'PUT', url: '/v1/posts/p/likes/u', remoteAddress: '10.0.0.1' });
+  assert.equal(refused.statusCode, 429);
+  assert.equal(refused.json<{ error: { code: string } }>().error.code, 'rate_limited');
+  assert.ok(Number(refused.headers['retry-after']) >= 1, `Retry-After ${String(refused.headers['retry-after'])}`);
+  assert.equal((await api.inject({ method: 'GET', url: '/v1/posts/p/count', remoteAddress: '10.0.0.2' })).statusCode, 200);
+  // IPv6 clients share a bucket per /64.
+  for (let i = 0; i < 3; i++) await api.inject({ method: 'GET', url: '/healthz', remoteAddress: `2001:db8::${i + 1}` });
+  assert.equal((await api.inject({ method: 'GET', url: '/healthz', remoteAddress: '2001:db8::99' })).statusCode, 429);
+  await drained(app);
+  const count = await api.inject({ method: 'GET', url: '/v1/posts/p/count', remoteAddress: '10.0.0.3' });
+  assert.deepEqual(count.json(), { postId: 'p', count: 0 }, 'the refused like changed nothing');
+});
+
+test('per-user limit: single writes of one acting user, whatever their address; reads and other users are not limited', async (t) => {
+  const { app } = await startEmbedded(t, { rateLimitUser: '0.1:2' });
+  const api = app.api;
+  assert.ok(api);
+  const like = (post: string, user: string, ip: string) => api.inject({ method: 'PUT', url: `/v1/posts/${post}/likes/${user}`, remoteAddress: ip });
+  assert.equal((await like('a', 'spammer', '10.0.0.1')).statusCode, 202);
+  assert.equal((await like('b', 'spammer', '10.0.0.2')).statusCode, 202);
+  const refused = await like('c', 'spammer', '10.0.0.3');
+  assert.equal(refused.statusCode, 429, refused.body);
+  assert.equal(refused.json<{ error: { code: string } }>().error.code, 'rate_limited');
+  assert.ok(Number(refused.headers['retry-after']) >= 1);
+  assert.equal((await api.inject({ method: 'DELETE', url: '/v1/posts/a/likes/spammer' })).statusCode, 429, 'unlikes count too');
+  assert.equal((await like('c', 'someone-else', '10.0.0.3')).statusCode, 202);
+  assert.equal((await api.inject({ method: 'GET', url: '/v1/posts/c/likes/spammer' })).statusCode, 200, 'reads are not limited per user');
+  await drained(app);
+  assert.deepEqual((await api.inject({ method: 'GET', url: '/v1/posts/c/count' })).json(), { postId: 'c', count: 1 }, 'only the allowed like counts');
+});
