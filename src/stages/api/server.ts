@@ -63,8 +63,10 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     return reply.status(status).send({ error: { code, message } });
   });
   registerRequestGuards(app);
-  if (deps.buckets !== undefined) await registerRateLimits(app, deps.buckets, rateLimitSettings(options.rateLimitIp, options.rateLimitUser), deps.log);
+  // Hook order: per-IP limit, token check, access policy, per-user limit.
+  const addUserLimit = deps.buckets === undefined ? undefined : await registerRateLimits(app, deps.buckets, rateLimitSettings(options.rateLimitIp, options.rateLimitUser), deps.log);
   if (deps.verifier !== undefined) registerAuth(app, deps.verifier, { authReads: options.authReads, likers: options.likers });
+  addUserLimit?.();
 
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);

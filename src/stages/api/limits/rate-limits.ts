@@ -17,14 +17,18 @@ export interface RateLimitSettings {
 
 type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: true } | { isAllowed: false; isExceeded: boolean; ttl: number }>;
 
+/** Adds the per-user hook; call it after the authorization hook, so it runs after it. */
+export type AddUserLimit = () => void;
+
 /**
  * Token-bucket rate limits through @fastify/rate-limit (its `createRateLimit`, over a
- * {@link TokenBuckets} store): per IP as a request arrives, per acting user on single writes once
- * the caller is authorized (a refused caller never drains another user's bucket). A refusal is
- * 429 `rate_limited` with Retry-After in whole seconds.
+ * {@link TokenBuckets} store): per IP as a request arrives (before its token is verified), and
+ * per acting user on single writes, added by the returned function once the caller is authorized
+ * (a refused caller never drains another user's bucket). A refusal is 429 `rate_limited` with
+ * Retry-After in whole seconds.
  */
-export async function registerRateLimits(app: Api, buckets: TokenBuckets, settings: RateLimitSettings, log: Logger): Promise<void> {
-  if (settings.perIp === 'off' && settings.perUser === 'off') return;
+export async function registerRateLimits(app: Api, buckets: TokenBuckets, settings: RateLimitSettings, log: Logger): Promise<AddUserLimit> {
+  if (settings.perIp === 'off' && settings.perUser === 'off') return () => undefined;
   await app.register(rateLimitPlugin, { global: false, store: bucketStore(buckets, log) });
 
   if (settings.perIp !== 'off') {
@@ -32,14 +36,15 @@ export async function registerRateLimits(app: Api, buckets: TokenBuckets, settin
     const limit = settings.perIp;
     app.addHook('onRequest', async (request, reply) => refuseWhenExceeded(await limiter(request), reply, `more than ${limit.perSecond} requests/s (burst ${limit.burst}) from your address`));
   }
-  if (settings.perUser !== 'off') {
-    const limiter: Limiter = app.createRateLimit({ ...window(settings.perUser), keyGenerator: (request) => `user:${(request.params as { userId?: string }).userId ?? ''}` });
-    const limit = settings.perUser;
+  const perUser = settings.perUser;
+  if (perUser === 'off') return () => undefined;
+  const limiter: Limiter = app.createRateLimit({ ...window(perUser), keyGenerator: (request) => `user:${(request.params as { userId?: string }).userId ?? ''}` });
+  return () => {
     app.addHook('preHandler', async (request, reply) => {
       if (!isSingleWrite(request)) return;
-      refuseWhenExceeded(await limiter(request), reply, `more than ${limit.perSecond} likes/unlikes per second (burst ${limit.burst}) for this user`);
+      refuseWhenExceeded(await limiter(request), reply, `more than ${perUser.perSecond} likes/unlikes per second (burst ${perUser.burst}) for this user`);
     });
-  }
+  };
 }
 
 function window(limit: RateLimit): { max: number; timeWindow: number } {

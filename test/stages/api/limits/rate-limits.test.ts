@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import type { LightMyRequestResponse } from 'fastify';
+import { AUDIENCE, ISSUER, makeTestKeys } from '../../../helpers/tokens.ts';
 import { drained } from '../../../helpers/drain.ts';
 import { startEmbedded } from '../../../helpers/embedded-app.ts';
 
@@ -39,4 +44,22 @@ test('per-user limit: single writes of one acting user, whatever their address; 
   assert.equal((await api.inject({ method: 'GET', url: '/v1/posts/c/likes/spammer' })).statusCode, 200, 'reads are not limited per user');
   await drained(app);
   assert.deepEqual((await api.inject({ method: 'GET', url: '/v1/posts/c/count' })).json(), { postId: 'c', count: 1 }, 'only the allowed like counts');
+});
+
+test('with --auth jwt, a caller refused by the policy never drains the user bucket of the user it tried to act as', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-rl-keys-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = await makeTestKeys(dir);
+  const { app } = await startEmbedded(t, { auth: 'jwt', jwtJwks: keys.jwksFile, jwtIssuer: ISSUER, jwtAudience: AUDIENCE, rateLimitUser: '0.01:2' });
+  const api = app.api;
+  assert.ok(api);
+  const mallory = `Bearer ${await keys.rs({ sub: 'mallory' })}`;
+  for (let i = 0; i < 5; i++) {
+    const res: LightMyRequestResponse = await api.inject({ method: 'PUT', url: `/v1/posts/p${i}/likes/bob`, headers: { authorization: mallory } });
+    assert.equal(res.statusCode, 403);
+  }
+  const bob = `Bearer ${await keys.rs({ sub: 'bob' })}`;
+  const statuses = [];
+  for (let i = 0; i < 3; i++) statuses.push((await api.inject({ method: 'PUT', url: `/v1/posts/q${i}/likes/bob`, headers: { authorization: bob } })).statusCode);
+  assert.deepEqual(statuses, [202, 202, 429], "bob's own burst is intact");
 });
