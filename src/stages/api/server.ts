@@ -49,6 +49,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   await app.register(swagger, {
     openapi: {
       info: { title: 'Tally HTTP API', version: '1', description: 'Exact, fresh likes counts. Errors are {"error": {"code", "message"}}; codes are listed in the README.' },
+      ...(deps.verifier === undefined ? {} : { components: { securitySchemes: { bearerAuth: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT' } } } }),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -26,7 +26,12 @@ export function registerAuth(app: Api, verifier: TokenVerifier, settings: Access
   app.decorateRequest('principal', undefined);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    route.config = { ...route.config, access: routeAccess(String(methods[0]), route.url) };
+    const access = routeAccess(String(methods[0]), route.url);
+    route.config = { ...route.config, access };
+    // The OpenAPI document says which routes take a bearer token ({} = may go without one).
+    if (access !== 'public' && route.schema !== undefined) {
+      route.schema = { ...route.schema, security: needsToken(access, settings) ? [{ bearerAuth: [] }] : [{}, { bearerAuth: [] }] };
+    }
   });
 
   app.addHook('onRequest', async (request) => {
