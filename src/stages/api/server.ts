@@ -60,7 +60,8 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     const status = ERROR_STATUS[code];
     if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
     if (code === 'overloaded' || code === 'ingest_lagging') void reply.header('retry-after', '1');
-    if (code === 'unauthenticated') void reply.header('www-authenticate', 'Bearer realm="tally", error="invalid_token"');
+    // RFC 6750: no error attribute when the request sent no credentials.
+    if (code === 'unauthenticated') void reply.header('www-authenticate', request.headers.authorization === undefined ? 'Bearer realm="tally"' : 'Bearer realm="tally", error="invalid_token"');
     return reply.status(status).send({ error: { code, message } });
   });
   registerRequestGuards(app);
