@@ -36,7 +36,7 @@ async function scan(t: TestContext, serveArgs: readonly string[], examples: numb
 }
 
 test('schemathesis, --auth none: every check passes against /docs/json (documented exceptions aside)', { timeout: 240_000 }, async (t) => {
-  await scan(t, [], 50);
+  await scan(t, [], 40);
 });
 
 test('schemathesis, --auth jwt with private likers and a service token: every check passes', { timeout: 240_000 }, async (t) => {
@@ -46,5 +46,5 @@ test('schemathesis, --auth jwt with private likers and a service token: every ch
   writeFileSync(secretFile, 'schemathesis-secret-of-at-least-32-bytes-0123456789\n');
   const jwt = ['--jwt-secret-file', secretFile, '--jwt-issuer', 'https://id.test', '--jwt-audience', 'tally'];
   const { stdout } = await run(process.execPath, ['src/cli/main.ts', 'token', '--sub', 'scanner', '--scope', 'likes:write likers:read', ...jwt], { cwd: REPO_ROOT });
-  await scan(t, ['--auth', 'jwt', '--likers', 'service', ...jwt], 30, ['-H', `Authorization: Bearer ${stdout.trim()}`]);
+  await scan(t, ['--auth', 'jwt', '--likers', 'service', ...jwt], 25, ['-H', `Authorization: Bearer ${stdout.trim()}`]);
 });
