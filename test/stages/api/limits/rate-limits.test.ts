@@ -63,3 +63,18 @@ test('with --auth jwt, a caller refused by the policy never drains the user buck
   for (let i = 0; i < 3; i++) statuses.push((await api.inject({ method: 'PUT', url: `/v1/posts/q${i}/likes/bob`, headers: { authorization: bob } })).statusCode);
   assert.deepEqual(statuses, [202, 202, 429], "bob's own burst is intact");
 });
+
+test('X-Forwarded-For is ignored unless it comes from a --trust-proxy address: a client cannot dodge its IP limit by forging it', async (t) => {
+  const direct = (await startEmbedded(t, { rateLimitIp: '0.01:2' })).app.api;
+  assert.ok(direct);
+  const forged = [];
+  for (let i = 0; i < 3; i++) forged.push((await direct.inject({ method: 'GET', url: '/healthz', remoteAddress: '203.0.113.7', headers: { 'x-forwarded-for': `198.51.100.${i}` } })).statusCode);
+  assert.deepEqual(forged, [200, 200, 429], 'forged X-Forwarded-For values share the sender\'s bucket');
+
+  const proxied = (await startEmbedded(t, { rateLimitIp: '0.01:2', trustProxy: '10.0.0.0/8' })).app.api;
+  assert.ok(proxied);
+  const viaGateway = async (client: string): Promise<number> =>
+    (await proxied.inject({ method: 'GET', url: '/healthz', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-for': client } })).statusCode;
+  assert.deepEqual([await viaGateway('198.51.100.1'), await viaGateway('198.51.100.1'), await viaGateway('198.51.100.1')], [200, 200, 429]);
+  assert.equal(await viaGateway('198.51.100.2'), 200, 'behind the trusted gateway, each client has its own bucket');
+});
