@@ -14,6 +14,9 @@ export interface BenchOptions extends Omit<WorkloadSpec, 'minGap'> {
   /** Seconds each timed phase runs (single likes, reads, mixed, hello-world, PostgreSQL). */
   readonly duration: number;
   readonly readPosts: number;
+  /** Distributed target: ingest / counter processes of their own (0: inside the `serve` process). */
+  readonly ingestProcs: number;
+  readonly counterProcs: number;
   readonly baselineEvents: number;
   readonly baselines: ReadonlySet<BaselineName>;
   /** `embedded`, `distributed` or the base URL of a running Tally. */
@@ -57,6 +60,8 @@ const NUMBERS: readonly NumberSpec[] = [
   { flag: 'seed', key: 'seed', min: 0, max: 4_294_967_295, integer: true, full: 42, quick: 42, doc: 'seed of the workload generator' },
   { flag: 'duration', key: 'duration', min: 0.2, max: 3600, integer: false, full: 10, quick: 5, doc: 'seconds of each timed phase (single likes, reads, mixed, baselines)' },
   { flag: 'read-posts', key: 'readPosts', min: 1, max: 500, integer: true, full: 50, quick: 50, doc: 'posts per GET /v1/counts' },
+  { flag: 'ingest-procs', key: 'ingestProcs', min: 0, max: 16, integer: true, full: 0, quick: 0, doc: 'distributed: ingest processes of their own (0: in the serve process)' },
+  { flag: 'counter-procs', key: 'counterProcs', min: 0, max: 16, integer: true, full: 0, quick: 0, doc: 'distributed: counter processes of their own (0: in the serve process)' },
   { flag: 'baseline-events', key: 'baselineEvents', min: 1, max: 20_000_000, integer: true, full: 200_000, quick: 50_000, doc: 'first events of the workload replayed into Redis and PostgreSQL' },
   { flag: 'settle-timeout', key: 'settleTimeout', min: 1, max: 3600, integer: false, full: 120, quick: 60, doc: 'seconds to wait for every count to be applied before declaring the run wrong' },
 ];
@@ -88,6 +93,10 @@ options:
 ${rows.join('\n')}
   --target X           embedded (default: ./tally serve on a temporary folder), distributed
                        (./tally serve --distributed, unique --namespace) or http://host:port of a running Tally
+  --ingest-procs N, --counter-procs N
+                       with --target distributed: api, cdc, N ingest and N counter as separate
+                       processes (./tally api|cdc|ingest|counter); 0 for both runs one serve process.
+                       "shares" in the results: each process's fraction of the events / changes
   --serve-args="..."   extra options for the started server, e.g. --serve-args="--partitions 8"
   --baselines LIST     comma list of redis, postgres, hello, or none (default all); Redis and
                        PostgreSQL are started with ./tally services up when unreachable, and
@@ -139,6 +148,9 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
     numbers[spec.key] = typeof raw === 'string' ? parseNumber(spec, raw) : quick ? spec.quick : spec.full;
   }
   const target = parseTarget(typeof values.target === 'string' ? values.target : 'embedded');
+  if (target !== 'distributed' && ((numbers.ingestProcs ?? 0) > 0 || (numbers.counterProcs ?? 0) > 0)) {
+    throw new BenchUsageError(`--ingest-procs and --counter-procs need --target distributed (got --target ${target})`);
+  }
   const baselines = values['no-baselines'] === true ? new Set<BaselineName>() : parseBaselines(typeof values.baselines === 'string' ? values.baselines : 'redis,postgres,hello');
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
@@ -154,6 +166,8 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
     seed: numbers.seed as number,
     duration: numbers.duration as number,
     readPosts: numbers.readPosts as number,
+    ingestProcs: numbers.ingestProcs as number,
+    counterProcs: numbers.counterProcs as number,
     baselineEvents: numbers.baselineEvents as number,
     settleTimeout: numbers.settleTimeout as number,
     baselines,

@@ -63,9 +63,17 @@ export interface BenchResult {
     readonly p999Ms: number;
     readonly latency: LatencySummary;
     readonly singleCount: { readonly reqPerSec: number; readonly latency: LatencySummary };
+    /** GET …/count of one post only; `vsUniform` = its req/s ÷ singleCount's (counts/s, one count per request). */
+    readonly hotCount: { readonly reqPerSec: number; readonly vsUniform: number | null; readonly latency: LatencySummary };
     readonly underWrites: { readonly countsPerSec: number; readonly reqPerSec: number; readonly p99Ms: number; readonly latency: LatencySummary; readonly writesAcceptedPerSec: number };
   };
   readonly freshness: { readonly samples: number; readonly timeouts: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly latency: LatencySummary };
+  /** Per stage, each process's fraction of the bulk phase's events (ingest) or changes (counter), from the stages' own metrics. */
+  readonly shares: { readonly ingest: readonly number[]; readonly counter: readonly number[] };
+  /** CPU seconds each ingest / counter process used during the bulk phase (scaled-out targets only). */
+  readonly stageCpuSeconds: { readonly ingest: readonly number[]; readonly counter: readonly number[] } | null;
+  /** Redis keys looked up per second in each read phase (INFO stats); null when the target has no Redis. */
+  readonly redisReadsPerSec: { readonly reads: number; readonly singleReads: number; readonly hotReads: number } | null;
   readonly baselines: { readonly redisLua: BaselineResult; readonly postgresNaive: BaselineResult; readonly helloWorld: BaselineResult & { readonly reqPerSec: number | null } };
   readonly ratios: Ratios;
   readonly goals: readonly Goal[];

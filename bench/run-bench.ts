@@ -8,6 +8,7 @@ import type { TimedResult } from './phases/timed-requests.ts';
 import { ratesFromCumulative, type RatePoint } from './rate-series.ts';
 import { computeRatios, evaluateGoals, type BenchResult } from './result.ts';
 import { runTally, type TallyRun } from './run-tally.ts';
+import { redisUrlOf } from './redis-reads.ts';
 import { startTarget } from './target.ts';
 import { generateWorkload } from './workload.ts';
 import type { FreshnessSample } from './freshness-probe.ts';
@@ -54,11 +55,19 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
 
   say(`target: ${options.target}`);
   if (options.tokenFile !== undefined) BenchHttp.useBearerToken(readFileSync(options.tokenFile, 'utf8').trim());
-  const target = await startTarget(options.target, options.serveArgs, options.profileDir);
+  const target = await startTarget(options.target, options.serveArgs, options.profileDir, { ingest: options.ingestProcs, counter: options.counterProcs });
   say(`target: ${target.description} at ${target.origin}`);
   let run: TallyRun;
   try {
-    run = await runTally(target, workload, options, epoch, say, { afterBulk: () => baselines.writes(), afterSingle: () => baselines.http() });
+    run = await runTally(
+      target,
+      workload,
+      options,
+      epoch,
+      say,
+      { afterBulk: () => baselines.writes(), afterSingle: () => baselines.http() },
+      target.kind === 'distributed' ? redisUrlOf(options.serveArgs) : undefined,
+    );
   } finally {
     say('target: stopping');
     await target.stop();
@@ -73,7 +82,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
   const appliedPerSec = applySeconds === null ? null : round(bulkEvents / applySeconds);
   const cpuBefore = run.bulkServer.before.cpuSeconds;
   const cpuAfter = run.bulkServer.after.cpuSeconds;
-  const serverCpu = cpuBefore === undefined || cpuAfter === undefined ? null : round(cpuAfter - cpuBefore, 3);
+  const serverCpu = cpuBefore === undefined || cpuAfter === undefined ? null : round(cpuAfter - cpuBefore + (run.bulkStagesCpuSeconds ?? 0), 3);
   const reads = summarize(run.reads.latency);
   const mixedReads = summarize(run.mixedReads.latency);
   const freshness = summarize(run.freshness);
@@ -91,7 +100,16 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
   if (options.profileDir !== undefined) {
     notes.push(`CPU profile in ${options.profileDir}; phase windows (s since server start, for bench/profile-summary.ts --from/--to): ${run.phases.map((p) => `${p.name} ${((p.from - zero) / 1000).toFixed(1)}–${((p.to - zero) / 1000).toFixed(1)}`).join(', ')}`);
   }
-  if (target.kind === 'distributed') notes.push('server CPU and RSS are the tally process only (Kafka, PostgreSQL and Redis not included)');
+  if (target.kind === 'distributed') {
+    notes.push(
+      target.stages.length > 0
+        ? 'bulk server CPU is the api and every stage process together; RSS and the phases\' server CPU are the api process only (Kafka, PostgreSQL and Redis not included)'
+        : 'server CPU and RSS are the tally process only (Kafka, PostgreSQL and Redis not included)',
+    );
+    notes.push(
+      'redisReadsPerSec: keys Redis looked up per second (INFO stats keyspace_hits + keyspace_misses) during each read phase; for the alternating …/count phases, the quietest of their rounds (other clients of a shared Redis add to the counters)',
+    );
+  }
   notes.push(`ordering: two events of one (post, user) are ≥ ${minGap} events apart in the workload and the generator never has them in flight together`);
 
   const result: BenchResult = {
@@ -144,6 +162,11 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       p999Ms: reads.p999Ms,
       latency: reads,
       singleCount: { reqPerSec: round(run.singleReads.perSec), latency: summarize(run.singleReads.latency) },
+      hotCount: {
+        reqPerSec: round(run.hotReads.perSec),
+        vsUniform: run.singleReads.perSec > 0 ? round(run.hotReads.perSec / run.singleReads.perSec, 2) : null,
+        latency: summarize(run.hotReads.latency),
+      },
       underWrites: {
         countsPerSec: round(run.mixedReads.perSec * options.readPosts),
         reqPerSec: round(run.mixedReads.perSec),
@@ -153,6 +176,9 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       },
     },
     freshness: { samples: freshness.count, timeouts: run.freshnessTimeouts, p50Ms: freshness.p50Ms, p99Ms: freshness.p99Ms, maxMs: freshness.maxMs, latency: freshness },
+    shares: run.shares,
+    stageCpuSeconds: run.stageCpuSeconds,
+    redisReadsPerSec: run.redisReadsPerSec,
     baselines: { redisLua: baselines.redis, postgresNaive: baselines.postgres, helloWorld: { ...hello, reqPerSec: hello.perSec } },
     ratios,
     goals: evaluateGoals({ targetKind: target.kind, bulkAppliedPerSec: appliedPerSec, freshnessP99Ms: freshness.p99Ms, countsPerSec, ratios }),
@@ -183,6 +209,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       curve('GET /v1/counts (idle)', run.reads),
       curve('GET /v1/counts (under writes)', run.mixedReads),
       curve('GET …/count', run.singleReads),
+      curve('GET …/count, one hot post', run.hotReads),
       curve('freshness', undefined, run.freshness),
       curve('hello-world', baselines.helloTimed),
     ],

@@ -34,7 +34,12 @@ export function summaryTable(r: BenchResult): string {
     ['single likes (PUT)', `${formatNumber(r.single.reqPerSec)} req/s`, `p99 ${formatNumber(r.single.latency.p99Ms, 2)} ms`, `${r.single.requests} requests`],
     ['reads GET /v1/counts', `${formatNumber(r.reads.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.p99Ms, 2)} ms`, `${formatNumber(r.reads.reqPerSec)} req/s × ${r.reads.postsPerCall}, p999 ${formatNumber(r.reads.p999Ms, 2)} ms`],
     ['reads GET …/count', `${formatNumber(r.reads.singleCount.reqPerSec)} req/s`, `p99 ${formatNumber(r.reads.singleCount.latency.p99Ms, 2)} ms`, ''],
+    ['reads, one hot post', `${formatNumber(r.reads.hotCount.reqPerSec)} req/s`, `p99 ${formatNumber(r.reads.hotCount.latency.p99Ms, 2)} ms`, `${formatRatio(r.reads.hotCount.vsUniform)} GET …/count of many posts`],
     ['reads under writes', `${formatNumber(r.reads.underWrites.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.underWrites.p99Ms, 2)} ms`, `writes ${formatNumber(r.reads.underWrites.writesAcceptedPerSec)} likes/s meanwhile`],
+    ['shares', `ingest ${r.shares.ingest.map((x) => `${Math.round(x * 100)}%`).join(' / ')}`, '', `counter ${r.shares.counter.map((x) => `${Math.round(x * 100)}%`).join(' / ')}`],
+    ...(r.redisReadsPerSec === null
+      ? []
+      : [['Redis reads', `${formatNumber(r.redisReadsPerSec.hotReads)} keys/s`, '', `one hot post; ${formatNumber(r.redisReadsPerSec.singleReads)} for …/count, ${formatNumber(r.redisReadsPerSec.reads)} for /v1/counts`]]),
     ['server CPU', `${formatNumber(r.bulk.server.cpuSecondsPer1kLikes, 4)} s/1k likes`, '', `RSS max ${formatNumber(r.bulk.server.rssMaxMb)} MB; mean batch ingest ${formatNumber(r.bulk.server.ingestBatchMean)}, counter ${formatNumber(r.bulk.server.counterBatchMean)}`],
   ]);
   const baselines = table([

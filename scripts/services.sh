@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tally's dev services, all on 127.0.0.1 only, state kept in .services/ (git-ignored):
 #   kafka     Apache Kafka 4.x, KRaft single node (broker+controller), jars from Maven Central
+#   kafka3    a 3-node Kafka cluster on ports 9192-9194 (replication tests; only when named)
 #   postgres  PostgreSQL from Debian, a project cluster (not the Debian default cluster)
 #   redis     Redis from Debian, a cache: no persistence
 #
@@ -12,12 +13,13 @@
 #   urls                the addresses the app uses, as name=value lines
 #   logs <svc>          the last 50 lines of a service's log
 #   reset <svc...>      stop and DELETE the service's data (fresh cluster on next up)
+#   kafka3-start-node N start node N of kafka3 again (after a test killed it)
 #   kafka-tool <alias|main-class> [args...]   run a Kafka CLI tool with the fetched jars
 #   kafka-topics, kafka-console-consumer, kafka-console-producer, kafka-consumer-groups,
 #   kafka-get-offsets, kafka-metadata-quorum, kafka-broker-api-versions, kafka-features,
 #   kafka-cluster, kafka-storage [args...]    shorthands for kafka-tool <alias>
 #
-# Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093),
+# Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093), TALLY_KAFKA3_PORT (9192),
 #        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379).
 # Kafka: TALLY_KAFKA_VERSION (4.1.1), TALLY_KAFKA_HEAP ("-Xmx1g -Xms256m").
 #
@@ -29,8 +31,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HELPERS="$ROOT/scripts/services"
 SVC="$ROOT/.services"
-# In start order: the slow starters first, so the others start while they boot.
-ALL_SERVICES=(kafka postgres redis)
+# In start order: the slow starters first, so the others start while they boot. `up` with no
+# name starts DEFAULT_SERVICES; the others (kafka3) start only when named.
+DEFAULT_SERVICES=(kafka postgres redis)
+ALL_SERVICES=("${DEFAULT_SERVICES[@]}" kafka3)
 HOST=127.0.0.1
 
 # shellcheck source=services/lib.sh
@@ -50,7 +54,7 @@ select_services() {
     [[ " ${ALL_SERVICES[*]} " == *" $name "* ]] || die "unknown service '$name' (known: ${ALL_SERVICES[*]})"
   done
   for name in "${ALL_SERVICES[@]}"; do
-    if [[ $# -eq 0 || " $* " == *" $name "* ]]; then SELECTED+=("$name"); fi
+    if [[ ($# -eq 0 && " ${DEFAULT_SERVICES[*]} " == *" $name "*) || " $* " == *" $name "* ]]; then SELECTED+=("$name"); fi
   done
 }
 
@@ -116,6 +120,7 @@ main() {
     urls) cmd_urls ;;
     logs) cmd_logs "$@" ;;
     kafka-tool) kafka_tool "$@" ;;
+    kafka3-start-node) kafka3_start_node "$@" && kafka3_wait ;;
     kafka-*) kafka_tool "$command" "$@" ;;
     -h | --help | help) usage ;;
     *)

@@ -10,6 +10,7 @@ echo "== typecheck"; ./tally node node_modules/.bin/tsc --noEmit
 echo "== lint"
 ./tally node node_modules/.bin/eslint .
 ./tally node node_modules/.bin/madge --circular --extensions ts src bench
+echo "== build packages/client"; ./tally node --no-warnings packages/client/build.ts
 mapfile -t main_tests < <(find test -name '*.test.ts' -not -path 'test/faults/*' | sort)
 mapfile -t fault_tests < <(find test/faults -name '*.test.ts' 2>/dev/null | sort)
 echo "== tests (${#main_tests[@]} files in parallel)"

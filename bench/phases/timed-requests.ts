@@ -56,3 +56,18 @@ export async function timedRequests(http: BenchHttp, options: TimedOptions): Pro
   const seconds = (performance.now() - start) / 1000;
   return { requests, seconds, perSec: requests / seconds, latency, series };
 }
+
+/**
+ * One result from rounds of the same requests (alternated with another phase, so that a
+ * neighbour's load on a shared machine falls on both alike): requests and seconds add up, the
+ * latencies merge; the rate series is the first round's.
+ */
+export function mergeTimed(rounds: readonly TimedResult[]): TimedResult {
+  const [first, ...rest] = rounds;
+  if (first === undefined) throw new Error('mergeTimed: no rounds');
+  const latency = latencyHistogram();
+  for (const round of rounds) latency.add(round.latency);
+  const requests = first.requests + rest.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = first.seconds + rest.reduce((sum, r) => sum + r.seconds, 0);
+  return { requests, seconds, perSec: requests / seconds, latency, series: first.series };
+}

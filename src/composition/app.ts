@@ -9,6 +9,7 @@ import { buildApi } from '../stages/api/server.ts';
 import { CountReader } from '../stages/read/count-reader.ts';
 import type { Stage } from '../stages/stage.ts';
 import { createApiSecurity, type ApiSecurity } from './create-api-security.ts';
+import { createLive } from './live-wiring.ts';
 import { pipelineStages } from './pipeline-stages.ts';
 import type { PortSet } from './port-set.ts';
 
@@ -48,22 +49,36 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
 
   let api: Api | undefined;
   let security: ApiSecurity | undefined;
+  const live = stages.has('api') ? createLive(ports, options, metrics, log) : undefined;
   if (stages.has('api')) {
     security = await createApiSecurity(options, log);
+    // The near cache fronts a shared (remote) cache; the embedded cache is in process already.
+    const reader = new CountReader(ports.cache, ports.counters, {
+      nearCacheMs: ports.mode === 'distributed' ? options.nearCacheMs : 0,
+      nearCacheEntries: options.cacheEntries,
+    });
     const writer = new LikeWriter(
-      { log: ports.log, progress: ports.progress, metrics, ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}) },
+      {
+        log: ports.log,
+        progress: ports.progress,
+        metrics,
+        onApplied: (events) => reader.written(events.map((e) => e.postId)),
+        ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}),
+        ...(live ? { onAccepted: (e) => live.accepted(e) } : {}),
+      },
       { maxIngestLag: options.maxIngestLag, waitAppliedMs: options.waitAppliedMs },
     );
     api = await buildApi(
       {
         writer,
-        reader: new CountReader(ports.cache, ports.counters),
+        reader,
         likes: ports.likes,
         metrics,
         log,
         notReady: () => running.filter((s) => !s.running).map((s) => s.name),
         verifier: security.verifier,
         buckets: security.buckets,
+        ...(live ? { live: live.deps } : {}),
       },
       options,
     );
@@ -78,6 +93,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     async start() {
       await ports.init();
       for (const stage of running) await stage.start();
+      live?.start();
       if (api !== undefined) {
         try {
           await security?.init();
@@ -101,6 +117,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
     async stop(drainMs = 10_000) {
       // Closing the server waits for in-flight requests, hence for their appends to be durable.
       if (api !== undefined) await api.close();
+      live?.stop();
       await security?.close();
       log.info('stopped taking writes; draining');
       if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {

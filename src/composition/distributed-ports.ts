@@ -3,6 +3,7 @@ import { KafkaChangePublisher } from '../adapters/kafka/kafka-change-publisher.t
 import { KafkaEventLog } from '../adapters/kafka/kafka-event-log.ts';
 import { KafkaProgressProbe } from '../adapters/kafka/kafka-progress-probe.ts';
 import { RedisCountCache } from '../adapters/redis/redis-count-cache.ts';
+import { RedisCountNotifier } from '../adapters/redis/redis-count-notifier.ts';
 import type { Options } from '../config/options.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Lifecycle } from '../ports/lifecycle.ts';
@@ -18,7 +19,7 @@ import { redactUrl } from './stores/redact.ts';
  * (`--store`) holds the likes and the counters and captures the changes (relayed into Kafka by
  * the `cdc` stage), Redis is the shared count cache. Each stage may run in its own process.
  */
-export async function createDistributedPorts(options: Options, log: Logger): Promise<PortSet> {
+export async function createDistributedPorts(options: Options, log: Logger, appends = true): Promise<PortSet> {
   const kafka = { brokers: options.kafkaBrokers, namespace: options.namespace, log };
   const groupTimings = {
     sessionTimeoutMs: options.kafkaSessionTimeoutMs,
@@ -26,9 +27,10 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
     rebalanceTimeoutMs: options.kafkaSessionTimeoutMs * 2,
   };
   const store = await createStoreProfile(options, log);
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, groupTimings });
+  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
+  const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);
   const progress = new PollingProgress(
     {
@@ -40,8 +42,9 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
       counterApplied: () => store.counters.positions(),
     },
     { pollMs: 10, lagRefreshMs: 1000 },
+    log,
   );
-  const adapters: Lifecycle[] = [eventLog, store, feed, cache, kafkaProbe];
+  const adapters: Lifecycle[] = [eventLog, store, feed, cache, notifier, kafkaProbe];
 
   const cdc = ({ metrics }: StageContext): LoopStage => {
     const capture = store.capture();
@@ -75,6 +78,7 @@ export async function createDistributedPorts(options: Options, log: Logger): Pro
     feed,
     counters: store.counters,
     cache,
+    notifier,
     progress,
     tracker: undefined,
     extraStages: new Map([['cdc', cdc]]),

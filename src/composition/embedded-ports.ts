@@ -1,13 +1,10 @@
 import { MemoryCountCache } from '../adapters/memory/memory-count-cache.ts';
-import { SqliteChangeFeed } from '../adapters/sqlite/sqlite-change-feed.ts';
-import { SqliteCounterStore } from '../adapters/sqlite/sqlite-counter-store.ts';
-import { SqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
-import { SqliteEventLog } from '../adapters/sqlite/sqlite-event-log.ts';
-import { SqliteLikesStore } from '../adapters/sqlite/sqlite-likes-store.ts';
+import { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { Options } from '../config/options.ts';
 import { InProcessProgress } from '../stages/progress/in-process-progress.ts';
 import { PipelineWorkerStage } from './pipeline-worker-stage.ts';
 import type { PortSet, StageContext } from './port-set.ts';
+import { openSqliteAdapters } from './sqlite-adapters.ts';
 
 /**
  * Embedded mode: the log in `<data>/log.db`, likes store, change feed and counters in
@@ -17,43 +14,37 @@ import type { PortSet, StageContext } from './port-set.ts';
  * serve reads.
  */
 export function createEmbeddedPorts(options: Options): PortSet {
-  const logDb = new SqliteDatabase(options.dataDir, { file: 'log.db' });
-  const storeDb = new SqliteDatabase(options.dataDir, { file: 'tally.db', checkpointer: !options.pipelineThread });
   const tracker = new InProcessProgress();
   let pipeline: PipelineWorkerStage | undefined;
-  const log = new SqliteEventLog(logDb, {
-    partitions: options.partitions,
-    maxPendingEvents: options.maxPendingEvents,
-    onCommitted: () => pipeline?.appended(),
-  });
-  const likes = new SqliteLikesStore(storeDb, { shards: options.likesShards });
-  const feed = new SqliteChangeFeed(storeDb);
-  const counters = new SqliteCounterStore(storeDb);
+  const sqlite = openSqliteAdapters(options, options.pipelineThread ? 'api' : 'all', { onCommitted: () => pipeline?.appended() });
   const cache = new MemoryCountCache({ maxEntries: options.cacheEntries });
-  const adapters = [log, likes, feed, counters, cache];
+  const notifier = new MemoryCountNotifier();
   const extraStages = new Map<string, (context: StageContext) => PipelineWorkerStage>();
   if (options.pipelineThread) {
-    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, metrics, log: logger })));
+    extraStages.set('pipeline', ({ metrics, log: logger }) => (pipeline = new PipelineWorkerStage({ options, tracker, cache, notifier, metrics, log: logger })));
   }
   return {
     mode: 'embedded',
-    log,
-    likes,
-    feed,
-    counters,
+    log: sqlite.events,
+    likes: sqlite.likes,
+    feed: sqlite.feed,
+    counters: sqlite.counters,
     cache,
+    notifier,
     progress: tracker,
     tracker,
     extraStages,
     async init() {
-      for (const adapter of adapters) await adapter.init();
+      await sqlite.init();
+      await cache.init();
+      await notifier.init();
     },
     async close() {
       tracker.close();
-      for (const adapter of adapters.reverse()) await adapter.close();
-      storeDb.close();
-      logDb.close();
+      await notifier.close();
+      await cache.close();
+      await sqlite.close();
     },
-    describe: () => `embedded database ${storeDb.path} (log ${logDb.path})${options.pipelineThread ? ', pipeline in a worker thread' : ''}`,
+    describe: () => `embedded database ${sqlite.storeDb.path} (log ${sqlite.logDb.path})${options.pipelineThread ? ', pipeline in a worker thread' : ''}`,
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { CountCache } from '../ports/count-cache.ts';
+import type { CountNotifier } from '../ports/count-notifier.ts';
 import type { CounterStore } from '../ports/counter-store.ts';
 import type { EventLog } from '../ports/event-log.ts';
 import type { LikesStore } from '../ports/likes-store.ts';
@@ -11,6 +12,7 @@ import { IngestStep } from '../stages/ingest/ingest-stage.ts';
 import { LoopStage } from '../stages/loop-stage.ts';
 import type { ProgressSink } from '../stages/progress/progress-sink.ts';
 import { ScheduledReconcile } from '../stages/reconcile/reconcile.ts';
+import { notifyingCache } from '../stages/stream/notifying-cache.ts';
 import type { Stage } from '../stages/stage.ts';
 
 export interface PipelinePorts {
@@ -19,6 +21,8 @@ export interface PipelinePorts {
   readonly feed: ChangeFeed;
   readonly counters: CounterStore;
   readonly cache: CountCache;
+  /** When present, the counter publishes the counts it writes on it. */
+  readonly notifier?: CountNotifier;
 }
 
 export type PipelineStageName = 'ingest' | 'counter' | 'reconcile';
@@ -43,7 +47,7 @@ export function pipelineStages(
   }
   if (names.has('counter')) {
     const step = new CounterStep(
-      { feed: ports.feed, store: ports.counters, cache: ports.cache, metrics, log, ...sink },
+      { feed: ports.feed, store: ports.counters, cache: ports.notifier ? notifyingCache(ports.cache, ports.notifier) : ports.cache, metrics, log, ...sink },
       { group: 'counter', maxChanges: options.counterBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
     );
     stages.push(new LoopStage('counter', step, log, metrics));

@@ -2,10 +2,14 @@ import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/options.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { CountCache } from '../ports/count-cache.ts';
 import type { InProcessProgress } from '../stages/progress/in-process-progress.ts';
 import type { Stage } from '../stages/stage.ts';
 import type { FromPipeline, ToPipeline } from './pipeline-worker-protocol.ts';
+
+/** How long `stop` waits for the thread to drain and close its stages before ending it. */
+const STOP_TIMEOUT_MS = 30_000;
 
 /** The api thread's handle on the pipeline worker thread (`--pipeline-thread`), as one stage. */
 export class PipelineWorkerStage implements Stage {
@@ -13,6 +17,7 @@ export class PipelineWorkerStage implements Stage {
   readonly #options: Options;
   readonly #tracker: InProcessProgress;
   readonly #cache: CountCache;
+  readonly #notifier: MemoryCountNotifier;
   readonly #metrics: Metrics;
   readonly #log: Logger;
   #worker: Worker | undefined;
@@ -20,10 +25,15 @@ export class PipelineWorkerStage implements Stage {
   #stopped: (() => void) | undefined;
   #stopping = false;
 
-  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; metrics: Metrics; log: Logger }) {
+  readonly #workerUrl: URL;
+
+  /** `workerUrl` replaces the pipeline worker's script (tests give one that misbehaves on purpose). */
+  constructor(deps: { options: Options; tracker: InProcessProgress; cache: CountCache; notifier: MemoryCountNotifier; metrics: Metrics; log: Logger; workerUrl?: URL }) {
+    this.#workerUrl = deps.workerUrl ?? new URL('./pipeline-worker.ts', import.meta.url);
     this.#options = deps.options;
     this.#tracker = deps.tracker;
     this.#cache = deps.cache;
+    this.#notifier = deps.notifier;
     this.#metrics = deps.metrics;
     this.#log = deps.log;
   }
@@ -49,7 +59,7 @@ export class PipelineWorkerStage implements Stage {
 
   /** Starts a thread; resolves once its stages run. A thread that dies later is restarted after a pause. */
   #spawn(): Promise<void> {
-    const worker = new Worker(new URL('./pipeline-worker.ts', import.meta.url), { workerData: { options: this.#options } });
+    const worker = new Worker(this.#workerUrl, { workerData: { options: this.#options } });
     this.#worker = worker;
     this.#notRunning = ['ingest', 'counter', 'reconcile'];
     return new Promise<void>((resolve, reject) => {
@@ -59,7 +69,9 @@ export class PipelineWorkerStage implements Stage {
           ready = true;
           resolve();
         } else if (message.t === 'failed') {
-          this.#log.error({ message: message.message }, 'pipeline thread failed');
+          this.#log.error({ message: message.message }, this.#stopping ? 'pipeline thread failed to stop cleanly; ending it' : 'pipeline thread failed');
+          // A failed stop never says `stopped`: end the wait, stop() then ends the thread.
+          if (this.#stopping) this.#stopped?.();
           reject(new Error(`pipeline thread: ${message.message}`));
         } else {
           this.#receive(message);
@@ -93,7 +105,7 @@ export class PipelineWorkerStage implements Stage {
   #receive(message: FromPipeline): void {
     switch (message.t) {
       case 'counts':
-        void this.#cache.setMany(message.counts);
+        void this.#cache.setMany(message.counts).then(() => this.#notifier.notify(message.counts));
         break;
       case 'ingested':
         this.#tracker.ingested(message.log, message.feed);
@@ -122,7 +134,15 @@ export class PipelineWorkerStage implements Stage {
     const worker = this.#worker;
     if (worker === undefined) return;
     await new Promise<void>((resolve) => {
-      this.#stopped = resolve;
+      // Bounded: a thread that neither stops nor fails in time is ended anyway.
+      const timer = setTimeout(() => {
+        this.#log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'pipeline thread did not stop in time; ending it');
+        resolve();
+      }, STOP_TIMEOUT_MS);
+      this.#stopped = () => {
+        clearTimeout(timer);
+        resolve();
+      };
       this.#send({ t: 'stop' });
     });
     this.#notRunning = ['ingest', 'counter', 'reconcile'];

@@ -2,6 +2,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { ChangeFeed } from '../ports/change-feed.ts';
 import type { CountCache } from '../ports/count-cache.ts';
+import type { CountNotifier } from '../ports/count-notifier.ts';
 import type { CounterStore } from '../ports/counter-store.ts';
 import type { EventLog } from '../ports/event-log.ts';
 import type { LikesStore } from '../ports/likes-store.ts';
@@ -23,6 +24,8 @@ export interface PortSet {
   readonly feed: ChangeFeed;
   readonly counters: CounterStore;
   readonly cache: CountCache;
+  /** Tells the api processes which counts changed (live streams). */
+  readonly notifier: CountNotifier;
   readonly progress: PipelineProgress;
   /** Present when ingest and counter report their progress in this process. */
   readonly tracker: InProcessProgress | undefined;

@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'invalid_option',
   'backend_unavailable',
   'internal',
+  'too_many_streams',
   'unauthenticated',
   'forbidden',
   'rate_limited',

@@ -1,8 +1,6 @@
 /** What a client asked for: `like` creates the (post, user) row, `unlike` removes it. */
 export type LikeOp = 'like' | 'unlike';
 
-export const LIKE_OPS: readonly LikeOp[] = ['like', 'unlike'];
-
 /** One like or unlike, as appended to the event log. */
 export interface LikeEvent {
   readonly op: LikeOp;

@@ -54,3 +54,11 @@ test('the ordering gap covers every window of the load generator', () => {
   assert.equal(orderingGap({ batch: 1, bulkConcurrency: 1, concurrency: 64 }), 64);
   assert.equal(orderingGap({ batch: 1, bulkConcurrency: 1, concurrency: 1 }), 16);
 });
+
+test('scale-out: --ingest-procs and --counter-procs, only with --target distributed', () => {
+  const scaled = parseBenchOptions(['--target', 'distributed', '--ingest-procs', '2', '--counter-procs', '3']);
+  assert.deepEqual([scaled.ingestProcs, scaled.counterProcs], [2, 3]);
+  assert.deepEqual([parseBenchOptions([]).ingestProcs, parseBenchOptions([]).counterProcs], [0, 0]);
+  assert.throws(() => parseBenchOptions(['--ingest-procs', '2']), /--ingest-procs and --counter-procs need --target distributed/);
+  assert.throws(() => parseBenchOptions(['--target', 'distributed', '--counter-procs', '17']), /--counter-procs must be an integer from 0 to 16/);
+});

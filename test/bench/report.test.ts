@@ -67,8 +67,11 @@ function fakeResult(correct: boolean): BenchResult {
       server: { cpuSeconds: 0.1, cpuSecondsPer1kLikes: 1, rssMaxMb: 100, ingestBatchMean: 50, counterBatchMean: 40 }, clientCpuSeconds: 0.05,
     },
     single: { requests: 10, seconds: 1, reqPerSec: 10, latency },
-    reads: { postsPerCall: 50, countsPerSec: 500, reqPerSec: 10, p50Ms: 1, p99Ms: 3, p999Ms: 4, latency, singleCount: { reqPerSec: 10, latency }, underWrites: { countsPerSec: 100, reqPerSec: 2, p99Ms: 3, latency, writesAcceptedPerSec: 5 } },
+    reads: { postsPerCall: 50, countsPerSec: 500, reqPerSec: 10, p50Ms: 1, p99Ms: 3, p999Ms: 4, latency, singleCount: { reqPerSec: 10, latency }, hotCount: { reqPerSec: 12, vsUniform: 1.2, latency }, underWrites: { countsPerSec: 100, reqPerSec: 2, p99Ms: 3, latency, writesAcceptedPerSec: 5 } },
     freshness: { samples: 10, timeouts: 0, p50Ms: 1, p99Ms: 3, maxMs: 5, latency },
+    shares: { ingest: [0.5, 0.5], counter: [1] },
+    stageCpuSeconds: null,
+    redisReadsPerSec: null,
     baselines: {
       redisLua: { perSec: 40_000, operations: 100, seconds: 0.01, correct: true, note: 'redis' },
       postgresNaive: skippedBaseline('postgres not reachable'),

@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { likeEventsTopic } from '../../src/adapters/kafka/kafka-topics.ts';
+import { logKeyOf } from '../../src/domain/log-key.ts';
 import { distributedNamespace, dropDistributedNamespace, SERVERS, serverFlags } from '../helpers/distributed-namespace.ts';
 import { REPO_ROOT, startServer } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -26,7 +27,7 @@ async function apiCount(url: string, postId: string): Promise<number> {
 
 test('outside clients read what distributed Tally wrote: Kafka console consumer, psql, redis-cli', async (t) => {
   const ns = distributedNamespace();
-  const server = await startServer(['serve', '--distributed', ...serverFlags(ns), '--port', '0', '--partitions', '4', '--log-level', 'warn', '--reconcile-interval-ms', '0']);
+  const server = await startServer(['serve', '--distributed', ...serverFlags(ns), '--port', '0', '--partitions', '4', '--hot-shards', '4', '--log-level', 'warn', '--reconcile-interval-ms', '0']);
   t.after(async () => {
     server.child.kill('SIGTERM');
     await server.exited;
@@ -52,7 +53,7 @@ test('outside clients read what distributed Tally wrote: Kafka console consumer,
     ['pb', 3],
   ]);
 
-  await t.test('kafka-console-consumer prints the documented like events, keyed by post', async () => {
+  await t.test('kafka-console-consumer prints the documented like events, keyed postId#k (k = fnv1a(userId) mod --hot-shards)', async () => {
     const { stdout } = await run(
       './tally',
       [
@@ -82,17 +83,18 @@ test('outside clients read what distributed Tally wrote: Kafka console consumer,
       const key = line.slice(0, tab);
       const value = JSON.parse(line.slice(tab + 1)) as Record<string, unknown>;
       assert.deepEqual(Object.keys(value).sort(), ['at', 'op', 'postId', 'userId'], `documented fields only: ${line}`);
-      assert.equal(key, value.postId, 'the key is the post id');
+      assert.equal(key, logKeyOf(value.postId as string, value.userId as string, 4), 'the key is postId#k');
+      assert.match(key, /^p[ab]#[0-3]$/);
       assert.equal(typeof value.at, 'number');
       assert.ok((value.at as number) >= before && (value.at as number) <= after, `at is when the api accepted it: ${line}`);
       return { op: value.op, postId: value.postId, userId: value.userId } as Event;
     });
-    // Partitions interleave, but each post's events are in one partition, in the order sent.
-    for (const postId of expected.keys()) {
+    // Partitions interleave, but each (post, user) pair's events are in one partition, in the order sent.
+    for (const { postId, userId } of sent) {
       assert.deepEqual(
-        read.filter((e) => e.postId === postId),
-        sent.filter((e) => e.postId === postId),
-        `events of ${postId}, in order`,
+        read.filter((e) => e.postId === postId && e.userId === userId),
+        sent.filter((e) => e.postId === postId && e.userId === userId),
+        `events of ${postId}/${userId}, in order`,
       );
     }
   });

@@ -4,6 +4,10 @@ import type { LikesModel } from '../helpers/likes-model.ts';
 type Event = { op: 'like' | 'unlike'; postId: string; userId: string };
 
 export interface SteadyWriterOptions {
+  /** `bulk`: one POST /v1/events per batch; `single`: one PUT or DELETE per event, in order. */
+  readonly mode?: 'bulk' | 'single';
+  /** Prefix of this writer's user ids (`<prefix><n>`); writers running at once use disjoint prefixes. */
+  readonly userPrefix?: string;
   /** Posts written at a time: `p<n>` for n in a window of this many. */
   readonly posts: number;
   /**
@@ -23,13 +27,15 @@ export interface SteadyWriterOptions {
 }
 
 /**
- * A sequential writer of bulk batches: one batch at a time, the model applied only on 202. A
- * batch that got no 202 (an error status, a dropped connection, a timeout) stays in flight and is
- * resent until it is acknowledged before the next one: writes are idempotent and no other batch
- * came between the copies, so the outcome is exactly the batch applied once.
+ * A sequential writer: one batch (or one single like or unlike) at a time, the model applied only
+ * on 202. A write that got no 202 (an error status, a dropped connection, a timeout, a killed
+ * server) stays in flight and is resent until it is acknowledged before the next one: writes are
+ * idempotent and nothing of this writer's users came between the copies, so the outcome is
+ * exactly the write applied once. `url` is read on every attempt, so a restarted server on a new
+ * port is followed.
  */
 export class SteadyWriter {
-  readonly #url: string;
+  readonly #url: () => string;
   readonly #model: LikesModel;
   readonly #options: SteadyWriterOptions;
   #stopping = false;
@@ -43,8 +49,8 @@ export class SteadyWriter {
   /** Longest time one batch took from its first attempt to its 202. */
   longestBatchMs = 0;
 
-  constructor(url: string, model: LikesModel, options: SteadyWriterOptions) {
-    this.#url = url;
+  constructor(url: string | (() => string), model: LikesModel, options: SteadyWriterOptions) {
+    this.#url = typeof url === 'string' ? () => url : url;
     this.#model = model;
     this.#options = options;
   }
@@ -69,14 +75,26 @@ export class SteadyWriter {
 
   summary(): string {
     const failures = [...this.failures].map(([k, n]) => `${k}×${n}`).join(', ') || 'none';
-    return `${this.acknowledgedBatches} batches (${this.acknowledgedEvents} events) acknowledged, ${this.resends} resends, longest batch ${this.longestBatchMs} ms; failed attempts: ${failures}`;
+    return `${this.#options.mode ?? 'bulk'} writer ${this.#options.userPrefix ?? 'u'}: ${this.acknowledgedBatches} batches (${this.acknowledgedEvents} events) acknowledged, ${this.resends} resends, longest write ${this.longestBatchMs} ms; failed attempts: ${failures}`;
+  }
+
+  /** The user ids this writer writes as. */
+  userIds(): string[] {
+    return Array.from({ length: this.#options.users }, (_, i) => `${this.#options.userPrefix ?? 'u'}${i}`);
   }
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
       const batch = this.#randomBatch();
-      await this.#sendUntilAccepted(batch);
-      this.#model.apply(batch);
+      if (this.#options.mode === 'single') {
+        for (const event of batch) {
+          await this.#sendUntilAccepted([event]);
+          this.#model.apply([event]);
+        }
+      } else {
+        await this.#sendUntilAccepted(batch);
+        this.#model.apply(batch);
+      }
       this.acknowledgedBatches++;
       this.acknowledgedEvents += batch.length;
       if (this.#options.pauseMs > 0) await sleep(this.#options.pauseMs);
@@ -104,12 +122,12 @@ export class SteadyWriter {
   /** The status as a string, or the error that stood for one. */
   async #send(batch: Event[]): Promise<string> {
     try {
-      const res = await fetch(`${this.#url}/v1/events`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ events: batch }),
-        signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
-      });
+      const signal = AbortSignal.timeout(this.#options.requestTimeoutMs);
+      const single = this.#options.mode === 'single' ? batch[0] : undefined;
+      const res =
+        single !== undefined
+          ? await fetch(`${this.#url()}/v1/posts/${single.postId}/likes/${single.userId}`, { method: single.op === 'like' ? 'PUT' : 'DELETE', signal })
+          : await fetch(`${this.#url()}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: batch }), signal });
       const body = await res.text();
       return res.status === 202 ? '202' : `${res.status} ${body.slice(0, 200)}`.replace(/"message":"[^"]*"/, '"message":…');
     } catch (error) {
@@ -133,7 +151,51 @@ export class SteadyWriter {
     return Array.from({ length: batchSize }, () => ({
       op: Math.random() < 0.7 ? 'like' : 'unlike',
       postId: `p${start + Math.floor(Math.random() * posts)}`,
-      userId: `u${Math.floor(Math.random() * users)}`,
+      userId: `${this.#options.userPrefix ?? 'u'}${Math.floor(Math.random() * users)}`,
     }));
+  }
+}
+
+/** Writers running at once over the same posts, each as its own users, seen as one. */
+export class WriterGroup {
+  readonly writers: readonly SteadyWriter[];
+
+  constructor(writers: readonly SteadyWriter[]) {
+    this.writers = writers;
+  }
+
+  get acknowledgedBatches(): number {
+    return this.writers.reduce((sum, w) => sum + w.acknowledgedBatches, 0);
+  }
+
+  get acknowledgedEvents(): number {
+    return this.writers.reduce((sum, w) => sum + w.acknowledgedEvents, 0);
+  }
+
+  start(): void {
+    for (const writer of this.writers) writer.start();
+  }
+
+  check(): void {
+    for (const writer of this.writers) writer.check();
+  }
+
+  async stop(): Promise<void> {
+    const results = await Promise.allSettled(this.writers.map((w) => w.stop()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  summary(): string {
+    return this.writers.map((w) => w.summary()).join('; ');
+  }
+
+  /** Every post any writer wrote so far. */
+  postIds(): string[] {
+    return [...new Set(this.writers.flatMap((w) => w.postIds()))];
+  }
+
+  userIds(): string[] {
+    return this.writers.flatMap((w) => w.userIds());
   }
 }

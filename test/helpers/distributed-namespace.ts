@@ -21,6 +21,6 @@ export function distributedNamespace(): string {
 }
 
 /** Removes everything a distributed Tally created under `namespace` (see `./tally namespace drop`). Stop the processes first. */
-export async function dropDistributedNamespace(namespace: string, store: StoreName = 'postgres'): Promise<void> {
-  await dropNamespace({ ...loadOptions(new Map(), {}), namespace, store, kafkaBrokers: SERVERS.brokers, postgresUrl: SERVERS.postgresUrl, redisUrl: SERVERS.redisUrl });
+export async function dropDistributedNamespace(namespace: string, store: StoreName = 'postgres', brokers: string = SERVERS.brokers): Promise<void> {
+  await dropNamespace({ ...loadOptions(new Map(), {}), namespace, store, kafkaBrokers: brokers, postgresUrl: SERVERS.postgresUrl, redisUrl: SERVERS.redisUrl });
 }

@@ -10,12 +10,12 @@ import { Metrics } from '../../src/observability/metrics.ts';
 export const ALL_STAGES: ReadonlySet<StageName> = new Set(['api', 'ingest', 'counter', 'reconcile']);
 
 /**
- * Options as a user would get them, with test-friendly overrides. The stages run on the api
- * thread unless a test asks for `pipelineThread` (then metrics of the stages reach `/metrics`
- * only, with a delay); `./tally serve` (the crash test) runs the default, the worker thread.
+ * Options as a user would get them, with test-friendly overrides. Like production, the stages
+ * run in the pipeline worker thread unless a test asks for `pipelineThread: false` (then the
+ * stages' metrics and objects are in this thread, which some tests inspect).
  */
 export function testOptions(overrides: Partial<Options> = {}): Options {
-  return { ...loadOptions(new Map(), {}), port: 0, logLevel: 'warn', reconcileIntervalMs: 0, idleMs: 50, pipelineThread: false, ...overrides };
+  return { ...loadOptions(new Map(), {}), port: 0, logLevel: 'warn', reconcileIntervalMs: 0, idleMs: 50, ...overrides };
 }
 
 /** An embedded Tally in a fresh temporary folder, started; the test context stops it and removes the folder. */

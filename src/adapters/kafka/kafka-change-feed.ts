@@ -4,7 +4,7 @@
  *
  * Message format (what any Kafka client reads from the topic):
  * - topic `${namespace}.like-changes` (namespace `tally` by default), `partitions` partitions
- *   (12 by default), created at start-up when missing, replication factor 1;
+ *   (`--partitions`, 4 by default), created at start-up when missing, replicated per topicReplication (3 on a 3+ broker cluster);
  * - partition `fnv1a(postId) % partitions` (see `src/domain/hash.ts`), key: the post id, UTF-8;
  * - value: UTF-8 JSON, one of
  *   - `{"kind":"delta","postId":"<id>","userId":"<id>","delta":1|-1,"source":"<pos>"}`: a likes

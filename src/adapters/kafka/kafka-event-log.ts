@@ -3,10 +3,13 @@
  *
  * Message format (what any Kafka client reads from the topic):
  * - topic `${namespace}.like-events` (namespace `tally` by default), `partitions` partitions
- *   (12 by default), created at start-up when missing, replication factor 1;
- * - partition `fnv1a(postId) % partitions` (FNV-1a 32 bit over the UTF-16 code units of the post
- *   id, see `src/domain/hash.ts`), so every event of a post is in one partition, in order;
- * - key: the post id, UTF-8;
+ *   (`--partitions`, 4 by default), created at start-up when missing, replicated per topicReplication (3 on a 3+ broker cluster);
+ * - key: `postId#k` with `k = fnv1a(userId) % S`, S = `--hot-shards` (the seed's sub-shards of a
+ *   post); with S = 1 the plain post id. UTF-8;
+ * - partition `(fnv1a(postId) + k) % partitions` (FNV-1a 32 bit over the UTF-16 code units, see
+ *   `src/domain/log-key.ts`): every event of one (post, user) pair is in one partition, in order,
+ *   and one post's events spread over up to S consecutive partitions;
+ * - S is recorded as the marker topic `<topic>.hot-shards-<S>` (see `kafka-hot-shards.ts`);
  * - value: UTF-8 JSON `{"op":"like"|"unlike","postId":"<id>","userId":"<id>","at":<ms>}` where
  *   ids are strings matching `^[A-Za-z0-9_-]{1,64}$` and `at` is when the api accepted the
  *   event, in milliseconds since the epoch;
@@ -15,7 +18,7 @@
  * Example: `kcat -C -b 127.0.0.1:9092 -t tally.like-events -f '%p %o %k %s\n'`.
  */
 import { TallyError } from '../../domain/errors.ts';
-import { partitionOf } from '../../domain/hash.ts';
+import { logKeyOf, logPartitionOf } from '../../domain/log-key.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
@@ -24,6 +27,8 @@ import type { OutgoingMessage } from './kafka-batch-producer.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeEvent, encodeEvent } from './kafka-codec.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
+import { ensureHotShards } from './kafka-hot-shards.ts';
+import { KafkaProgressProbe } from './kafka-progress-probe.ts';
 import { ensureTopic, likeEventsTopic, namespacedGroup } from './kafka-topics.ts';
 
 export interface KafkaEventLogOptions {
@@ -35,6 +40,15 @@ export interface KafkaEventLogOptions {
   readonly partitions: number;
   /** Events appended and not yet acknowledged beyond which `append` fails with `overloaded`. */
   readonly maxPendingEvents: number;
+  /** Sub-shards S of a post's log key (`postId#k`); 1 (the default) keys by post id alone. */
+  readonly hotShards?: number;
+  /**
+   * Whether this process appends (true by default). A process that only consumes neither checks
+   * nor records the log's S (it does not depend on it) and may not append.
+   */
+  readonly appends?: boolean;
+  /** The consumer group whose commits say the log is drained (S may change only then); `ingest` by default. */
+  readonly drainGroup?: string;
   readonly clientId?: string;
   readonly log?: Logger;
   /** Consumer-group timings (tests shorten them); defaults suit production. */
@@ -49,6 +63,8 @@ export interface KafkaEventLogOptions {
 export class KafkaEventLog implements EventLog {
   readonly partitions: number;
   readonly topic: string;
+  /** Sub-shards of a post's log key. */
+  readonly hotShards: number;
   readonly #options: KafkaEventLogOptions;
   readonly #connection: KafkaConnection;
   #batcher: KafkaBatchProducer | undefined;
@@ -59,14 +75,33 @@ export class KafkaEventLog implements EventLog {
       throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
     }
     this.#options = options;
+    const hotShards = options.hotShards ?? 1;
+    if (!Number.isInteger(hotShards) || hotShards < 1) {
+      throw new TallyError('invalid_option', `hot shards must be a positive integer, got ${hotShards}`);
+    }
+    this.hotShards = hotShards;
     this.partitions = options.partitions;
     this.topic = likeEventsTopic(options.namespace);
     this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
   }
 
   async init(): Promise<void> {
+    if (this.#options.appends !== false) await ensureHotShards({ connection: this.#connection, topic: this.topic, shards: this.hotShards, undrained: () => this.#undrained() });
     await ensureTopic(this.#connection, this.topic, this.partitions);
     this.#batcher = await KafkaBatchProducer.start(this.#connection, 'events-producer', this.topic);
+  }
+
+  /** Events in the log that the drain group has not committed. */
+  async #undrained(): Promise<number> {
+    const probe = new KafkaProgressProbe({ ...this.#connection, namespace: this.#options.namespace });
+    await probe.init();
+    try {
+      const [ends, committed] = await Promise.all([probe.logEnds(), probe.committed(this.#options.drainGroup ?? 'ingest')]);
+      const done = new Map(committed.map((p) => [p.partition, p.offset]));
+      return ends.reduce((sum, p) => sum + Math.max(0, p.offset - (done.get(p.partition) ?? 0)), 0);
+    } finally {
+      await probe.close();
+    }
   }
 
   async close(): Promise<void> {
@@ -80,12 +115,14 @@ export class KafkaEventLog implements EventLog {
     if (events.length === 0) return { positions: [] };
     const batcher = this.#batcher;
     if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka event log is not initialised', { retriable: true });
+    if (this.#options.appends === false) throw new Error('this Kafka event log was opened by a process that does not append (appends: false)');
     if (batcher.pending + events.length > this.#options.maxPendingEvents) {
       throw new TallyError('overloaded', `the log has ${batcher.pending} events waiting for Kafka to acknowledge them; retry later`, { retriable: true });
     }
+    const shards = this.hotShards;
     const messages: OutgoingMessage[] = events.map((event) => ({
-      partition: partitionOf(event.postId, this.partitions),
-      key: Buffer.from(event.postId),
+      partition: logPartitionOf(event.postId, event.userId, shards, this.partitions),
+      key: Buffer.from(logKeyOf(event.postId, event.userId, shards)),
       value: encodeEvent(event),
     }));
     const after = await batcher.send(messages);

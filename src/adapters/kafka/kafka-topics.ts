@@ -23,8 +23,15 @@ export function namespaceTopics(namespace: string): string[] {
   return [likeEventsTopic(namespace), likeChangesTopic(namespace)];
 }
 
-/** Replication factor of the topics Tally creates: the project's broker is a single node. */
-const REPLICAS = 1;
+/**
+ * Replication of the topics Tally creates, from the cluster's size: 3 replicas with
+ * `min.insync.replicas` 2 on three brokers or more (with acks=all, an acknowledged write then
+ * survives the loss of any one broker), else one replica per broker.
+ */
+export function topicReplication(brokers: number): { replicas: number; configs: { name: string; value: string }[] } {
+  const replicas = Math.max(1, Math.min(3, brokers));
+  return { replicas, configs: replicas >= 3 ? [{ name: 'min.insync.replicas', value: '2' }] : [] };
+}
 const LEADERS_WAIT_MS = 10_000;
 
 /**
@@ -38,8 +45,10 @@ export async function ensureTopic(connection: KafkaConnection, topic: string, pa
     const existing = await admin.listTopics();
     if (!existing.includes(topic)) {
       try {
-        await admin.createTopics({ topics: [topic], partitions, replicas: REPLICAS });
-        connection.log?.info({ topic, partitions }, 'kafka: created topic');
+        const cluster = await admin.metadata({ topics: [] });
+        const { replicas, configs } = topicReplication(cluster.brokers.size);
+        await admin.createTopics({ topics: [topic], partitions, replicas, configs });
+        connection.log?.info({ topic, partitions, replicas, configs }, 'kafka: created topic');
       } catch (error) {
         if (!hasKafkaError(error, 'TOPIC_ALREADY_EXISTS')) throw error;
       }
@@ -65,12 +74,15 @@ export async function ensureTopic(connection: KafkaConnection, topic: string, pa
   }
 }
 
-/** Deletes topics that exist among `topics` (tests and `namespace` cleanup). */
+/**
+ * Deletes topics that exist among `topics`, and the topics named under them (`<topic>.*`, such as
+ * the like-events log's `hot-shards` marker) (tests and `namespace` cleanup).
+ */
 export async function deleteTopics(connection: KafkaConnection, topics: readonly string[]): Promise<void> {
   const admin = createAdmin(connection);
   try {
-    const existing = new Set(await admin.listTopics());
-    const present = topics.filter((t) => existing.has(t));
+    const existing = await admin.listTopics();
+    const present = existing.filter((t) => topics.includes(t) || topics.some((topic) => t.startsWith(`${topic}.`)));
     if (present.length > 0) await admin.deleteTopics({ topics: present });
   } finally {
     await admin.close();

@@ -6,7 +6,7 @@ import type { CapturedBatch, ChangeCapture } from '../../ports/change-capture.ts
 import { createPool } from './pg-client.ts';
 import { formatLsn, parseLsn, sourceOf } from './pg-lsn.ts';
 import { pgNames, type PgNames } from './pg-schema.ts';
-import { PgoutputDecoder, type PgoutputMessage } from './pgoutput-decoder.ts';
+import { PgTransactionChanges, type PgoutputMessage } from './pg-transaction-changes.ts';
 
 export interface PgChangeCaptureOptions {
   readonly url: string;
@@ -42,7 +42,7 @@ export class PgChangeCapture implements ChangeCapture {
   readonly #maxBuffered: number;
   #service: LogicalReplicationService | undefined;
   #socket: Socket | undefined;
-  #decoder: PgoutputDecoder;
+  #transactions: PgTransactionChanges;
   #generation = 0;
   /** Committed changes not yet handed out; `#head` is the first one. */
   #changes: Change[] = [];
@@ -64,7 +64,7 @@ export class PgChangeCapture implements ChangeCapture {
     this.#options = options;
     this.#names = pgNames(options.namespace);
     this.#maxBuffered = options.maxBuffered ?? 100_000;
-    this.#decoder = new PgoutputDecoder(options.namespace);
+    this.#transactions = new PgTransactionChanges(options.namespace);
   }
 
   async init(): Promise<void> {
@@ -166,7 +166,7 @@ export class PgChangeCapture implements ChangeCapture {
     if (this.#failure !== undefined) return;
     let committed;
     try {
-      committed = this.#decoder.push(message);
+      committed = this.#transactions.push(message);
     } catch (error) {
       this.#fail(error instanceof Error ? error : new Error(String(error)));
       return;
@@ -192,7 +192,7 @@ export class PgChangeCapture implements ChangeCapture {
    */
   #onKeepalive(lsn: string, shouldRespond: boolean): void {
     const position = parseLsn(lsn);
-    if (!this.#decoder.inTransaction && this.#buffered() === 0 && this.#batches.length === 0 && position > this.#flushed) {
+    if (!this.#transactions.inTransaction && this.#buffered() === 0 && this.#batches.length === 0 && position > this.#flushed) {
       this.#flushed = position;
       this.#sendStatus();
     } else if (shouldRespond) {
@@ -277,7 +277,7 @@ export class PgChangeCapture implements ChangeCapture {
 
   #reset(): void {
     this.#generation++;
-    this.#decoder = new PgoutputDecoder(this.#options.namespace);
+    this.#transactions = new PgTransactionChanges(this.#options.namespace);
     this.#changes = [];
     this.#sources = [];
     this.#txnEnds = [];

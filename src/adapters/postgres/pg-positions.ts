@@ -17,10 +17,6 @@ export class PgPositions {
     this.#what = what;
   }
 
-  createSql(): string {
-    return `CREATE TABLE IF NOT EXISTS ${this.#table} (partition integer PRIMARY KEY, next_offset bigint NOT NULL)`;
-  }
-
   /** Locks the rows of the batch's partitions (missing ones are created at 0, so a first batch is fenced too), compares with `from`, stores `to`. */
   async advance(tx: PgQueryable, from: readonly StreamPosition[], to: readonly StreamPosition[]): Promise<void> {
     const partitions = [...new Set([...from, ...to].map((p) => p.partition))].sort((a, b) => a - b);

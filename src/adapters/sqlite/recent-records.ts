@@ -1,7 +1,7 @@
 /**
  * The last records written in this process, by key, so that a reader in the same process takes
  * them as objects instead of decoding what was just encoded. Bounded: the oldest are dropped, and
- * a miss simply decodes the stored record.
+ * a miss simply decodes the stored record. Capacity 0 keeps nothing.
  */
 export class RecentRecords<T> {
   readonly #entries = new Map<string, T>();
@@ -12,6 +12,7 @@ export class RecentRecords<T> {
   }
 
   set(key: string, value: T): void {
+    if (this.#capacity === 0) return;
     this.#entries.set(key, value);
     if (this.#entries.size > this.#capacity) {
       const oldest = this.#entries.keys().next();

@@ -6,7 +6,7 @@ import { TallyError } from '../../domain/errors.ts';
 import type { Change } from '../../domain/change.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import { RecentRecords } from './recent-records.ts';
-import { SCHEMA_SQL, SCHEMA_VERSION } from './sqlite-schema.ts';
+import { schemaSql, type SqliteFileRole } from './sqlite-schema.ts';
 
 export type Durability = 'durable' | 'crash-safe';
 
@@ -17,10 +17,13 @@ export type Durability = 'durable' | 'crash-safe';
  */
 export class SqliteDatabase {
   readonly path: string;
-  /** Log records just appended, by `partition:baseOffset`, for the in-process ingest. */
-  readonly recentEvents = new RecentRecords<readonly LikeEvent[]>(1024);
-  /** Change records just written, by sequence number, for the in-process counter. */
-  readonly recentChanges = new RecentRecords<readonly Change[]>(1024);
+  /**
+   * Log records just appended, by `partition:baseOffset`, for an ingest in this thread; none are
+   * kept when the ingest reads the file from another thread (`keepRecent: false`).
+   */
+  readonly recentEvents: RecentRecords<readonly LikeEvent[]>;
+  /** Change records just written, by sequence number, for a counter in this thread. */
+  readonly recentChanges: RecentRecords<readonly Change[]>;
   readonly #db: DatabaseSync;
   readonly #listeners = new Map<string, Set<() => void>>();
   #synchronous: 'FULL' | 'NORMAL' = 'NORMAL';
@@ -28,10 +31,15 @@ export class SqliteDatabase {
   #checkpointer: Worker | undefined;
 
   /**
-   * Opens (creating if needed) `file` in `dataDir`. `checkpointer`: whether this connection runs
-   * the background checkpoint thread; exactly one connection per file, the one that writes, should.
+   * Opens (creating if needed) `file` in `dataDir` with the tables of `roles` (default both).
+   * `checkpointer`: whether this connection runs the background checkpoint thread; exactly one
+   * connection per file, the one that writes, should. `keepRecent`: whether a reader in this
+   * thread takes just-written records as objects (default true).
    */
-  constructor(dataDir: string, options: { file?: string; checkpointer?: boolean } = {}) {
+  constructor(dataDir: string, options: { file?: string; roles?: readonly SqliteFileRole[]; checkpointer?: boolean; keepRecent?: boolean } = {}) {
+    const recent = options.keepRecent === false ? 0 : 1024;
+    this.recentEvents = new RecentRecords(recent);
+    this.recentChanges = new RecentRecords(recent);
     if (dataDir !== ':memory:') mkdirSync(dataDir, { recursive: true });
     this.path = dataDir === ':memory:' ? ':memory:' : join(dataDir, options.file ?? 'tally.db');
     try {
@@ -44,7 +52,7 @@ export class SqliteDatabase {
     this.#db.exec('PRAGMA busy_timeout = 10000');
     this.#db.exec('PRAGMA cache_size = -262144');
     this.#db.exec('PRAGMA temp_store = MEMORY');
-    this.#db.exec(SCHEMA_SQL);
+    this.#db.exec(schemaSql(options.roles ?? ['log', 'store']));
     if (this.path !== ':memory:' && options.checkpointer !== false) {
       // A worker thread backfills the WAL into the database continuously (PASSIVE checkpoints never
       // block the writer), so the checkpoint a commit runs every ~40 MB of WAL finds little left
@@ -53,7 +61,6 @@ export class SqliteDatabase {
       this.#checkpointer = new Worker(new URL('./sqlite-checkpoint-worker.ts', import.meta.url), { workerData: { path: this.path, intervalMs: 200 } });
       this.#checkpointer.unref();
     }
-    this.#db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
   }
 
   get connection(): DatabaseSync {

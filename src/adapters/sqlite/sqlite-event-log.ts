@@ -51,19 +51,43 @@ export class SqliteEventLog implements EventLog {
       .prepare('SELECT partition, MAX(base_offset + event_count) AS next FROM log_records GROUP BY partition')
       .all() as { partition: number; next: number }[];
     const committed = conn
-      .prepare('SELECT partition, MAX(next_offset) AS next FROM log_consumer_positions GROUP BY partition')
-      .all() as { partition: number; next: number }[];
+      .prepare('SELECT consumer_group, partition, next_offset AS next FROM log_consumer_positions')
+      .all() as { consumer_group: string; partition: number; next: number }[];
+    this.#checkPartitions(highest, committed);
     this.#nextOffsets = Array.from({ length: this.partitions }, () => 0);
     for (const row of [...highest, ...committed]) {
-      if (row.partition >= this.partitions) {
-        throw new TallyError(
-          'invalid_option',
-          `the data directory holds log partition ${row.partition} but --partitions is ${this.partitions}; partitions can only grow, set --partitions to ${row.partition + 1} or more`,
-        );
-      }
       this.#nextOffsets[row.partition] = Math.max(this.#nextOffsets[row.partition] ?? 0, row.next);
     }
+    conn.prepare("INSERT INTO log_settings (key, value) VALUES ('partitions', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.partitions));
     this.#insert = conn.prepare('INSERT INTO log_records (partition, base_offset, event_count, payload) VALUES (?, ?, ?, ?)');
+  }
+
+  /**
+   * Partitions can only grow, and only while every consumer group has read everything: a post's
+   * events then move to their new partition with nothing of theirs left behind in the old one,
+   * so no (post, user) pair's events can be applied out of order (invariant 3).
+   */
+  #checkPartitions(highest: readonly { partition: number; next: number }[], committed: readonly { consumer_group: string; partition: number; next: number }[]): void {
+    const row = this.#db.connection.prepare("SELECT value FROM log_settings WHERE key = 'partitions'").get() as { value: string } | undefined;
+    const present = Math.max(0, ...[...highest, ...committed].map((r) => r.partition + 1));
+    const stored = row === undefined ? present : Number(row.value);
+    if (stored === 0 || stored === this.partitions) return;
+    if (this.partitions < stored) {
+      throw new TallyError(
+        'invalid_option',
+        `the data directory's log has ${stored} partitions but --partitions is ${this.partitions}; partitions can only grow, set --partitions to ${stored} or more`,
+      );
+    }
+    // What the slowest consumer group has not read (everything, when no group has read yet).
+    const groups = [...new Set(committed.map((r) => r.consumer_group))];
+    const readUpTo = (group: string, partition: number): number => committed.find((c) => c.consumer_group === group && c.partition === partition)?.next ?? 0;
+    const unread = highest.reduce((sum, h) => sum + h.next - Math.min(h.next, ...groups.map((g) => readUpTo(g, h.partition)), ...(groups.length === 0 ? [0] : [])), 0);
+    if (unread > 0) {
+      throw new TallyError(
+        'invalid_option',
+        `--partitions ${this.partitions} would move posts to other partitions while the log still holds ${unread} unread event(s) in the ${stored} partitions it has, which could apply a user's like and unlike out of order; start once more with --partitions ${stored} until the pipeline has applied everything (./tally serve, then stop it), then change --partitions`,
+      );
+    }
   }
 
   async close(): Promise<void> {

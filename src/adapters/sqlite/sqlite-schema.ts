@@ -1,11 +1,12 @@
 /**
- * The embedded database: log, likes store, change feed and counter store in one SQLite file.
- * Each table belongs to one adapter; they share the file so that each adapter's writes are
- * single local transactions.
+ * The embedded database, in two SQLite files: the log in `log.db`, so the api's fsynced appends
+ * never wait on the stages' write lock, and the likes store, change feed and counter store in
+ * `tally.db`, sharing one file so that each batch (rows + change records + positions) is one
+ * local transaction. Each file gets only its own tables.
  */
-export const SCHEMA_VERSION = 1;
+export type SqliteFileRole = 'log' | 'store';
 
-export const SCHEMA_SQL = `
+const LOG_SQL = `
 CREATE TABLE IF NOT EXISTS log_records (
   partition INTEGER NOT NULL,
   base_offset INTEGER NOT NULL,
@@ -14,6 +15,11 @@ CREATE TABLE IF NOT EXISTS log_records (
   PRIMARY KEY (partition, base_offset)
 ) WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS log_settings (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS log_consumer_positions (
   consumer_group TEXT NOT NULL,
   partition INTEGER NOT NULL,
@@ -21,6 +27,9 @@ CREATE TABLE IF NOT EXISTS log_consumer_positions (
   PRIMARY KEY (consumer_group, partition)
 ) WITHOUT ROWID;
 
+`;
+
+const STORE_SQL = `
 CREATE TABLE IF NOT EXISTS likes (
   post_id TEXT NOT NULL,
   shard INTEGER NOT NULL,
@@ -51,9 +60,9 @@ CREATE TABLE IF NOT EXISTS counter_positions (
   partition INTEGER PRIMARY KEY,
   next_offset INTEGER NOT NULL
 );
-
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
 `;
+
+/** The tables of a file holding these roles. */
+export function schemaSql(roles: readonly SqliteFileRole[]): string {
+  return [roles.includes('log') ? LOG_SQL : '', roles.includes('store') ? STORE_SQL : ''].join('\n');
+}

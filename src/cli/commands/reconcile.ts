@@ -16,7 +16,7 @@ export async function runReconcile(options: Options, post: string | undefined): 
     if (bad !== undefined) throw new TallyError('invalid_option', `invalid --post: "${bad}" is not an id; expected 1 to 64 characters of A-Z a-z 0-9 _ -`);
   }
   const log = createLogger(options.logLevel === 'info' ? 'warn' : options.logLevel);
-  const ports = await createPorts(options, log);
+  const ports = await createPorts(options, log, false);
   await ports.init();
   try {
     const started = Date.now();

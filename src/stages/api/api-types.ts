@@ -13,6 +13,8 @@ import type { AuthMode, LikersAccess } from '../../config/security-options.ts';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { CountReader } from '../read/count-reader.ts';
 import type { LikeWriter } from './like-writer.ts';
+import type { CountStreamHub } from '../stream/count-stream-hub.ts';
+import type { TopPosts } from '../stream/top-posts.ts';
 
 export interface ApiDeps {
   readonly writer: LikeWriter;
@@ -26,6 +28,14 @@ export interface ApiDeps {
   readonly verifier?: TokenVerifier | undefined;
   /** Holds the rate-limit buckets; absent: no rate limits. */
   readonly buckets?: TokenBuckets | undefined;
+  /** Live counts (SSE) and the dashboard; absent, their routes are not served. */
+  readonly live?: LiveDeps;
+}
+
+/** What the live routes need: the process's stream hub and its top-posts window. */
+export interface LiveDeps {
+  readonly hub: CountStreamHub;
+  readonly top: TopPosts;
 }
 
 export interface ApiOptions {

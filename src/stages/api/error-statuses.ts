@@ -20,6 +20,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   invalid_option: 500,
   backend_unavailable: 503,
   internal: 500,
+  too_many_streams: 503,
   unauthenticated: 401,
   forbidden: 403,
   rate_limited: 429,

@@ -16,15 +16,28 @@ export class LikeWriter {
   readonly #metrics: Metrics;
   readonly #options: LikeWriterOptions;
   readonly #onAppended: ((positions: Parameters<PipelineProgress['waitApplied']>[0]) => void) | undefined;
+  readonly #onApplied: ((events: readonly LikeEvent[]) => void) | undefined;
+  readonly #onAccepted: ((events: readonly LikeEvent[]) => void) | undefined;
 
   constructor(
-    deps: { log: EventLog; progress: PipelineProgress; metrics: Metrics; onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void },
+    deps: {
+      log: EventLog;
+      progress: PipelineProgress;
+      metrics: Metrics;
+      onAppended?: (positions: Parameters<PipelineProgress['waitApplied']>[0]) => void;
+      /** Called once `?wait=applied` events are counted, before the answer (the read path's read-your-writes). */
+      onApplied?: (events: readonly LikeEvent[]) => void;
+      /** Told of every event once durable (the live side's freshness). */
+      onAccepted?: (events: readonly LikeEvent[]) => void;
+    },
     options: LikeWriterOptions,
   ) {
     this.#log = deps.log;
     this.#progress = deps.progress;
     this.#metrics = deps.metrics;
     this.#onAppended = deps.onAppended;
+    this.#onApplied = deps.onApplied;
+    this.#onAccepted = deps.onAccepted;
     this.#options = options;
   }
 
@@ -45,6 +58,7 @@ export class LikeWriter {
     }
     this.#metrics.eventsAccepted.inc(events.length);
     this.#onAppended?.(result.positions);
+    this.#onAccepted?.(events);
     if (!waitApplied) return { accepted: events.length };
     const applied = await this.#progress.waitApplied(result.positions, this.#options.waitAppliedMs);
     if (!applied) {
@@ -54,6 +68,7 @@ export class LikeWriter {
         { retriable: true },
       );
     }
+    this.#onApplied?.(events);
     return { accepted: events.length, applied: true };
   }
 }

@@ -58,3 +58,19 @@ export const Counts = Type.Object({
 export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),
 });
+
+export const StreamQuery = Type.Object({
+  posts: Type.String({ minLength: 1, description: 'comma-separated post ids (the rules of GET /v1/counts)' }),
+});
+
+/** The `data` of an `event: count` on GET /v1/stream/counts. */
+export const CountEvent = Type.Object({ postId: Type.String(), count: Type.Integer() });
+
+export const TopPostsQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+});
+
+export const TopPostsBody = Type.Object({
+  windowSeconds: Type.Integer(),
+  posts: Type.Array(Type.Object({ postId: Type.String(), likes: Type.Integer({ description: 'net likes gained in the window' }), count: Type.Integer() })),
+});

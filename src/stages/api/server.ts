@@ -7,6 +7,8 @@ import { ERROR_STATUS } from './error-statuses.ts';
 import type { Api, ApiDeps, ApiOptions } from './api-types.ts';
 import { registerOpsRoutes } from './routes/ops-routes.ts';
 import { registerReadRoutes } from './routes/read-routes.ts';
+import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
+import { registerStreamRoutes } from './routes/stream-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
 import { validatorCompiler } from './validators.ts';
 import { registerAuth } from './auth/auth-hooks.ts';
@@ -59,7 +61,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     const { code, message } = describeError(error);
     const status = ERROR_STATUS[code];
     if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
-    if (code === 'overloaded' || code === 'ingest_lagging') void reply.header('retry-after', '1');
+    if (code === 'overloaded' || code === 'ingest_lagging' || code === 'too_many_streams') void reply.header('retry-after', '1');
     // RFC 6750: no error attribute when the request sent no credentials.
     if (code === 'unauthenticated') void reply.header('www-authenticate', request.headers.authorization === undefined ? 'Bearer realm="tally"' : 'Bearer realm="tally", error="invalid_token"');
     return reply.status(status).send({ error: { code, message } });
@@ -73,6 +75,10 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);
   registerOpsRoutes(app, deps);
+  if (deps.live !== undefined) {
+    registerStreamRoutes(app, deps.live, options);
+    registerDashboardRoutes(app, deps.live);
+  }
   return app;
 }
 

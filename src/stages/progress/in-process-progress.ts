@@ -1,6 +1,7 @@
 import type { StreamPosition } from '../../domain/change.ts';
 import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
 import type { ProgressSink } from './progress-sink.ts';
+import type { LagSource, StageTotals } from './stage-lag.ts';
 
 interface Waiter {
   readonly log: readonly StreamPosition[];
@@ -15,7 +16,7 @@ interface Waiter {
  * it applied and where the change feed stood after them; the counter reports applied feed
  * positions. A write waiting for `applied` is released when both have passed it.
  */
-export class InProcessProgress implements PipelineProgress, ProgressSink {
+export class InProcessProgress implements PipelineProgress, ProgressSink, LagSource {
   readonly #appended = new Map<number, number>();
   readonly #ingested = new Map<number, number>();
   readonly #applied = new Map<number, number>();
@@ -85,6 +86,14 @@ export class InProcessProgress implements PipelineProgress, ProgressSink {
     return this.waitApplied([...this.#ingested].map(([partition, offset]) => ({ partition, offset })), timeoutMs);
   }
 
+  /** Ingest's and the counter's input and progress, for the lag metrics. */
+  stageTotals(): StageTotals[] {
+    return [
+      { stage: 'ingest', upstream: positions(this.#appended), done: positions(this.#ingested) },
+      { stage: 'counter', upstream: positions(this.#feedAfterIngest), done: positions(this.#applied) },
+    ];
+  }
+
   /** Releases every waiter as not applied (shutdown). */
   close(): void {
     for (const waiter of this.#waiters) {
@@ -93,6 +102,10 @@ export class InProcessProgress implements PipelineProgress, ProgressSink {
     }
     this.#waiters.clear();
   }
+}
+
+function positions(map: Map<number, number>): StreamPosition[] {
+  return [...map].map(([partition, offset]) => ({ partition, offset }));
 }
 
 function advance(map: Map<number, number>, positions: readonly StreamPosition[]): void {

@@ -1,13 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamPosition } from '../../domain/change.ts';
+import type { Logger } from '../../observability/logger.ts';
 import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
 import type { ProgressProbes } from '../../ports/progress-probes.ts';
+import type { LagSource, StageTotals } from './stage-lag.ts';
 
 export interface PollingProgressOptions {
   /** Pause between two probes while waiting. */
   readonly pollMs: number;
   /** How often the ingest lag is refreshed for back-pressure. */
   readonly lagRefreshMs: number;
+  /** At most one log line per this many ms about failed lag refreshes (default 30 s). */
+  readonly failureLogMs?: number;
 }
 
 /**
@@ -16,34 +20,63 @@ export interface PollingProgressOptions {
  * moment, (2) the relay published every change before M into the feed, and (3) the counter
  * applied the feed up to where it ended at that point.
  */
-export class PollingProgress implements PipelineProgress {
+export class PollingProgress implements PipelineProgress, LagSource {
   readonly #probes: ProgressProbes;
   readonly #options: PollingProgressOptions;
+  readonly #log: Logger;
   #lag = 0;
+  #totals: StageTotals[] = [];
   #timer: NodeJS.Timeout | undefined;
+  #failuresSinceLog = 0;
+  #lastFailureLog = Number.NEGATIVE_INFINITY;
+  #refreshedAt = Date.now();
 
-  constructor(probes: ProgressProbes, options: PollingProgressOptions) {
+  constructor(probes: ProgressProbes, options: PollingProgressOptions, log: Logger) {
     this.#probes = probes;
     this.#options = options;
+    this.#log = log;
   }
 
   /** Starts refreshing the ingest lag in the background. */
   start(): void {
     const refresh = (): void => {
-      void Promise.all([this.#probes.logEnds(), this.#probes.ingestCommitted()])
-        .then(([ends, committed]) => {
+      void Promise.all([this.#probes.logEnds(), this.#probes.ingestCommitted(), this.#probes.feedEnds(), this.#probes.counterApplied()])
+        .then(([ends, committed, feedEnds, applied]) => {
           const done = new Map(committed.map((p) => [p.partition, p.offset]));
           this.#lag = ends.reduce((sum, p) => sum + Math.max(0, p.offset - (done.get(p.partition) ?? 0)), 0);
+          this.#refreshedAt = Date.now();
+          this.#totals = [
+            { stage: 'ingest', upstream: ends, done: committed },
+            { stage: 'counter', upstream: feedEnds, done: applied },
+          ];
         })
-        .catch(() => undefined);
+        .catch((error: unknown) => this.#refreshFailed(error));
     };
     refresh();
     this.#timer = setInterval(refresh, this.#options.lagRefreshMs);
     this.#timer.unref();
   }
 
+  /** Back-pressure then acts on a stale lag: say so, at most once per interval. */
+  #refreshFailed(error: unknown): void {
+    this.#failuresSinceLog++;
+    const now = Date.now();
+    if (now - this.#lastFailureLog < (this.#options.failureLogMs ?? 30_000)) return;
+    this.#log.warn(
+      { err: error, failures: this.#failuresSinceLog, lag: this.#lag, lagAgeMs: now - this.#refreshedAt },
+      'could not refresh the ingest lag; back-pressure acts on the last known value until it succeeds',
+    );
+    this.#lastFailureLog = now;
+    this.#failuresSinceLog = 0;
+  }
+
   stop(): void {
     clearInterval(this.#timer);
+  }
+
+  /** Ingest's and the counter's input and progress at the last refresh, for the lag metrics. */
+  stageTotals(): readonly StageTotals[] {
+    return this.#totals;
   }
 
   ingestLag(): number {

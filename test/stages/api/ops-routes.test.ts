@@ -5,7 +5,7 @@ import { startEmbedded } from '../../helpers/embedded-app.ts';
 import { eventually } from '../../helpers/wait.ts';
 
 test('healthz, readyz, metrics and the OpenAPI document are served', async (t) => {
-  const { app } = await startEmbedded(t);
+  const { app } = await startEmbedded(t, { pipelineThread: false });
   const api = app.api;
   assert.ok(api);
   assert.equal((await api.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
@@ -22,7 +22,7 @@ test('healthz, readyz, metrics and the OpenAPI document are served', async (t) =
 });
 
 test('readyz is 503 with the names of the stages that are not running', async (t) => {
-  const { app } = await startEmbedded(t);
+  const { app } = await startEmbedded(t, { pipelineThread: false });
   const api = app.api;
   assert.ok(api);
   // The counter stage stops; the process is then alive but not ready.

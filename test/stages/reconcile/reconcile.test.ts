@@ -29,7 +29,7 @@ async function write(app: App, model: LikesModel, round: number): Promise<void> 
 }
 
 test('reconcile repairs counters corrupted in the store, exactly, while writes continue', async (t) => {
-  const { app, dir } = await startEmbedded(t);
+  const { app, dir } = await startEmbedded(t, { pipelineThread: false });
   const model = new LikesModel();
   for (let round = 0; round < 10; round++) await write(app, model, round);
   await drained(app);
@@ -70,4 +70,32 @@ test('reconcile repairs counters corrupted in the store, exactly, while writes c
   }
   const repaired = (await app.metrics.driftRepaired.get()).values[0]?.value ?? 0;
   assert.ok(repaired >= 2, `drift repairs counted: ${repaired}`);
+});
+
+// Issue 11: above, an in-process reconcile already repairs every post, so the CLI's effect is
+// invisible. Here only `./tally reconcile --post` runs, against one corrupted post.
+test('./tally reconcile --post repairs the named post from another process, and only that post', async (t) => {
+  const { app, dir } = await startEmbedded(t, { pipelineThread: false });
+  const model = new LikesModel();
+  for (let round = 0; round < 6; round++) await write(app, model, round);
+  await drained(app);
+  const direct = new SqliteDatabase(dir);
+  direct.connection.prepare("UPDATE counts SET count = count + 5 WHERE post_id IN ('rc2', 'rc3')").run();
+  direct.close();
+  // Writes to every post carry the corrupted base into the cache.
+  for (let round = 6; round < 8; round++) await write(app, model, round);
+  await drained(app);
+  const exact = (p: string): number => model.counts().get(p) ?? 0;
+  const before = await counts(app);
+  assert.equal(before.rc2, exact('rc2') + 5, 'rc2 is corrupted before the CLI runs');
+
+  const cli = await run(process.execPath, ['src/cli/main.ts', 'reconcile', '--post', 'rc2', '--data', dir], { cwd: new URL('../../../', import.meta.url).pathname });
+  assert.match(cli.stdout, new RegExp(`^rc2\\t${exact('rc2')}$`, 'm'));
+  // A write to each post makes the counter poll and push fresh counts to the cache.
+  for (let round = 8; round < 10; round++) await write(app, model, round);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await drained(app);
+  const after = await counts(app);
+  assert.equal(after.rc2, exact('rc2'), 'the CLI recount repaired rc2');
+  assert.equal(after.rc3, exact('rc3') + 5, 'rc3, not named, keeps its drift: the CLI did only what it was asked');
 });

@@ -27,6 +27,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/posts/:postId/likes': 'likers',
   'GET /v1/posts/:postId/count': 'count',
   'GET /v1/counts': 'counts',
+  'GET /v1/stream/counts': 'count',
   'POST /v1/events': 'bulk',
 };
 

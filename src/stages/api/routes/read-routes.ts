@@ -69,7 +69,8 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
   );
 }
 
-function parsePostList(raw: string, max: number): string[] {
+/** The `posts=` list of a read: distinct, valid, at most `max` (the rules of GET /v1/counts). */
+export function parsePostList(raw: string, max: number): string[] {
   const ids = [...new Set(raw.split(','))];
   if (ids.length > max) throw new TallyError('too_many_posts', `${ids.length} posts in one read; at most ${max} (--max-read-posts); split the request`);
   const bad = ids.find((id) => !isValidId(id));

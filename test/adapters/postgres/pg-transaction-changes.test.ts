@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatLsn, parseLsn, sourceOf } from '../../../src/adapters/postgres/pg-lsn.ts';
-import { PgoutputDecoder, type PgoutputMessage } from '../../../src/adapters/postgres/pgoutput-decoder.ts';
+import { PgTransactionChanges, type PgoutputMessage } from '../../../src/adapters/postgres/pg-transaction-changes.ts';
 
 const likes = { schema: 'ns', name: 'likes' };
 const recounts = { schema: 'ns', name: 'recounts' };
@@ -16,11 +16,11 @@ test('LSNs parse, format and make fixed-width sources that sort in commit order'
   assert.deepEqual([...sorted].sort(), [sourceOf(2n, 0xffff), sourceOf(0xffff_ffffn, 9), sourceOf(0xffff_ffffn, 10), sourceOf(0x1_0000_0000n, 0)]);
 });
 
-test('the decoder hands out a transaction only at its commit, and only this namespace\'s likes and recounts', () => {
-  const decoder = new PgoutputDecoder('ns');
-  const feed = (m: PgoutputMessage) => decoder.push(m);
+test('the assembler hands out a transaction only at its commit, and only this namespace\'s likes and recounts', () => {
+  const transactions = new PgTransactionChanges('ns');
+  const feed = (m: PgoutputMessage) => transactions.push(m);
   assert.equal(feed({ tag: 'begin', commitLsn: '0/100' }), undefined);
-  assert.ok(decoder.inTransaction);
+  assert.ok(transactions.inTransaction);
   feed({ tag: 'relation' });
   feed({ tag: 'insert', relation: likes, new: { post_id: 'p', shard: 1, user_id: 'u', liked_at: '5' } });
   feed({ tag: 'insert', relation: { schema: 'other', name: 'likes' }, new: { post_id: 'x', user_id: 'y' } });
@@ -29,7 +29,7 @@ test('the decoder hands out a transaction only at its commit, and only this name
   feed({ tag: 'delete', relation: recounts, key: { id: '1' }, old: null });
   feed({ tag: 'update' });
   const committed = feed({ tag: 'commit', commitLsn: '0/100' });
-  assert.equal(decoder.inTransaction, false);
+  assert.equal(transactions.inTransaction, false);
   assert.deepEqual(committed, {
     commitLsn: 0x100n,
     changes: [

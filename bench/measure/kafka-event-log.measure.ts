@@ -1,14 +1,14 @@
 /**
  * Measures the Kafka event log on the local broker (not part of `npm test`):
- *   ./tally node test/adapters/kafka/kafka-event-log.measure.ts [events=200000] [appenders=200] [perAppend=100]
+ *   ./tally node bench/measure/kafka-event-log.measure.ts [events=200000] [appenders=200] [perAppend=100]
  * Appenders each append `perAppend` events at a time until `events` are durable, then one consumer
  * reads them all back; prints events/s of both and append latency percentiles.
  */
-import { KafkaEventLog } from '../../../src/adapters/kafka/kafka-event-log.ts';
-import { deleteTopics, namespaceTopics } from '../../../src/adapters/kafka/kafka-topics.ts';
-import type { LikeEvent } from '../../../src/domain/like-event.ts';
-import { uniqueName } from '../../helpers/wait.ts';
-import { BROKERS } from './kafka-test-kit.ts';
+import { KafkaEventLog } from '../../src/adapters/kafka/kafka-event-log.ts';
+import { deleteTopics, namespaceTopics } from '../../src/adapters/kafka/kafka-topics.ts';
+import type { LikeEvent } from '../../src/domain/like-event.ts';
+import { uniqueName } from './measure-kit.ts';
+import { BROKERS } from './measure-kit.ts';
 
 const total = Number(process.argv[2] ?? 200_000);
 const appenders = Number(process.argv[3] ?? 200);

@@ -1,7 +1,7 @@
 import type { Change } from '../../domain/change.ts';
 import { parseLsn } from './pg-lsn.ts';
 
-/** The subset of a pgoutput relation (table) description the decoder reads. */
+/** The subset of a pgoutput relation (table) description this reads. */
 interface Relation {
   readonly schema: string;
   readonly name: string;
@@ -9,7 +9,7 @@ interface Relation {
 
 type Tuple = Readonly<Record<string, unknown>>;
 
-/** The subset of pg-logical-replication's decoded pgoutput messages the decoder reads. */
+/** The subset of pg-logical-replication's decoded pgoutput messages this reads. */
 export type PgoutputMessage =
   | { readonly tag: 'begin'; readonly commitLsn: string | null }
   | { readonly tag: 'commit'; readonly commitLsn: string | null }
@@ -29,7 +29,7 @@ export interface CommittedTransaction {
  * `likes` is +1, a delete from it -1, an insert into `recounts` a recount. Everything else
  * (other tables, deletes of recounts, updates, truncates) is ignored.
  */
-export class PgoutputDecoder {
+export class PgTransactionChanges {
   readonly #schema: string;
   #open: { commitLsn: bigint; changes: Change[] } | undefined;
 

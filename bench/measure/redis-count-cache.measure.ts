@@ -1,15 +1,15 @@
 /**
  * Measures the Redis count cache on the local server (not part of `npm test`):
- *   ./tally node test/adapters/redis/redis-count-cache.measure.ts [posts=200000] [batch=1000] [concurrency=8]
+ *   ./tally node bench/measure/redis-count-cache.measure.ts [posts=200000] [batch=1000] [concurrency=8]
  * Writes `posts` versioned counts with setMany in batches, then reads them with getMany in
  * batches (`concurrency` calls at a time); prints entries/s of each.
  */
 import { Redis } from 'ioredis';
-import { RedisCountCache } from '../../../src/adapters/redis/redis-count-cache.ts';
-import type { VersionedCount } from '../../../src/ports/counter-store.ts';
-import { uniqueName } from '../../helpers/wait.ts';
+import { RedisCountCache } from '../../src/adapters/redis/redis-count-cache.ts';
+import type { VersionedCount } from '../../src/ports/counter-store.ts';
+import { REDIS_URL, uniqueName } from './measure-kit.ts';
 
-const URL = process.env.TALLY_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const URL = REDIS_URL;
 const posts = Number(process.argv[2] ?? 200_000);
 const batch = Number(process.argv[3] ?? 1_000);
 const concurrency = Number(process.argv[4] ?? 8);

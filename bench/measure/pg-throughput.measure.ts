@@ -1,16 +1,16 @@
 /**
  * Measures the PostgreSQL adapters on the local server (not part of `npm test`):
- *   ./tally node test/adapters/postgres/pg-throughput.measure.ts [batches] [writers]
+ *   ./tally node bench/measure/pg-throughput.measure.ts [batches] [writers]
  * - apply: events/s through PgLikesStore.apply, batches of 5,000 events (90% likes of uniformly
  *   random (post, user) pairs over 200,000 posts and 1M users, 10% unlikes of earlier likes),
  *   `writers` concurrent appliers, 16 shards, 8 hash partitions;
  * - capture: changes/s out of PgChangeCapture (poll 10,000, acknowledge each batch) over the WAL
  *   the applies wrote.
  */
-import { PgChangeCapture } from '../../../src/adapters/postgres/pg-change-capture.ts';
-import { PgLikesStore } from '../../../src/adapters/postgres/pg-likes-store.ts';
-import type { LikeEvent } from '../../../src/domain/like-event.ts';
-import { freshNamespace, PG_URL } from './pg-fixture.ts';
+import { PgChangeCapture } from '../../src/adapters/postgres/pg-change-capture.ts';
+import { PgLikesStore } from '../../src/adapters/postgres/pg-likes-store.ts';
+import type { LikeEvent } from '../../src/domain/like-event.ts';
+import { freshNamespace, PG_URL } from './measure-kit.ts';
 
 const BATCH = 5000;
 const batches = Number(process.argv[2] ?? 40);

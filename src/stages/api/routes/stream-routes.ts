@@ -1,0 +1,63 @@
+import type { ServerResponse } from 'node:http';
+import type { StreamSink } from '../../stream/count-stream.ts';
+import { ErrorBody, StreamQuery } from '../schemas.ts';
+import type { Api, ApiOptions, LiveDeps } from '../api-types.ts';
+import { parsePostList } from './read-routes.ts';
+
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // nginx and similar proxies would otherwise buffer the stream.
+  'x-accel-buffering': 'no',
+} as const;
+
+/** GET /v1/stream/counts: live counts as Server-Sent Events. */
+export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptions): void {
+  // Open streams would keep `close()` waiting: end them first.
+  app.addHook('preClose', async () => live.hub.stop());
+
+  app.get(
+    '/v1/stream/counts',
+    {
+      schema: {
+        tags: ['reads'],
+        summary: 'Live counts (Server-Sent Events): `event: count`, `data: {"postId","count"}`, resumable with Last-Event-ID',
+        querystring: StreamQuery,
+        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const postIds = parsePostList(request.query.posts, options.maxReadPosts);
+      const header = request.headers['last-event-id'];
+      const lastEventId = Array.isArray(header) ? header[0] : header;
+      const stream = await live.hub.open(postIds, lastEventId, responseSink(reply.raw));
+      // The hub has written the head and the opening values on the raw response.
+      reply.hijack();
+      if (reply.raw.destroyed) stream.close('gone');
+      else reply.raw.on('close', () => stream.close('gone'));
+    },
+  );
+}
+
+function responseSink(res: ServerResponse): StreamSink {
+  const head = (): void => {
+    if (res.headersSent) return;
+    res.writeHead(200, SSE_HEADERS);
+    res.socket?.setNoDelay(true);
+  };
+  return {
+    write: (text) => {
+      head();
+      if (!res.destroyed) res.write(text);
+    },
+    get buffered() {
+      return res.writableLength;
+    },
+    destroy: () => res.destroy(),
+    end: () => {
+      head();
+      res.end();
+    },
+  };
+}

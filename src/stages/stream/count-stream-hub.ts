@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { TallyError } from '../../domain/errors.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { CountListener, CountNotifier, CountSubscription } from '../../ports/count-notifier.ts';
+import type { VersionedCount } from '../../ports/counter-store.ts';
+import { ChangeSequence } from './change-sequence.ts';
+import { CountStream, type CloseReason, type StreamSink } from './count-stream.ts';
+import { NOTHING_SEEN, formatEventId, parseEventId } from './event-id.ts';
+import type { LiveMetrics } from '../../observability/live-metrics.ts';
+
+export interface CountStreamHubOptions {
+  /** At most one event per post per stream in this many ms (`--stream-interval-ms`). */
+  readonly intervalMs: number;
+  /** A comment on every stream this often (`--stream-heartbeat-ms`). */
+  readonly heartbeatMs: number;
+  /** Streams this process serves at once (`--max-streams`). */
+  readonly maxStreams: number;
+  /** A client leaving more unread is dropped (`--stream-buffer-bytes`). */
+  readonly maxBufferedBytes: number;
+  /** Posts whose latest change number is remembered for resumes; default 100,000. */
+  readonly rememberedPosts?: number;
+}
+
+export interface CountStreamHubDeps {
+  readonly notifier: CountNotifier;
+  /** Current counts with versions (a post never liked: count 0, version 0). */
+  readonly snapshot: (postIds: readonly string[]) => Promise<Map<string, VersionedCount>>;
+  readonly metrics: LiveMetrics;
+  readonly log: Logger;
+}
+
+/**
+ * The live streams of one api process: subscribes once to the count notifier, numbers every
+ * change it hears (see `event-id.ts`), and hands each to the streams watching that post. A
+ * stream opens with the current values (only those changed since its `Last-Event-ID` when it
+ * resumes on this process); after a notifier resync every stream gets the current values again.
+ */
+export class CountStreamHub implements CountListener {
+  readonly #deps: CountStreamHubDeps;
+  readonly #options: CountStreamHubOptions;
+  readonly #epoch = randomBytes(6).readUIntBE(0, 6).toString(36);
+  readonly #sequence: ChangeSequence;
+  readonly #watchers = new Map<string, Set<CountStream>>();
+  readonly #streams = new Set<CountStream>();
+  #opening = 0;
+  #subscription: CountSubscription | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(deps: CountStreamHubDeps, options: CountStreamHubOptions) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#sequence = new ChangeSequence(options.rememberedPosts ?? 100_000);
+  }
+
+  /** Streams open now. */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  start(): void {
+    this.#subscription ??= this.#deps.notifier.subscribe(this);
+    this.#heartbeat ??= setInterval(() => {
+      for (const stream of this.#streams) stream.heartbeat();
+    }, this.#options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Ends every stream and stops listening. */
+  stop(): void {
+    this.#subscription?.close();
+    this.#subscription = undefined;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    for (const stream of [...this.#streams]) stream.close('shutdown');
+  }
+
+  /**
+   * Opens a stream of these posts, resuming after `lastEventId` when given. Throws a retriable
+   * `too_many_streams` past `maxStreams`. The caller closes the stream when the client goes.
+   */
+  async open(postIds: readonly string[], lastEventId: string | undefined, sink: StreamSink): Promise<CountStream> {
+    if (this.#streams.size + this.#opening >= this.#options.maxStreams) {
+      this.#deps.metrics.refused.inc();
+      throw new TallyError('too_many_streams', `this api process serves ${this.#options.maxStreams} live streams already (--max-streams); retry later or on another api process`, { retriable: true });
+    }
+    const stream = new CountStream(postIds, this.#epoch, sink, this.#options, {
+      onClosed: (closed, reason) => this.#remove(closed, reason),
+      onSent: (events) => this.#deps.metrics.events.inc(events),
+    });
+    // Watching before reading the snapshot: a change arriving meanwhile is offered to the stream.
+    const upTo = this.#sequence.current;
+    this.#streams.add(stream);
+    for (const postId of postIds) {
+      let set = this.#watchers.get(postId);
+      if (set === undefined) this.#watchers.set(postId, (set = new Set()));
+      set.add(stream);
+    }
+    this.#deps.metrics.open.set(this.#streams.size);
+    this.#opening++;
+    try {
+      const current = await this.#deps.snapshot(postIds);
+      const mark = parseEventId(lastEventId);
+      const resumes = mark !== undefined && mark.epoch === this.#epoch && mark.seq <= upTo;
+      const send: VersionedCount[] = [];
+      const known = new Map<string, number>();
+      for (const postId of postIds) {
+        const count = current.get(postId) ?? { postId, count: 0, version: 0 };
+        if (resumes && !this.#sequence.changedAfter(postId, mark.seq)) known.set(postId, count.version);
+        else send.push(count);
+      }
+      stream.open(send, known, resumes ? formatEventId(mark) : NOTHING_SEEN, upTo);
+    } catch (error) {
+      stream.close('gone');
+      throw error;
+    } finally {
+      this.#opening--;
+    }
+    return stream;
+  }
+
+  changed(counts: readonly VersionedCount[]): void {
+    for (const count of counts) {
+      const seq = this.#sequence.next(count.postId);
+      const watchers = this.#watchers.get(count.postId);
+      if (watchers === undefined) continue;
+      for (const stream of watchers) stream.offer(count, seq);
+    }
+  }
+
+  resync(): void {
+    this.#sequence.forgetAll();
+    const watched = [...this.#watchers.keys()];
+    if (watched.length === 0) return;
+    this.#deps.snapshot(watched).then(
+      (current) => this.changed([...current.values()]),
+      (error: unknown) => this.#deps.log.warn({ err: error }, 'live streams: reading current counts after a resync failed'),
+    );
+  }
+
+  #remove(stream: CountStream, reason: CloseReason): void {
+    if (!this.#streams.delete(stream)) return;
+    for (const postId of stream.posts) {
+      const set = this.#watchers.get(postId);
+      set?.delete(stream);
+      if (set?.size === 0) this.#watchers.delete(postId);
+    }
+    if (reason === 'slow') {
+      this.#deps.metrics.dropped.inc();
+      this.#deps.log.info({ posts: stream.posts.length }, 'live streams: dropped a client that fell behind');
+    }
+    this.#deps.metrics.open.set(this.#streams.size);
+  }
+}

@@ -1,0 +1,18 @@
+import type { CountCache } from '../../ports/count-cache.ts';
+import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts';
+
+/**
+ * Current counts with their versions: the cache first, misses (or a cache that fails) from the
+ * counter store; a post never liked is `{count: 0, version: 0}`.
+ */
+export function versionedCounts(cache: CountCache, store: CounterStore) {
+  return async (postIds: readonly string[]): Promise<Map<string, VersionedCount>> => {
+    const hits = await cache.getMany(postIds).catch(() => new Map<string, VersionedCount>());
+    const misses = postIds.filter((postId) => !hits.has(postId));
+    if (misses.length > 0) {
+      const stored = await store.getMany(misses);
+      for (const postId of misses) hits.set(postId, stored.get(postId) ?? { postId, count: 0, version: 0 });
+    }
+    return hits;
+  };
+}
