@@ -5,6 +5,7 @@ import { runDynamodb } from './commands/dynamodb.ts';
 import { runNamespace } from './commands/namespace.ts';
 import { runReconcile } from './commands/reconcile.ts';
 import { runStages } from './commands/serve.ts';
+import { runToken } from './commands/token.ts';
 import type { StageName } from '../composition/app.ts';
 
 const HELP = `tally: exact, fresh likes counts (see README.md)
@@ -24,6 +25,8 @@ commands:
   dynamodb init         create the --store dynamodb tables of --namespace when absent (on-demand billing, streams on)
   namespace drop NAME   delete everything the distributed mode keeps under namespace NAME (Kafka topics
                         and groups, the --store's tables, Redis keys); stop its processes first
+  token --sub ID [--scope "likes:write likers:read"] [--ttl SECONDS]
+                        print an HS256 token signed with --jwt-secret-file (a service token when --scope is given)
   help                  this text
 
 options (flag, environment variable, meaning, default):
@@ -38,6 +41,7 @@ const COMMAND_WORDS: Record<string, number> = { namespace: 2, dynamodb: 1 };
 /** Flags some commands take besides the options. */
 const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
   reconcile: { post: 'string', scheduled: 'boolean' },
+  token: { sub: 'string', scope: 'string', ttl: 'string' },
 };
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -56,6 +60,9 @@ async function main(argv: readonly string[]): Promise<void> {
   switch (command) {
     case 'serve':
       await runStages(options, new Set<StageName>(['api', 'ingest', 'cdc', 'counter', 'reconcile']));
+      return;
+    case 'token':
+      await runToken(options, flags);
       return;
     case 'namespace':
       await runNamespace(options, positionals);

@@ -1,57 +1,11 @@
 import { TallyError } from '../domain/errors.ts';
+import { bool, int, nonEmpty, oneOf, url, widen, type FlagKind, type OptionSpec } from './option-parsers.ts';
+import { SECURITY_OPTION_SPECS } from './security-options.ts';
 import { STORE_NAMES, type StoreName } from './store-names.ts';
 
-/** How a flag takes its value: `string` needs one; `boolean` is a switch that also takes true/false. */
-export type FlagKind = 'string' | 'boolean';
-
-/** How one option is read, checked and documented. */
-interface OptionSpec<T> {
-  /** Command-line flag, without the leading dashes. */
-  readonly flag: string;
-  /** Environment variable. */
-  readonly env: string;
-  readonly default: T;
-  readonly doc: string;
-  /** Returns the parsed value, or a string saying what is allowed. */
-  readonly parse: (raw: string) => T | { readonly allowed: string };
-}
-
-function int(min: number, max: number) {
-  return (raw: string): number | { allowed: string } => {
-    const value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-    return Number.isSafeInteger(value) && value >= min && value <= max ? value : { allowed: `an integer from ${min} to ${max}` };
-  };
-}
-
-function oneOf<T extends string>(...values: T[]) {
-  return (raw: string): T | { allowed: string } => ((values as string[]).includes(raw) ? (raw as T) : { allowed: `one of ${values.join(', ')}` });
-}
-
-function nonEmpty(raw: string): string | { allowed: string } {
-  return raw.trim().length > 0 ? raw : { allowed: 'a non-empty string' };
-}
-
-function bool(raw: string): boolean | { allowed: string } {
-  if (['true', '1', 'yes'].includes(raw)) return true;
-  if (['false', '0', 'no'].includes(raw)) return false;
-  return { allowed: 'true or false' };
-}
-
-function url(protocols: string[]) {
-  return (raw: string): string | { allowed: string } => {
-    try {
-      const parsed = new URL(raw);
-      if (protocols.includes(parsed.protocol)) return raw;
-    } catch {
-      // falls through to the message below
-    }
-    return { allowed: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` };
-  };
-}
+export type { FlagKind, OptionSpec } from './option-parsers.ts';
 
 type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
-/** Widens a literal default to its option type. */
-const widen = <T>(value: T): T => value;
 const DEFAULT_LOG_LEVEL = widen<LogLevel>('info');
 
 /** Every option of every command, with its default. `./tally --help` prints this table. */
@@ -94,6 +48,7 @@ export const OPTION_SPECS = {
   nearCacheMs: { flag: 'near-cache-ms', env: 'TALLY_NEAR_CACHE_MS', default: 50, doc: 'distributed api: how long a count read from Redis may be served from process memory (concurrent misses coalesce); 0 disables', parse: int(0, 60_000) },
   metricsPort: { flag: 'metrics-port', env: 'TALLY_METRICS_PORT', default: -1, doc: 'a process without the api (ingest, counter, cdc) serves GET /metrics on this port; 0 picks a free one, -1 none', parse: int(-1, 65535) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
+  ...SECURITY_OPTION_SPECS,
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Specs = typeof OPTION_SPECS;
