@@ -24,7 +24,11 @@ export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptio
         tags: ['reads'],
         summary: 'Live counts (Server-Sent Events): `event: count`, `data: {"postId","count"}`, resumable with Last-Event-ID',
         querystring: StreamQuery,
-        response: { '4xx': ErrorBody, '5xx': ErrorBody },
+        response: {
+          200: { description: 'the stream: `event: count` records, heartbeat comments', content: { 'text/event-stream': { schema: {} } } },
+          '4xx': ErrorBody,
+          '5xx': ErrorBody,
+        },
       },
     },
     async (request, reply) => {
