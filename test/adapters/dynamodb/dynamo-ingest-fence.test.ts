@@ -81,10 +81,12 @@ test('dynamodb: a zombie that claimed its partitions and stalled past its lease 
   const names = dynamoTableNames(ns.namespace);
   const fence = new DynamoFence({ client, endpoint: ns.settings.endpoint, table: names.positions }, 'ingest', 'zombie');
   const from = [{ partition: 0, offset: 0 }];
-  // The zombie claims [0, 10) and stalls before writing.
-  await fence.claim(from, [{ partition: 0, offset: 10 }], 'zombie', 300, true);
+  // The zombie claims [0, 10) and stalls before writing. (A lease long enough to assert on a busy machine.)
+  const lease = 4000;
+  const claimedAt = Date.now();
+  await fence.claim(from, [{ partition: 0, offset: 10 }], 'zombie', lease, true);
   await assert.rejects(store.apply([{ op: 'like', postId: 'z', userId: 'u1', at: 2 }], { from, to: [{ partition: 0, offset: 10 }] }), (e: unknown) => isTallyError(e) && e.code === 'position_conflict', 'held: the new owner waits');
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, claimedAt + lease + 300 - Date.now())));
   // The lease ran out: the new owner takes over, applies the newer unlike, moves on.
   await store.apply([{ op: 'like', postId: 'z', userId: 'u1', at: 2 }], { from, to: [{ partition: 0, offset: 10 }] });
   await store.apply([{ op: 'unlike', postId: 'z', userId: 'u1', at: 3 }], { from: [{ partition: 0, offset: 10 }], to: [{ partition: 0, offset: 11 }] });
