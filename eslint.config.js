@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.runtime/', '.services/', 'data/', 'bench-results/', 'packages/*/dist/'] },
+  { ignores: ['node_modules/', '.runtime/', '.services/', 'data/', 'bench-results/', 'packages/*/dist/', '.tools/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

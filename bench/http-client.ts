@@ -18,6 +18,8 @@ const RETRIABLE = new Set([429, 503]);
  * spends its CPU on sending rather than on JSON.
  */
 export class BenchHttp {
+  /** Headers every request of every client carries (a bearer token: `./tally bench --token-file`). */
+  static #shared: Record<string, string> = {};
   readonly #pool: Pool;
   /** 429/503 answers retried so far (Tally's back-pressure). */
   retries = 0;
@@ -26,12 +28,18 @@ export class BenchHttp {
     this.#pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
   }
 
+  /** Every later request of every client sends `Authorization: Bearer <token>`. */
+  static useBearerToken(token: string): void {
+    BenchHttp.#shared = { authorization: `Bearer ${token}` };
+  }
+
   /** One request; the answer whatever its status. */
   async request(method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: Buffer | string): Promise<HttpAnswer> {
     const response = await this.#pool.request({
       method,
       path,
-      ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+      headers: body === undefined ? BenchHttp.#shared : { ...BenchHttp.#shared, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body }),
     });
     return { status: response.statusCode, text: await response.body.text() };
   }

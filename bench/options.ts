@@ -24,6 +24,8 @@ export interface BenchOptions extends Omit<WorkloadSpec, 'minGap'> {
   readonly serveArgs: readonly string[];
   readonly settleTimeout: number;
   readonly profileDir: string | undefined;
+  /** A file holding a bearer token every request carries (a target started with --auth jwt). */
+  readonly tokenFile: string | undefined;
   /** Absolute path of the HTML report. */
   readonly report: string;
   readonly json: boolean;
@@ -101,6 +103,8 @@ ${rows.join('\n')}
                        skipped with a note when that fails
   --no-baselines       same as --baselines none
   --profile DIR        run the started server under node --cpu-prof, profile written to DIR
+  --token-file PATH    send Authorization: Bearer <the file's token> on every request, for a target
+                       with --auth jwt (e.g. ./tally token --sub bench --scope "likes:write likers:read")
   --report PATH        HTML report (default bench-results/report-<timestamp>.html)
   --json               last line of stdout: the results as one JSON object
   --quick              smaller defaults (the --quick column above): a few minutes at most
@@ -121,6 +125,7 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
         baselines: 'string',
         'no-baselines': 'boolean',
         profile: 'string',
+        'token-file': 'string',
         report: 'string',
         json: 'boolean',
         quick: 'boolean',
@@ -169,6 +174,7 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
     target,
     serveArgs: typeof values['serve-args'] === 'string' ? values['serve-args'].split(/\s+/).filter((a) => a.length > 0) : [],
     profileDir: typeof values.profile === 'string' ? values.profile : undefined,
+    tokenFile: typeof values['token-file'] === 'string' ? resolve(values['token-file']) : undefined,
     report: typeof values.report === 'string' ? resolve(values.report) : resolve(ROOT, `bench-results/report-${stamp}.html`),
     json: values.json === true,
     quick,

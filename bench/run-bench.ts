@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { BaselineRunner } from './baselines/baseline-runner.ts';
+import { BenchHttp } from './http-client.ts';
 import { percentileCurve, summarize, type CurvePoint } from './histogram.ts';
 import { orderingGap, type BenchOptions } from './options.ts';
 import type { TimedResult } from './phases/timed-requests.ts';
@@ -52,6 +54,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
   await baselines.prepare();
 
   say(`target: ${options.target}`);
+  if (options.tokenFile !== undefined) BenchHttp.useBearerToken(readFileSync(options.tokenFile, 'utf8').trim());
   const target = await startTarget(options.target, options.serveArgs, options.profileDir, { ingest: options.ingestProcs, counter: options.counterProcs });
   say(`target: ${target.description} at ${target.origin}`);
   let run: TallyRun;

@@ -5,6 +5,7 @@
 #   kafka3    a 3-node Kafka cluster on ports 9192-9194 (replication tests; only when named)
 #   postgres  PostgreSQL from Debian, a project cluster (not the Debian default cluster)
 #   redis     Redis from Debian, a cache: no persistence
+#   dynamodb  moto_server (PyPI moto[server]) in a project venv: DynamoDB + Streams emulator, in memory
 #
 # Usage: ./tally services <command> [service...]     (or: bash scripts/services.sh <command> ...)
 #   up [svc...]         install what is missing, start what is not running (default: all)
@@ -21,7 +22,7 @@
 #   kafka-cluster, kafka-storage [args...]    shorthands for kafka-tool <alias>
 #
 # Ports: TALLY_KAFKA_PORT (9092), TALLY_KAFKA_CONTROLLER_PORT (9093), TALLY_KAFKA3_PORT (9192),
-#        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379), TALLY_CASSANDRA_PORT (9042),
+#        TALLY_POSTGRES_PORT (5432), TALLY_REDIS_PORT (6379), TALLY_DYNAMODB_PORT (8000), TALLY_CASSANDRA_PORT (9042),
 #        TALLY_CASSANDRA_STORAGE_PORT (7000).
 # Cassandra: TALLY_CASSANDRA_VERSION (5.0.9), TALLY_CASSANDRA_HEAP ("-Xms512m -Xmx512m").
 # Kafka: TALLY_KAFKA_VERSION (4.1.1), TALLY_KAFKA_HEAP ("-Xmx1g -Xms256m").
@@ -36,7 +37,7 @@ HELPERS="$ROOT/scripts/services"
 SVC="$ROOT/.services"
 # In start order: the slow starters first, so the others start while they boot. `up` with no
 # name starts DEFAULT_SERVICES; the others (kafka3) start only when named.
-DEFAULT_SERVICES=(cassandra kafka postgres redis)
+DEFAULT_SERVICES=(cassandra kafka postgres redis dynamodb)
 ALL_SERVICES=("${DEFAULT_SERVICES[@]}" kafka3)
 HOST=127.0.0.1
 

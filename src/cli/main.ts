@@ -1,9 +1,11 @@
 import { loadOptions, optionFlags, optionsHelp, type FlagKind } from '../config/options.ts';
 import { isTallyError } from '../domain/errors.ts';
 import { parseCommandLine, UsageError } from './args.ts';
+import { runDynamodb } from './commands/dynamodb.ts';
 import { runNamespace } from './commands/namespace.ts';
 import { runReconcile } from './commands/reconcile.ts';
 import { runStages } from './commands/serve.ts';
+import { runToken } from './commands/token.ts';
 import type { StageName } from '../composition/app.ts';
 
 const HELP = `tally: exact, fresh likes counts (see README.md)
@@ -18,10 +20,13 @@ commands:
   api | ingest | cdc | counter
                         run one stage of the distributed mode in this process
   bench                 measure throughput, freshness and reads against baselines (./tally bench --help)
-  services up|down|status|restart [kafka|postgres|redis]
+  services up|down|status|restart [kafka|postgres|redis|dynamodb]
                         install and run the servers of the distributed mode on 127.0.0.1
+  dynamodb init         create the --store dynamodb tables of --namespace when absent (on-demand billing, streams on)
   namespace drop NAME   delete everything the distributed mode keeps under namespace NAME (Kafka topics
                         and groups, the --store's tables, Redis keys); stop its processes first
+  token --sub ID [--scope "likes:write likers:read"] [--ttl SECONDS]
+                        print an HS256 token signed with --jwt-secret-file (a service token when --scope is given)
   help                  this text
 
 options (flag, environment variable, meaning, default):
@@ -31,11 +36,12 @@ ${optionsHelp()}
 const SINGLE_STAGES: Record<string, StageName> = { api: 'api', ingest: 'ingest', cdc: 'cdc', counter: 'counter' };
 
 /** How many words some commands take after their name. */
-const COMMAND_WORDS: Record<string, number> = { namespace: 2 };
+const COMMAND_WORDS: Record<string, number> = { namespace: 2, dynamodb: 1 };
 
 /** Flags some commands take besides the options. */
 const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
   reconcile: { post: 'string', scheduled: 'boolean' },
+  token: { sub: 'string', scope: 'string', ttl: 'string' },
 };
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -55,8 +61,14 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'serve':
       await runStages(options, new Set<StageName>(['api', 'ingest', 'cdc', 'counter', 'reconcile']));
       return;
+    case 'token':
+      await runToken(options, flags);
+      return;
     case 'namespace':
       await runNamespace(options, positionals);
+      return;
+    case 'dynamodb':
+      await runDynamodb(options, positionals);
       return;
     case 'reconcile':
       if (isOn(flags.get('scheduled'))) await runStages(options, new Set<StageName>(['reconcile']));

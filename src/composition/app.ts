@@ -8,6 +8,7 @@ import type { Api } from '../stages/api/api-types.ts';
 import { buildApi } from '../stages/api/server.ts';
 import { CountReader } from '../stages/read/count-reader.ts';
 import type { Stage } from '../stages/stage.ts';
+import { createApiSecurity, type ApiSecurity } from './create-api-security.ts';
 import { createLive } from './live-wiring.ts';
 import { pipelineStages } from './pipeline-stages.ts';
 import type { PortSet } from './port-set.ts';
@@ -47,8 +48,10 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   if (stages.has('cdc') && cdc !== undefined) running.push(cdc({ metrics, log }));
 
   let api: Api | undefined;
+  let security: ApiSecurity | undefined;
   const live = stages.has('api') ? createLive(ports, options, metrics, log) : undefined;
   if (stages.has('api')) {
+    security = await createApiSecurity(options, log);
     // The near cache fronts a shared (remote) cache; the embedded cache is in process already.
     const reader = new CountReader(
       ports.cache,
@@ -75,9 +78,11 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         metrics,
         log,
         notReady: () => running.filter((s) => !s.running).map((s) => s.name),
+        verifier: security.verifier,
+        buckets: security.buckets,
         ...(live ? { live: live.deps } : {}),
       },
-      { bodyLimitBytes: options.bodyLimitBytes, maxBulkEvents: options.maxBulkEvents, maxReadPosts: options.maxReadPosts },
+      options,
     );
   }
 
@@ -93,9 +98,12 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       live?.start();
       if (api !== undefined) {
         try {
+          await security?.init();
+          log.info(`api security: ${security?.describe() ?? ''}`);
           app.url = await api.listen({ port: options.port, host: options.host });
         } catch (cause) {
           for (const stage of [...running].reverse()) await stage.stop();
+          await security?.close();
           await ports.close();
           if ((cause as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw cause;
           throw new TallyError('invalid_option', `port ${options.port} on ${options.host} is already in use; stop what holds it or choose another --port (TALLY_PORT)`, { cause });
@@ -112,6 +120,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       // Closing the server waits for in-flight requests, hence for their appends to be durable.
       if (api !== undefined) await api.close();
       live?.stop();
+      await security?.close();
       log.info('stopped taking writes; draining');
       if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {
         const deadline = Date.now() + drainMs;

@@ -15,7 +15,8 @@ const PROFILES: Record<StoreName, () => Promise<ProfileModule>> = {
     return { create: m.createPostgresStore, drop: m.dropPostgresStore };
   },
   dynamodb: async () => {
-    throw new Error('--store dynamodb is not built yet');
+    const m = await import('./stores/dynamodb-store.ts');
+    return { create: m.createDynamoStore, drop: m.dropDynamoStore };
   },
   cassandra: async () => {
     const m = await import('./stores/cassandra-store.ts');

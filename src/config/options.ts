@@ -1,57 +1,11 @@
 import { TallyError } from '../domain/errors.ts';
+import { bool, int, nonEmpty, oneOf, url, widen, type FlagKind, type OptionSpec } from './option-parsers.ts';
+import { SECURITY_OPTION_SPECS } from './security-options.ts';
 import { STORE_NAMES, type StoreName } from './store-names.ts';
 
-/** How a flag takes its value: `string` needs one; `boolean` is a switch that also takes true/false. */
-export type FlagKind = 'string' | 'boolean';
-
-/** How one option is read, checked and documented. */
-interface OptionSpec<T> {
-  /** Command-line flag, without the leading dashes. */
-  readonly flag: string;
-  /** Environment variable. */
-  readonly env: string;
-  readonly default: T;
-  readonly doc: string;
-  /** Returns the parsed value, or a string saying what is allowed. */
-  readonly parse: (raw: string) => T | { readonly allowed: string };
-}
-
-function int(min: number, max: number) {
-  return (raw: string): number | { allowed: string } => {
-    const value = /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
-    return Number.isSafeInteger(value) && value >= min && value <= max ? value : { allowed: `an integer from ${min} to ${max}` };
-  };
-}
-
-function oneOf<T extends string>(...values: T[]) {
-  return (raw: string): T | { allowed: string } => ((values as string[]).includes(raw) ? (raw as T) : { allowed: `one of ${values.join(', ')}` });
-}
-
-function nonEmpty(raw: string): string | { allowed: string } {
-  return raw.trim().length > 0 ? raw : { allowed: 'a non-empty string' };
-}
-
-function bool(raw: string): boolean | { allowed: string } {
-  if (['true', '1', 'yes'].includes(raw)) return true;
-  if (['false', '0', 'no'].includes(raw)) return false;
-  return { allowed: 'true or false' };
-}
-
-function url(protocols: string[]) {
-  return (raw: string): string | { allowed: string } => {
-    try {
-      const parsed = new URL(raw);
-      if (protocols.includes(parsed.protocol)) return raw;
-    } catch {
-      // falls through to the message below
-    }
-    return { allowed: `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` };
-  };
-}
+export type { FlagKind, OptionSpec } from './option-parsers.ts';
 
 type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
-/** Widens a literal default to its option type. */
-const widen = <T>(value: T): T => value;
 const DEFAULT_LOG_LEVEL = widen<LogLevel>('info');
 
 /** Every option of every command, with its default. `./tally --help` prints this table. */
@@ -85,6 +39,8 @@ export const OPTION_SPECS = {
   streamHeartbeatMs: { flag: 'stream-heartbeat-ms', env: 'TALLY_STREAM_HEARTBEAT_MS', default: 15_000, doc: 'live streams: a heartbeat comment this often', parse: int(100, 600_000) },
   streamBufferBytes: { flag: 'stream-buffer-bytes', env: 'TALLY_STREAM_BUFFER_BYTES', default: 256 * 1024, doc: 'live streams: a client leaving more unread bytes is dropped', parse: int(1024, 64 * 1024 * 1024) },
   postgresUrl: { flag: 'postgres-url', env: 'TALLY_POSTGRES_URL', default: 'postgres://tally:tally@127.0.0.1:5432/tally', doc: 'PostgreSQL connection URL', parse: url(['postgres:', 'postgresql:']) },
+  dynamodbEndpoint: { flag: 'dynamodb-endpoint', env: 'TALLY_DYNAMODB_ENDPOINT', default: 'http://127.0.0.1:8000', doc: '--store dynamodb: DynamoDB endpoint; empty means AWS (region and credentials from the standard AWS variables and chain)', parse: (raw: string) => (raw === '' ? raw : url(['http:', 'https:'])(raw)) },
+  dynamodbCreateTables: { flag: 'dynamodb-create-tables', env: 'TALLY_DYNAMODB_CREATE_TABLES', default: true, doc: '--store dynamodb: create the namespace\'s tables at start-up when absent (on-demand billing, streams on)', parse: bool },
   cassandraContactPoints: { flag: 'cassandra-contact-points', env: 'TALLY_CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', doc: '--store cassandra: contact points, comma separated host:port', parse: (raw: string) => (/^[^,\s:]+:\d+(,[^,\s:]+:\d+)*$/.test(raw) ? raw : { allowed: 'host:port[,host:port...]' }) },
   cassandraLocalDc: { flag: 'cassandra-local-dc', env: 'TALLY_CASSANDRA_LOCAL_DC', default: 'datacenter1', doc: '--store cassandra: the local datacenter (reads and writes at LOCAL_QUORUM there)', parse: nonEmpty },
   cassandraReplication: { flag: 'cassandra-replication', env: 'TALLY_CASSANDRA_REPLICATION', default: "{'class': 'SimpleStrategy', 'replication_factor': 1}", doc: '--store cassandra: replication of the namespace\'s keyspace, a CQL map (production: NetworkTopologyStrategy, 3 per datacenter)', parse: (raw: string) => (/^\{[^;]*\}$/.test(raw.trim()) ? raw.trim() : { allowed: "a CQL replication map such as {'class': 'NetworkTopologyStrategy', 'datacenter1': 3}" }) },
@@ -92,6 +48,7 @@ export const OPTION_SPECS = {
   nearCacheMs: { flag: 'near-cache-ms', env: 'TALLY_NEAR_CACHE_MS', default: 50, doc: 'distributed api: how long a count read from Redis may be served from process memory (concurrent misses coalesce); 0 disables', parse: int(0, 60_000) },
   metricsPort: { flag: 'metrics-port', env: 'TALLY_METRICS_PORT', default: -1, doc: 'a process without the api (ingest, counter, cdc) serves GET /metrics on this port; 0 picks a free one, -1 none', parse: int(-1, 65535) },
   redisUrl: { flag: 'redis-url', env: 'TALLY_REDIS_URL', default: 'redis://127.0.0.1:6379', doc: 'Redis connection URL', parse: url(['redis:', 'rediss:']) },
+  ...SECURITY_OPTION_SPECS,
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Specs = typeof OPTION_SPECS;

@@ -22,6 +22,13 @@ export const ERROR_CODES = [
   'backend_unavailable',
   'internal',
   'too_many_streams',
+  'unauthenticated',
+  'forbidden',
+  'rate_limited',
+  'method_not_allowed',
+  'bad_request',
+  'headers_too_large',
+  'request_timeout',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

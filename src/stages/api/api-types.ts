@@ -8,6 +8,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
+import type { TokenBuckets } from '../../ports/token-buckets.ts';
+import type { AuthMode, LikersAccess } from '../../config/security-options.ts';
+import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { CountReader } from '../read/count-reader.ts';
 import type { LikeWriter } from './like-writer.ts';
 import type { CountStreamHub } from '../stream/count-stream-hub.ts';
@@ -21,6 +24,10 @@ export interface ApiDeps {
   readonly log: Logger;
   /** Names of stages that are not running; empty when the process is ready. */
   readonly notReady: () => string[];
+  /** Verifies bearer tokens (`--auth jwt`); absent: no authentication. */
+  readonly verifier?: TokenVerifier | undefined;
+  /** Holds the rate-limit buckets; absent: no rate limits. */
+  readonly buckets?: TokenBuckets | undefined;
   /** Live counts (SSE) and the dashboard; absent, their routes are not served. */
   readonly live?: LiveDeps;
 }
@@ -35,6 +42,17 @@ export interface ApiOptions {
   readonly bodyLimitBytes: number;
   readonly maxBulkEvents: number;
   readonly maxReadPosts: number;
+  readonly auth: AuthMode;
+  readonly authReads: boolean;
+  readonly likers: LikersAccess;
+  /** `off` or `RATE[:BURST]` (config/security-options.ts). */
+  readonly rateLimitIp: string;
+  readonly rateLimitUser: string;
+  readonly trustProxy: string;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly maxConnections: number;
 }
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, Logger, TypeBoxTypeProvider>;

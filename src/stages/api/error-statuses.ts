@@ -21,4 +21,11 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   backend_unavailable: 503,
   internal: 500,
   too_many_streams: 503,
+  unauthenticated: 401,
+  forbidden: 403,
+  rate_limited: 429,
+  method_not_allowed: 405,
+  bad_request: 400,
+  headers_too_large: 431,
+  request_timeout: 408,
 };

@@ -16,7 +16,7 @@ export const LikersQuery = Type.Object({
 });
 
 export const CountsQuery = Type.Object({
-  posts: Type.String({ minLength: 1, description: 'comma-separated post ids' }),
+  posts: Type.String({ minLength: 1, pattern: `^${ID_PATTERN.slice(1, -1)}(,${ID_PATTERN.slice(1, -1)})*$`, description: 'comma-separated post ids' }),
   viewer: Type.Optional(Id),
 });
 

@@ -11,6 +11,9 @@ import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { registerStreamRoutes } from './routes/stream-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
 import { validatorCompiler } from './validators.ts';
+import { registerAuth } from './auth/auth-hooks.ts';
+import { clientErrorHandler, frameworkErrors, registerNotFound, registerRequestGuards } from './http-edges.ts';
+import { rateLimitSettings, registerRateLimits } from './limits/rate-limits.ts';
 
 /** The HTTP API v1 of DESIGN.md, with OpenAPI at /docs. */
 export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api> {
@@ -18,33 +21,57 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
-    return503OnClosing: true,
+    // Every answer keeps the error contract: these replace Fastify's and Node's own bodies.
+    return503OnClosing: false,
+    clientErrorHandler,
+    frameworkErrors,
     forceCloseConnections: 'idle',
+    // Slow or idle clients are cut off; a request that waits (?wait=applied) is not, since the
+    // request has been received by then.
+    http: {
+      requireHostHeader: false,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, options.headersTimeoutMs),
+    },
+    requestTimeout: options.requestTimeoutMs,
+    keepAliveTimeout: options.keepAliveTimeoutMs,
+    trustProxy: trustProxy(options.trustProxy),
     // Plain JSON.parse (the scan for __proto__ keys costs ~4% of a bulk write); a body carrying
     // such a key still fails validation, since every schema forbids extra properties.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler());
+  app.server.maxConnections = options.maxConnections;
+  // Only JSON bodies are read: text/plain gets 415 like any other type.
+  app.removeContentTypeParser('text/plain');
 
+  const notFound = registerNotFound(app);
   await app.register(swagger, {
     openapi: {
       info: { title: 'Tally HTTP API', version: '1', description: 'Exact, fresh likes counts. Errors are {"error": {"code", "message"}}; codes are listed in the README.' },
+      ...(deps.verifier === undefined ? {} : { components: { securitySchemes: { bearerAuth: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT' } } } }),
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (request.is404) return notFound(request, reply);
     const { code, message } = describeError(error);
     const status = ERROR_STATUS[code];
     if (status >= 500 && !(isTallyError(error) && error.retriable)) request.log.error({ err: error, url: request.url }, 'request failed');
     if (code === 'overloaded' || code === 'ingest_lagging' || code === 'too_many_streams') void reply.header('retry-after', '1');
     else if (code === 'backend_unavailable') void reply.header('retry-after', '2');
+    // RFC 6750: no error attribute when the request sent no credentials.
+    if (code === 'unauthenticated') void reply.header('www-authenticate', request.headers.authorization === undefined ? 'Bearer realm="tally"' : 'Bearer realm="tally", error="invalid_token"');
     return reply.status(status).send({ error: { code, message } });
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; see /docs for the API` } }),
-  );
+  registerRequestGuards(app);
+  // Hook order: per-IP limit, token check, access policy, per-user limit.
+  const addUserLimit = deps.buckets === undefined ? undefined : await registerRateLimits(app, deps.buckets, rateLimitSettings(options.rateLimitIp, options.rateLimitUser), deps.log);
+  if (deps.verifier !== undefined) registerAuth(app, deps.verifier, { authReads: options.authReads, likers: options.likers });
+  addUserLimit?.();
 
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);
@@ -60,7 +87,9 @@ function describeError(error: FastifyError): { code: ErrorCode; message: string 
   if (isTallyError(error)) return { code: error.code, message: error.message };
   if (error.validation !== undefined) {
     const where = error.validationContext ?? 'request';
-    const code: ErrorCode = where === 'params' ? 'invalid_id' : where === 'body' ? 'invalid_body' : where === 'querystring' ? 'invalid_query' : 'invalid_body';
+    // A bad id in posts= is an invalid id, as in the path (the pattern is in the OpenAPI document).
+    const badPostList = where === 'querystring' && error.validation.some((v) => v.instancePath === '/posts' && v.keyword === 'pattern');
+    const code: ErrorCode = where === 'params' || badPostList ? 'invalid_id' : where === 'body' ? 'invalid_body' : where === 'querystring' ? 'invalid_query' : 'invalid_body';
     const hint =
       code === 'invalid_id'
         ? 'ids are 1 to 64 characters of A-Z a-z 0-9 _ -'
@@ -83,7 +112,27 @@ function describeError(error: FastifyError): { code: ErrorCode; message: string 
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return { code: 'invalid_json', message: `the body is not valid JSON: ${error.message}` };
   }
-  if (error.statusCode === 413) return { code: 'body_too_large', message: error.message };
-  if (error.statusCode === 415) return { code: 'unsupported_media_type', message: error.message };
+  const byStatus = error.statusCode !== undefined ? CLIENT_ERROR_CODES[error.statusCode] : undefined;
+  if (byStatus !== undefined) return { code: byStatus, message: error.message };
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return { code: 'bad_request', message: error.message };
   return { code: 'internal', message: 'internal error; the server log has the details' };
+}
+
+/** Framework errors that carry a 4xx status are client mistakes: never an `internal` 500. */
+const CLIENT_ERROR_CODES: Readonly<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  431: 'headers_too_large',
+};
+
+/** `--trust-proxy` for Fastify: false, or the proxies' addresses and CIDRs. */
+function trustProxy(value: string): boolean | string[] {
+  return value === 'false' ? false : value.split(',');
 }

@@ -7,7 +7,7 @@ import type { Api, ApiDeps, ApiOptions } from '../api-types.ts';
 export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions): void {
   app.get(
     '/v1/posts/:postId/likes/:userId',
-    { schema: { tags: ['reads'], summary: 'Has this user liked the post', params: LikeParams, response: { 200: Liked, '4xx': ErrorBody } } },
+    { schema: { tags: ['reads'], summary: 'Has this user liked the post', params: LikeParams, response: { 200: Liked, '4xx': ErrorBody, 503: ErrorBody } } },
     async (request) => {
       const { postId, userId } = request.params;
       const liked = await deps.likes.likedPosts(userId, [postId]);
@@ -23,7 +23,7 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
         summary: 'Who liked the post, newest first',
         params: PostParams,
         querystring: LikersQuery,
-        response: { 200: LikersPage, '4xx': ErrorBody },
+        response: { 200: LikersPage, '4xx': ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
@@ -37,7 +37,7 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
 
   app.get(
     '/v1/posts/:postId/count',
-    { schema: { tags: ['reads'], summary: 'The like count of a post', params: PostParams, response: { 200: Count, '4xx': ErrorBody } } },
+    { schema: { tags: ['reads'], summary: 'The like count of a post', params: PostParams, response: { 200: Count, '4xx': ErrorBody, 503: ErrorBody } } },
     async (request, reply) => {
       const { postId } = request.params;
       const counts = await deps.reader.counts([postId]);
@@ -53,7 +53,7 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
         tags: ['reads'],
         summary: "Many counts at once, with the viewer's own liked flags",
         querystring: CountsQuery,
-        response: { 200: Counts, '4xx': ErrorBody },
+        response: { 200: Counts, '4xx': ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
