@@ -32,9 +32,11 @@ interface PositionRow {
  * applied in three durable steps:
  *
  * 1. its result (each post's new count and the version it replaces, computed from a read made
- *    while the positions stand at `from` with no batch pending) is stored in `counter_batches`;
+ *    while the positions stand at `from` with no batch pending) is stored in `counter_batches`,
+ *    state `claiming`;
  * 2. each partition of the batch is claimed by a lightweight transaction: `pending = id IF
- *    next_offset = from AND pending = null` (the exactly-once fence; a stale counter fails here);
+ *    next_offset = from AND pending = null` (the exactly-once fence; a stale counter fails here),
+ *    then the batch moves to `writing` (`IF state = 'claiming'`: a finisher may have aborted it);
  * 3. the counts are written with `USING TIMESTAMP version`, so writing them again (a finisher
  *    after a crash, or a late duplicate) is harmless and an older write never beats a newer one;
  *    then each partition moves to `to` and drops the claim (`IF pending = id`).
@@ -93,16 +95,23 @@ export class CassandraCounterStore implements CounterStore {
       return { p: postId, c: applyUpdate(before?.count ?? 0, batch.updates.get(postId) ?? { base: undefined, delta: 0 }), from: before?.version ?? 0 };
     });
     const id = randomUUID();
-    await this.#db.execute(`INSERT INTO ${this.#names.counterBatches} (id, body) VALUES (?, ?)`, [id, JSON.stringify({ to: batch.to, writes } satisfies StoredBatch)]);
+    const batches = this.#names.counterBatches;
+    await this.#db.execute(`INSERT INTO ${batches} (id, body, state) VALUES (?, ?, 'claiming')`, [id, JSON.stringify({ to: batch.to, writes } satisfies StoredBatch)]);
     const claimed: number[] = [];
     for (const partition of partitions) {
       if (await this.#claim(partition, from.get(partition) ?? 0, stored.get(partition), id)) {
         claimed.push(partition);
         continue;
       }
-      for (const p of claimed) await this.#db.execute(`UPDATE ${this.#names.counterPositions} SET pending = null WHERE partition = ? IF pending = ?`, [p, id]);
+      await this.#db.execute(`UPDATE ${batches} SET state = 'aborted' WHERE id = ?`, [id]);
+      await this.#releaseClaims(id, claimed);
       const actual = (await this.#readPositions([partition])).get(partition)?.next ?? 0;
       throw conflict(partition, actual, from.get(partition) ?? 0);
+    }
+    // Every partition is claimed: from here on the batch is written by whoever gets to it. A
+    // finisher that found it half claimed (this counter looked dead) may have aborted it first.
+    if (!(await this.#db.execute(`UPDATE ${batches} SET state = 'writing' WHERE id = ? IF state = 'claiming'`, [id])).wasApplied()) {
+      throw new TallyError('position_conflict', `counter store: batch ${id} was aborted by another counter while it claimed its partitions`, { retriable: true });
     }
     await this.#complete(id, { to: batch.to, writes }, partitions);
     return this.#takeFinished(writes.map(toVersionedCount));
@@ -149,16 +158,35 @@ export class CassandraCounterStore implements CounterStore {
     }
   }
 
-  /** Finishes a batch another counter claimed and did not complete (it died, or is finishing it now: both are idempotent). */
+  /**
+   * Deals with a batch another counter claimed and did not complete (it died, or is slow). Fully
+   * claimed (`writing`): finishes it (idempotent, also beside its own counter). Still `claiming`
+   * (its counter stopped between two claims, before writing anything): aborts it, by a lightweight
+   * transaction its counter must pass before writing, and drops its claims.
+   */
   async #finish(id: string): Promise<VersionedCount[]> {
-    const row = (await this.#db.execute(`SELECT body FROM ${this.#names.counterBatches} WHERE id = ?`, [id])).rows[0];
+    const batches = this.#names.counterBatches;
+    const row = (await this.#db.execute(`SELECT body, state FROM ${batches} WHERE id = ?`, [id])).rows[0];
     const body = str(row?.get('body'));
-    if (body === undefined) throw new TallyError('internal', `counter store: pending batch ${id} has no stored body`);
+    const partitions = (await this.#db.execute(`SELECT partition, pending FROM ${this.#names.counterPositions}`)).rows
+      .filter((r) => str(r.get('pending')) === id)
+      .map((r) => num(r.get('partition')));
+    let state = str(row?.get('state'));
+    if (state === 'claiming') {
+      const aborted = await this.#db.execute(`UPDATE ${batches} SET state = 'aborted' WHERE id = ? IF state = 'claiming'`, [id]);
+      state = aborted.wasApplied() ? 'aborted' : str(aborted.rows[0]?.get('state'));
+    }
+    if (state !== 'writing' || body === undefined) {
+      await this.#releaseClaims(id, partitions);
+      return [];
+    }
     const stored = JSON.parse(body) as StoredBatch;
-    const claimed = await this.#db.execute(`SELECT partition, pending FROM ${this.#names.counterPositions}`);
-    const partitions = claimed.rows.filter((r) => str(r.get('pending')) === id).map((r) => num(r.get('partition')));
     await this.#complete(id, stored, partitions);
     return stored.writes.map(toVersionedCount);
+  }
+
+  async #releaseClaims(id: string, partitions: readonly number[]): Promise<void> {
+    for (const p of partitions) await this.#db.execute(`UPDATE ${this.#names.counterPositions} SET pending = null WHERE partition = ? IF pending = ?`, [p, id]);
   }
 
   async #readPositions(partitions: readonly number[]): Promise<Map<number, PositionRow>> {

@@ -51,7 +51,7 @@ function tableStatements(n: CassandraNames): string[] {
     `CREATE TABLE IF NOT EXISTS ${n.captureLease} (id int PRIMARY KEY, owner text)`,
     `CREATE TABLE IF NOT EXISTS ${n.counts} (post_id text PRIMARY KEY, count bigint, version bigint)`,
     `CREATE TABLE IF NOT EXISTS ${n.counterPositions} (partition int PRIMARY KEY, next_offset bigint, pending text)`,
-    `CREATE TABLE IF NOT EXISTS ${n.counterBatches} (id text PRIMARY KEY, body text) WITH default_time_to_live = 86400`,
+    `CREATE TABLE IF NOT EXISTS ${n.counterBatches} (id text PRIMARY KEY, body text, state text) WITH default_time_to_live = 86400`,
   ];
 }
 

@@ -36,9 +36,9 @@ test('a batch a dead counter claimed is finished by the next apply, and its coun
   await counters.init();
   await counters.apply({ updates: new Map([['a', { base: undefined, delta: 1 }]]), from: [], to: [{ partition: 0, offset: 1 }] });
   const session = await connectCassandra(ks.connection, 'test');
-  const deadCounterClaims = async (id: string, to: number, count: number, fromVersion: number): Promise<void> => {
+  const deadCounterClaims = async (id: string, to: number, count: number, fromVersion: number, state = 'writing'): Promise<void> => {
     const body = JSON.stringify({ to: [{ partition: 0, offset: to }], writes: [{ p: 'a', c: count, from: fromVersion }] });
-    await session.execute(`INSERT INTO ${ks.namespace}.counter_batches (id, body) VALUES (?, ?)`, [id, body]);
+    await session.execute(`INSERT INTO ${ks.namespace}.counter_batches (id, body, state) VALUES (?, ?, ?)`, [id, body, state]);
     await session.execute(`UPDATE ${ks.namespace}.counter_positions SET pending = ? WHERE partition = 0`, [id]);
   };
   try {
@@ -53,6 +53,12 @@ test('a batch a dead counter claimed is finished by the next apply, and its coun
     const next = await counters.apply({ updates: new Map([['a', { base: undefined, delta: 1 }]]), from: [{ partition: 0, offset: 5 }], to: [{ partition: 0, offset: 9 }] });
     assert.deepEqual(next, [{ postId: 'a', count: 7, version: 3 }, { postId: 'a', count: 8, version: 4 }]);
     assert.equal((await counters.getMany(['a'])).get('a')?.count, 8);
+    // A counter that died between two claims (still `claiming`) wrote nothing: its claim is
+    // dropped, nothing of it is written, and the replay applies the changes once.
+    await deadCounterClaims('dead3', 12, 100, 4, 'claiming');
+    const after = await counters.apply({ updates: new Map([['a', { base: undefined, delta: 2 }]]), from: [{ partition: 0, offset: 9 }], to: [{ partition: 0, offset: 12 }] });
+    assert.deepEqual(after, [{ postId: 'a', count: 10, version: 5 }]);
+    assert.deepEqual(await counters.positions(), [{ partition: 0, offset: 12 }]);
   } finally {
     await session.shutdown();
   }
