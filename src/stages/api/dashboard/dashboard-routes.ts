@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { TopPostsBody, TopPostsQuery } from '../schemas.ts';
+import { ErrorBody, TopPostsBody, TopPostsQuery } from '../schemas.ts';
 import type { Api, LiveDeps } from '../api-types.ts';
 
 const WINDOW_SECONDS = 60;
@@ -18,7 +18,7 @@ export function registerDashboardRoutes(app: Api, live: LiveDeps): void {
 
   app.get(
     '/dashboard/top-posts',
-    { schema: { tags: ['ops'], summary: 'Posts with the most likes in the last minute', querystring: TopPostsQuery, response: { 200: TopPostsBody } } },
+    { schema: { tags: ['ops'], summary: 'Posts with the most likes in the last minute', querystring: TopPostsQuery, response: { 200: TopPostsBody, '4xx': ErrorBody } } },
     async (request) => ({ windowSeconds: WINDOW_SECONDS, posts: live.top.top(request.query.limit ?? 10) }),
   );
 }
