@@ -3,6 +3,9 @@ import { ID_PATTERN } from '../../domain/ids.ts';
 
 const Id = Type.String({ pattern: ID_PATTERN, description: 'Opaque id: 1 to 64 of A-Z a-z 0-9 _ -' });
 
+/** `posts=a,b,c`: comma-separated ids (a bad id in it is `invalid_id`, like one in a path). */
+const PostList = Type.String({ minLength: 1, pattern: `^${ID_PATTERN.slice(1, -1)}(,${ID_PATTERN.slice(1, -1)})*$`, description: 'comma-separated post ids' });
+
 export const PostParams = Type.Object({ postId: Id });
 export const LikeParams = Type.Object({ postId: Id, userId: Id });
 
@@ -16,7 +19,7 @@ export const LikersQuery = Type.Object({
 });
 
 export const CountsQuery = Type.Object({
-  posts: Type.String({ minLength: 1, pattern: `^${ID_PATTERN.slice(1, -1)}(,${ID_PATTERN.slice(1, -1)})*$`, description: 'comma-separated post ids' }),
+  posts: PostList,
   viewer: Type.Optional(Id),
 });
 
@@ -60,7 +63,7 @@ export const ErrorBody = Type.Object({
 });
 
 export const StreamQuery = Type.Object({
-  posts: Type.String({ minLength: 1, description: 'comma-separated post ids (the rules of GET /v1/counts)' }),
+  posts: PostList,
 });
 
 /** The `data` of an `event: count` on GET /v1/stream/counts. */

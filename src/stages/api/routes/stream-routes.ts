@@ -4,6 +4,18 @@ import { ErrorBody, StreamQuery } from '../schemas.ts';
 import type { Api, ApiOptions, LiveDeps } from '../api-types.ts';
 import { parsePostList } from './read-routes.ts';
 
+/** One Server-Sent Event as a parser reads it; `data` is the JSON text of {"postId", "count"}. */
+const SSE_EVENT = {
+  type: 'object',
+  required: ['data'],
+  properties: {
+    event: { type: 'string' },
+    id: { type: 'string' },
+    retry: { type: 'integer' },
+    data: { type: 'string', contentMediaType: 'application/json', description: '{"postId": "...", "count": n}' },
+  },
+} as const;
+
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
@@ -24,11 +36,9 @@ export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptio
         tags: ['reads'],
         summary: 'Live counts (Server-Sent Events): `event: count`, `data: {"postId","count"}`, resumable with Last-Event-ID',
         querystring: StreamQuery,
-        response: {
-          200: { description: 'the stream: `event: count` records, heartbeat comments', content: { 'text/event-stream': { schema: {} } } },
-          '4xx': ErrorBody,
-          '5xx': ErrorBody,
-        },
+        // The 200 is an event stream written on the raw response (documented, never serialized);
+        // its schema is one event's (OpenAPI 3.2 `itemSchema`, read as `schema` in 3.0).
+        response: { 200: { description: 'text/event-stream of `event: count` events', content: { 'text/event-stream': { schema: SSE_EVENT } } }, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
     async (request, reply) => {
