@@ -47,6 +47,12 @@ export class DynamoCounterStore implements CounterStore {
   readonly #names: DynamoTableNames;
   #client: DynamoDBClient | undefined;
   #fence: DynamoFence | undefined;
+  /**
+   * Counts written while finishing another counter's abandoned batch: that counter died before it
+   * could write them to the cache, so they go out with this store's next applied batch (else the
+   * cache could keep a count from before the abandoned batch until the post changes again).
+   */
+  readonly #finishedCounts = new Map<string, VersionedCount>();
 
   constructor(options: DynamoCounterStoreOptions) {
     this.#options = options;
@@ -90,7 +96,16 @@ export class DynamoCounterStore implements CounterStore {
       if (!(error instanceof TallyError && error.code === 'position_conflict')) throw error;
     }
     await this.#deleteRedo(seq).catch(() => undefined);
-    return counts;
+    return this.#withFinished(counts);
+  }
+
+  /** This batch's counts plus those of finished abandoned batches, newest version per post. */
+  #withFinished(counts: VersionedCount[]): VersionedCount[] {
+    if (this.#finishedCounts.size === 0) return counts;
+    const newest = new Map(this.#finishedCounts);
+    this.#finishedCounts.clear();
+    for (const c of counts) if ((newest.get(c.postId)?.version ?? -1) <= c.version) newest.set(c.postId, c);
+    return [...newest.values()];
   }
 
   positions(): Promise<StreamPosition[]> {
@@ -206,7 +221,9 @@ export class DynamoCounterStore implements CounterStore {
     for (const seq of lapsed) {
       const redo = await this.#readRedo(seq);
       if (redo === undefined) continue;
-      await this.#applyUpdates(redo);
+      for (const c of await this.#applyUpdates(redo)) {
+        if ((this.#finishedCounts.get(c.postId)?.version ?? -1) < c.version) this.#finishedCounts.set(c.postId, c);
+      }
       const held = (await this.#db.fence.items()).filter((f) => f.holder === String(seq)).map((f) => f.partition);
       await this.#db.fence.release(held, redo.to, String(seq)).catch(() => undefined);
       await this.#deleteRedo(seq).catch(() => undefined);
