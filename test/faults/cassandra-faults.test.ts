@@ -109,14 +109,7 @@ test('kill -9 of the Cassandra node under load, then a restart: the stages retry
 });
 
 test('ingest and counter grow from one process to two and back, under load', { timeout: 300_000 }, async (t) => {
-  const [ingest, counter] = [cluster.processes.ingest[0], cluster.processes.counter[0]];
-  assert.ok(ingest !== undefined && counter !== undefined);
-  await Promise.all([cluster.launch('ingest'), cluster.launch('counter')]);
-  await cluster.waitGroupMembers(2, 2);
-  await sleep(1000 + Math.random() * 2000);
-  const twoMs = await cluster.pipelineFlows('with two ingest and two counter processes');
-  await Promise.all([cluster.retire(ingest, 'ingest'), cluster.retire(counter, 'counter')]);
-  const oneMs = await cluster.pipelineFlows('after going back to one ingest and one counter');
+  const { twoMs, oneMs } = await cluster.scaleOutAndBack('');
   t.diagnostic(`two of each counting ${twoMs} ms after both groups had two members; back to one, counting again ${oneMs} ms after the SIGTERM`);
   passed++;
 });

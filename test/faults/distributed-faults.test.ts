@@ -12,31 +12,16 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { SERVERS } from '../helpers/distributed-namespace.ts';
 import { eventually } from '../helpers/wait.ts';
-import { FaultCluster, run, servicePid, services, shuffled, type StageKind, type StoreInspector } from './fault-cluster.ts';
+import { FaultCluster, run, servicePid, services, shuffled, type StageKind } from './fault-cluster.ts';
+import { postgresTables } from './postgres-inspector.ts';
 
 const KILL_ROUNDS = 3;
 const SCALE_CYCLES = 3;
 const TESTS = 5;
 
 /** The likes and counts tables, read with plain SQL. */
-const postgresTables: StoreInspector = {
-  pairs: (ns) => query(`SELECT post_id, user_id FROM ${ns}.likes`, (rows: { post_id: string; user_id: string }[]) => new Set(rows.map((r) => `${r.post_id}/${r.user_id}`))),
-  counts: (ns) => query(`SELECT post_id, count FROM ${ns}.counts`, (rows: { post_id: string; count: string }[]) => new Map(rows.map((r) => [r.post_id, Number(r.count)]))),
-};
-
-async function query<R extends pg.QueryResultRow, T>(sql: string, shape: (rows: R[]) => T): Promise<T> {
-  const db = new pg.Client({ connectionString: SERVERS.postgresUrl });
-  await db.connect();
-  try {
-    return shape((await db.query<R>(sql)).rows);
-  } finally {
-    await db.end();
-  }
-}
-
 const cluster = new FaultCluster({ name: 'postgres', store: 'postgres', inspector: postgresTables, initial: { reconcile: 1 } });
 const kills: string[] = [];
 let passed = 0;
@@ -95,15 +80,7 @@ test('kill -9 of Kafka, PostgreSQL and Redis, one at a time, under load, each st
 
 test(`ingest and counter grow from one process to two and back, under load, ${SCALE_CYCLES} times`, { timeout: 300_000 }, async (t) => {
   for (let cycle = 1; cycle <= SCALE_CYCLES; cycle++) {
-    const [ingest, counter] = [cluster.processes.ingest[0], cluster.processes.counter[0]];
-    assert.ok(ingest !== undefined && counter !== undefined);
-    await Promise.all([cluster.launch('ingest'), cluster.launch('counter')]);
-    await cluster.waitGroupMembers(2, 2);
-    await sleep(1000 + Math.random() * 2000);
-    const twoMs = await cluster.pipelineFlows(`with two ingest and two counter processes (cycle ${cycle})`);
-    // The older ones go: their partitions move to the newcomers.
-    await Promise.all([cluster.retire(ingest, 'ingest'), cluster.retire(counter, 'counter')]);
-    const oneMs = await cluster.pipelineFlows(`after going back to one ingest and one counter (cycle ${cycle})`);
+    const { twoMs, oneMs } = await cluster.scaleOutAndBack(` (cycle ${cycle})`);
     t.diagnostic(`cycle ${cycle}: two of each counting ${twoMs} ms after both groups had two members; back to one, counting again ${oneMs} ms after the SIGTERM`);
   }
   passed++;

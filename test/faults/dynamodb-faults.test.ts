@@ -111,14 +111,7 @@ test(`the emulator frozen (SIGSTOP) for ${FREEZE_MS / 1000} s under load, then r
 
 test(`ingest and counter grow from one process to two and back, under load, ${SCALE_CYCLES} time(s)`, { timeout: 180_000 }, async (t) => {
   for (let cycle = 1; cycle <= SCALE_CYCLES; cycle++) {
-    const [ingest, counter] = [cluster.processes.ingest[0], cluster.processes.counter[0]];
-    if (ingest === undefined || counter === undefined) throw new Error('one ingest and one counter run');
-    await Promise.all([cluster.launch('ingest'), cluster.launch('counter')]);
-    await cluster.waitGroupMembers(2, 2);
-    await sleep(1000 + Math.random() * 1000);
-    const twoMs = await cluster.pipelineFlows(`with two ingest and two counter processes (cycle ${cycle})`);
-    await Promise.all([cluster.retire(ingest, 'ingest'), cluster.retire(counter, 'counter')]);
-    const oneMs = await cluster.pipelineFlows(`after going back to one ingest and one counter (cycle ${cycle})`);
+    const { twoMs, oneMs } = await cluster.scaleOutAndBack(` (cycle ${cycle})`, 1000);
     t.diagnostic(`cycle ${cycle}: two of each counting ${twoMs} ms after both groups had two members; back to one, counting again ${oneMs} ms after the SIGTERM`);
   }
   passed++;

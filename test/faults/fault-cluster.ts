@@ -228,6 +228,23 @@ export class FaultCluster {
     250);
   }
 
+  /**
+   * One scale cycle under load: a second ingest and counter join, the pipeline is proved to count
+   * with two of each, then the older ones leave (SIGTERM, exit 0; their partitions move to the
+   * newcomers) and it is proved to count again. Resolves with both recovery times.
+   */
+  async scaleOutAndBack(when: string, jitterMs = 2000): Promise<{ twoMs: number; oneMs: number }> {
+    const [ingest, counter] = [this.processes.ingest[0], this.processes.counter[0]];
+    assert.ok(ingest !== undefined && counter !== undefined, 'one ingest and one counter run');
+    await Promise.all([this.launch('ingest'), this.launch('counter')]);
+    await this.waitGroupMembers(2, 2);
+    await sleep(1000 + Math.random() * jitterMs);
+    const twoMs = await this.pipelineFlows(`with two ingest and two counter processes${when}`);
+    await Promise.all([this.retire(ingest, 'ingest'), this.retire(counter, 'counter')]);
+    const oneMs = await this.pipelineFlows(`after going back to one ingest and one counter${when}`);
+    return { twoMs, oneMs };
+  }
+
   /** How many times each stage's log says a batch failed and was retried. */
   retriedBatches(): string {
     const counts = new Map<string, number>();

@@ -11,27 +11,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { KafkaProgressProbe } from '../../src/adapters/kafka/kafka-progress-probe.ts';
 import { SERVERS } from '../helpers/distributed-namespace.ts';
-import { FaultCluster, type StageKind, type StoreInspector } from './fault-cluster.ts';
+import { FaultCluster, type StageKind } from './fault-cluster.ts';
+import { postgresTables } from './postgres-inspector.ts';
 
 const TESTS = 2;
-
-const postgresTables: StoreInspector = {
-  pairs: (ns) => query(`SELECT post_id, user_id FROM ${ns}.likes`, (rows: { post_id: string; user_id: string }[]) => new Set(rows.map((r) => `${r.post_id}/${r.user_id}`))),
-  counts: (ns) => query(`SELECT post_id, count FROM ${ns}.counts`, (rows: { post_id: string; count: string }[]) => new Map(rows.map((r) => [r.post_id, Number(r.count)]))),
-};
-
-async function query<R extends pg.QueryResultRow, T>(sql: string, shape: (rows: R[]) => T): Promise<T> {
-  const db = new pg.Client({ connectionString: SERVERS.postgresUrl });
-  await db.connect();
-  try {
-    return shape((await db.query<R>(sql)).rows);
-  } finally {
-    await db.end();
-  }
-}
 
 const cluster = new FaultCluster({
   name: 'hot-posts',

@@ -13,32 +13,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { createAdmin } from '../../src/adapters/kafka/kafka-client.ts';
 import { likeEventsTopic } from '../../src/adapters/kafka/kafka-topics.ts';
-import { SERVERS } from '../helpers/distributed-namespace.ts';
 import { REPO_ROOT } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
-import { FaultCluster, PROBE_POST, services, type StoreInspector } from './fault-cluster.ts';
+import { FaultCluster, PROBE_POST, services } from './fault-cluster.ts';
+import { postgresTables } from './postgres-inspector.ts';
 
 const BROKERS = '127.0.0.1:9192,127.0.0.1:9193,127.0.0.1:9194';
 const KILLS = 1;
 const TESTS = 3;
-
-const postgresTables: StoreInspector = {
-  pairs: (ns) => query(`SELECT post_id, user_id FROM ${ns}.likes`, (rows: { post_id: string; user_id: string }[]) => new Set(rows.map((r) => `${r.post_id}/${r.user_id}`))),
-  counts: (ns) => query(`SELECT post_id, count FROM ${ns}.counts`, (rows: { post_id: string; count: string }[]) => new Map(rows.map((r) => [r.post_id, Number(r.count)]))),
-};
-
-async function query<R extends pg.QueryResultRow, T>(sql: string, shape: (rows: R[]) => T): Promise<T> {
-  const db = new pg.Client({ connectionString: SERVERS.postgresUrl });
-  await db.connect();
-  try {
-    return shape((await db.query<R>(sql)).rows);
-  } finally {
-    await db.end();
-  }
-}
 
 const cluster = new FaultCluster({ name: 'kafka3', store: 'postgres', inspector: postgresTables, brokers: BROKERS, recoveryMs: 120_000 });
 let passed = 0;
