@@ -1,5 +1,5 @@
 import { aggregateChanges } from '../../domain/aggregate.ts';
-import type { Change } from '../../domain/change.ts';
+import type { Change, StreamPosition } from '../../domain/change.ts';
 import { isTallyError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -36,6 +36,11 @@ export class CounterStep implements LoopStep {
   readonly #applied = new AppliedPositions();
   /** Committed counts the cache has not taken yet (its write failed), newest per post. */
   readonly #uncached = new Map<string, VersionedCount>();
+  /**
+   * Per partition, the applied offset the feed was rewound from on the last assignment: changes
+   * below it are re-read only to rewrite their posts' counts to the cache (see `#resumeFrom`).
+   */
+  readonly #replayUntil = new Map<number, number>();
 
   constructor(
     deps: { feed: ChangeFeed; store: CounterStore; cache: CountCache; metrics: Metrics; log: Logger; progress?: ProgressSink },
@@ -57,15 +62,26 @@ export class CounterStep implements LoopStep {
       group: this.#options.group,
       maxChanges: this.#options.maxChanges,
       maxWaitMs: this.#options.maxWaitMs,
-      // Called whenever the feed assigns partitions: a partition that comes from another counter
-      // is fenced from where that one left it, not from what this process read at open.
-      resumeFrom: async () => {
-        const stored = await this.#store.positions();
-        this.#applied.refresh(stored);
-        return stored;
-      },
+      resumeFrom: () => this.#resumeFrom(),
     });
     this.#progress?.counted(positions);
+  }
+
+  /**
+   * Called whenever the feed assigns partitions: a partition that comes from another counter is
+   * fenced from where that one left it, not from what this process read at open. The feed is
+   * started up to two batches before that point: a counter killed after its store commit but
+   * before its cache write left those counts only in its memory, so the changes just before the
+   * stored positions are re-read, not counted again, and their posts' counts are read from the
+   * store and written to the cache (set-if-newer, so a count already there is not set back).
+   */
+  async #resumeFrom(): Promise<StreamPosition[]> {
+    const stored = await this.#store.positions();
+    this.#applied.refresh(stored);
+    const rewind = 2 * this.#options.maxChanges;
+    this.#replayUntil.clear();
+    for (const p of stored) if (p.offset > 0) this.#replayUntil.set(p.partition, p.offset);
+    return stored.map((p) => ({ partition: p.partition, offset: Math.max(0, p.offset - rewind) }));
   }
 
   async step(): Promise<boolean> {
@@ -78,10 +94,13 @@ export class CounterStep implements LoopStep {
     }
 
     const fresh: Change[] = [];
+    const replayed = new Set<string>();
     for (const { change, partition, offset } of batch.changes) {
       if (offset >= this.#applied.offset(partition)) fresh.push(change);
+      else if (offset < (this.#replayUntil.get(partition) ?? 0)) replayed.add(change.postId);
       else this.#metrics.duplicatesSkipped.inc();
     }
+    if (replayed.size > 0) await this.#writeCache([...(await this.#store.getMany([...replayed])).values()]);
     const to = batch.positions.filter((p) => p.offset > this.#applied.offset(p.partition));
     if (to.length === 0) return true;
     const from = this.#applied.from(to);
