@@ -1,4 +1,4 @@
-import { createPool, type PgPool } from './pg-client.ts';
+import { PgPoolLifecycle } from './pg-client.ts';
 import { parseLsn } from './pg-lsn.ts';
 import { pgNames } from './pg-schema.ts';
 
@@ -10,20 +10,19 @@ export interface PgProgressProbeOptions {
 /** Where the database's WAL stands, and up to where the cdc relay has confirmed the replication slot. */
 export class PgProgressProbe {
   readonly #options: PgProgressProbeOptions;
-  #pool: PgPool | undefined;
+  readonly #pool: PgPoolLifecycle;
 
   constructor(options: PgProgressProbeOptions) {
     this.#options = options;
+    this.#pool = new PgPoolLifecycle({ url: options.url, max: 2, applicationName: `tally-progress-${options.namespace}` }, 'PostgreSQL progress probe');
   }
 
   async init(): Promise<void> {
-    this.#pool ??= createPool({ url: this.#options.url, max: 2, applicationName: `tally-progress-${this.#options.namespace}` });
+    this.#pool.open();
   }
 
-  async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end();
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
   /** The current WAL position, as 16 hex digits (comparable with `slotConfirmed`). */
@@ -41,8 +40,7 @@ export class PgProgressProbe {
   }
 
   #query<R>(text: string, values: readonly unknown[]): Promise<{ rows: R[] }> {
-    if (this.#pool === undefined) throw new Error('PgProgressProbe: init() first');
-    return this.#pool.query<R>(text, values);
+    return this.#pool.pool.query<R>(text, values);
   }
 }
 
