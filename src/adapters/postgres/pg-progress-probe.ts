@@ -1,3 +1,4 @@
+import type { SourceProgress } from '../../ports/source-progress.ts';
 import { PgPoolLifecycle } from './pg-client.ts';
 import { parseLsn } from './pg-lsn.ts';
 import { pgNames } from './pg-schema.ts';
@@ -8,7 +9,7 @@ export interface PgProgressProbeOptions {
 }
 
 /** Where the database's WAL stands, and up to where the cdc relay has confirmed the replication slot. */
-export class PgProgressProbe {
+export class PgProgressProbe implements SourceProgress {
   readonly #options: PgProgressProbeOptions;
   readonly #pool: PgPoolLifecycle;
 
@@ -25,14 +26,14 @@ export class PgProgressProbe {
     return this.#pool.close();
   }
 
-  /** The current WAL position, as 16 hex digits (comparable with `slotConfirmed`). */
-  async walMark(): Promise<string> {
+  /** The current WAL position, as 16 hex digits (comparable with `relayConfirmed`). */
+  async sourceMark(): Promise<string> {
     const { rows } = await this.#query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn', []);
     return hex(rows[0]?.lsn);
   }
 
   /** The replication slot's confirmed position: every change before it was published by the relay. */
-  async slotConfirmed(): Promise<string> {
+  async relayConfirmed(): Promise<string> {
     const { rows } = await this.#query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [
       pgNames(this.#options.namespace).slot,
     ]);
