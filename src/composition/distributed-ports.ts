@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Lifecycle } from '../ports/lifecycle.ts';
 import { CdcStep } from '../stages/cdc/cdc-stage.ts';
 import { LoopStage } from '../stages/loop-stage.ts';
+import { PipelineProbes } from '../stages/progress/pipeline-probes.ts';
 import { PollingProgress } from '../stages/progress/polling-progress.ts';
 import type { PortSet, StageContext } from './port-set.ts';
 import { createStoreProfile } from './create-store.ts';
@@ -33,15 +34,7 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
   const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);
   const progress = new PollingProgress(
-    {
-      ingestCommitted: () => kafkaProbe.committed('ingest'),
-      logEnds: () => kafkaProbe.logEnds(),
-      sourceMark: () => store.source.sourceMark(),
-      relayConfirmed: () => store.source.relayConfirmed(),
-      ...(store.source.relayCovers === undefined ? {} : { relayCovers: store.source.relayCovers }),
-      feedEnds: () => kafkaProbe.feedEnds(),
-      counterApplied: () => store.counters.positions(),
-    },
+    new PipelineProbes(kafkaProbe, store.source, store.counters),
     { pollMs: 10, lagRefreshMs: 1000 },
     log,
   );

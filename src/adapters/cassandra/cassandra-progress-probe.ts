@@ -1,13 +1,16 @@
 import { TallyError } from '../../domain/errors.ts';
 import type { Lifecycle } from '../../ports/lifecycle.ts';
+import type { SourceProgress } from '../../ports/source-progress.ts';
 import type { CassandraConnection, CqlSession } from './cassandra-client.ts';
 import { connectCassandra, num } from './cassandra-client.ts';
 import { CassandraIngestPositions } from './cassandra-ingest-positions.ts';
-import { encodeMark } from './cassandra-relay-marks.ts';
+import { encodeMark, relayCovers } from './cassandra-relay-marks.ts';
 import { cassandraNames, type CassandraNames } from './cassandra-schema.ts';
 
 /** Where the change log stands against the relay, for `?wait=applied` (marks compared by `relayCovers`). */
-export class CassandraProgressProbe implements Lifecycle {
+export class CassandraProgressProbe implements Lifecycle, SourceProgress {
+  /** Marks are vectors of per-stream places: compared stream by stream, not as strings. */
+  readonly relayCovers = relayCovers;
   readonly #options: CassandraConnection;
   readonly #names: CassandraNames;
   readonly #positions: CassandraIngestPositions;
@@ -35,13 +38,13 @@ export class CassandraProgressProbe implements Lifecycle {
   }
 
   /** Per stream, the bound ingest has confirmed (everything below it is in the change log). */
-  async logMark(): Promise<string> {
+  async sourceMark(): Promise<string> {
     const marks = await this.#positions.readAll();
     return encodeMark(new Map([...marks].map(([stream, mark]) => [stream, { time: mark.next, seq: mark.recounts }])));
   }
 
   /** Per stream, where the relay has published up to. */
-  async relayed(): Promise<string> {
+  async relayConfirmed(): Promise<string> {
     const result = await this.#db.execute(`SELECT stream, time, seq FROM ${this.#names.capturePositions}`);
     return encodeMark(new Map(result.rows.map((row) => [num(row.get('stream')), { time: num(row.get('time')), seq: num(row.get('seq')) }])));
   }

@@ -1,6 +1,7 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TallyError } from '../../domain/errors.ts';
+import type { SourceProgress } from '../../ports/source-progress.ts';
 import { getN, num, str } from './dynamo-batch.ts';
 import { isLocalEndpoint, withRetry } from './dynamo-client.ts';
 
@@ -26,7 +27,7 @@ export function timeMark(ms: number): string {
  * it read. Every write committed `streamLagMs` before that time is in the change feed. This is the
  * DynamoDB profile's `source` progress (`?wait=applied`) and the barrier of a recount.
  */
-export class DynamoRelayProgress {
+export class DynamoRelayProgress implements SourceProgress {
   readonly #client: DynamoDBClient;
   readonly #endpoint: string;
   readonly #table: string;
@@ -38,7 +39,7 @@ export class DynamoRelayProgress {
   }
 
   /** The source's mark now: every write committed so far is in the stream by this time. */
-  sourceMark(): string {
+  async sourceMark(): Promise<string> {
     return timeMark(Date.now() + streamLagMs(this.#endpoint));
   }
 

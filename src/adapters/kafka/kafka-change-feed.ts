@@ -21,6 +21,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { ChangeBatch, ChangeFeed, ChangeReader, ChangeReaderOptions } from '../../ports/change-feed.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeChange } from './kafka-codec.ts';
+import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { ensureTopic, likeChangesTopic, namespacedGroup } from './kafka-topics.ts';
 
@@ -46,7 +47,7 @@ export class KafkaChangeFeed implements ChangeFeed {
   readonly topic: string;
   readonly #options: KafkaChangeFeedOptions;
   readonly #connection: KafkaConnection;
-  readonly #readers = new Set<KafkaChangeReader>();
+  readonly #readers = new Set<DecodingReader<PositionedChange>>();
 
   constructor(options: KafkaChangeFeedOptions) {
     if (!Number.isInteger(options.partitions) || options.partitions < 1) {
@@ -76,44 +77,45 @@ export class KafkaChangeFeed implements ChangeFeed {
       startAt: options.resumeFrom,
       timings: this.#options.groupTimings,
     });
-    const reader = new KafkaChangeReader(group, this.#options.log, () => this.#readers.delete(reader));
-    this.#readers.add(reader);
-    return reader;
+    const log = this.#options.log;
+    const decoding = new DecodingReader<PositionedChange>(
+      group,
+      {
+        decode: (record) => {
+          const decoded = decodeChange(record.value);
+          return decoded === undefined ? undefined : { change: decoded.change, partition: record.partition, offset: record.offset };
+        },
+        skipped: (record) => log?.error({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-changes message that is not a change'),
+      },
+      this.#readers,
+    );
+    return new KafkaChangeReader(decoding, log);
   }
 }
 
 class KafkaChangeReader implements ChangeReader {
-  readonly #group: KafkaGroupReader;
+  readonly #reader: DecodingReader<PositionedChange>;
   readonly #log: Logger | undefined;
-  readonly #onClose: () => void;
 
-  constructor(group: KafkaGroupReader, log: Logger | undefined, onClose: () => void) {
-    this.#group = group;
+  constructor(reader: DecodingReader<PositionedChange>, log: Logger | undefined) {
+    this.#reader = reader;
     this.#log = log;
-    this.#onClose = onClose;
   }
 
   async poll(idleMs: number): Promise<ChangeBatch> {
-    const { records, positions } = await this.#group.poll(idleMs);
-    const changes: PositionedChange[] = [];
-    for (const record of records) {
-      const decoded = decodeChange(record.value);
-      if (decoded !== undefined) changes.push({ change: decoded.change, partition: record.partition, offset: record.offset });
-      else this.#log?.error({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-changes message that is not a change');
-    }
-    return { changes, positions };
+    const { items, positions } = await this.#reader.poll(idleMs);
+    return { changes: items, positions };
   }
 
   async release(positions: readonly StreamPosition[]): Promise<void> {
     try {
-      await this.#group.commit(positions);
+      await this.#reader.commit(positions);
     } catch (error) {
       this.#log?.warn({ err: error }, 'kafka: could not commit change-feed offsets (a hint only)');
     }
   }
 
-  async close(): Promise<void> {
-    this.#onClose();
-    await this.#group.close();
+  close(): Promise<void> {
+    return this.#reader.close();
   }
 }

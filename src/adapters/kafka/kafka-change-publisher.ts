@@ -9,6 +9,7 @@ import type { OutgoingMessage } from './kafka-batch-producer.ts';
 import { createStandaloneConsumer, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
 import { decodeSource, encodeChange } from './kafka-codec.ts';
+import { fetchFromLeaders } from './kafka-leader-fetch.ts';
 import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
 
 export interface KafkaChangePublisherOptions {
@@ -82,18 +83,8 @@ export class KafkaChangePublisher implements ChangePublisher {
       });
       const sources = new Map<number, string>();
       if (wanted.size === 0) return sources;
-      const metadata = await consumer.metadata({ topics: [topic] });
-      const info = metadata.topics.get(topic);
-      if (info === undefined) throw new TallyError('backend_unavailable', `Kafka topic ${topic} is missing`, { retriable: true });
-      const byLeader = new Map<number, { partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }[]>();
-      for (const [partition, fetchOffset] of wanted) {
-        const leader = info.partitions[partition]?.leader ?? -1;
-        let list = byLeader.get(leader);
-        if (list === undefined) byLeader.set(leader, (list = []));
-        list.push({ partition, fetchOffset, partitionMaxBytes: 2 << 20, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });
-      }
-      for (const [node, partitions] of byLeader) {
-        const response = await consumer.fetch({ node, topics: [{ topicId: info.id, partitions }], maxWaitTime: 0, minBytes: 0, maxBytes: 64 << 20 });
+      const responses = await fetchFromLeaders(consumer, topic, wanted, { maxWaitMs: 0, minBytes: 0, maxBytes: 64 << 20, partitionMaxBytes: 2 << 20 });
+      for (const response of responses) {
         for (const t of response.responses) {
           for (const part of t.partitions) {
             const last = wanted.get(part.partitionIndex);

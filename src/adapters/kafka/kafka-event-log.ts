@@ -26,6 +26,7 @@ import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeEvent, encodeEvent } from './kafka-codec.ts';
+import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { ensureHotShards } from './kafka-hot-shards.ts';
 import { KafkaProgressProbe } from './kafka-progress-probe.ts';
@@ -68,7 +69,7 @@ export class KafkaEventLog implements EventLog {
   readonly #options: KafkaEventLogOptions;
   readonly #connection: KafkaConnection;
   #batcher: KafkaBatchProducer | undefined;
-  readonly #consumers = new Set<KafkaLogConsumer>();
+  readonly #consumers = new Set<DecodingReader<LikeEvent>>();
 
   constructor(options: KafkaEventLogOptions) {
     if (!Number.isInteger(options.partitions) || options.partitions < 1) {
@@ -140,41 +141,37 @@ export class KafkaEventLog implements EventLog {
       startAt: options.resumeFrom ?? 'committed',
       timings: this.#options.groupTimings,
     });
-    const consumer = new KafkaLogConsumer(reader, this.#options.log, () => this.#consumers.delete(consumer));
-    this.#consumers.add(consumer);
-    return consumer;
+    const log = this.#options.log;
+    const decoding = new DecodingReader<LikeEvent>(
+      reader,
+      {
+        decode: (record) => decodeEvent(record.value),
+        skipped: (record) => log?.warn({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-events message that is not a like event'),
+      },
+      this.#consumers,
+    );
+    return new KafkaLogConsumer(decoding);
   }
 }
 
 /** A member of a consumer group of the like-events topic. */
 class KafkaLogConsumer implements LogConsumer {
-  readonly #reader: KafkaGroupReader;
-  readonly #log: Logger | undefined;
-  readonly #onClose: () => void;
+  readonly #reader: DecodingReader<LikeEvent>;
 
-  constructor(reader: KafkaGroupReader, log: Logger | undefined, onClose: () => void) {
+  constructor(reader: DecodingReader<LikeEvent>) {
     this.#reader = reader;
-    this.#log = log;
-    this.#onClose = onClose;
   }
 
   async poll(idleMs: number): Promise<LogBatch> {
-    const { records, positions } = await this.#reader.poll(idleMs);
-    const events: LikeEvent[] = [];
-    for (const record of records) {
-      const event = decodeEvent(record.value);
-      if (event !== undefined) events.push(event);
-      else this.#log?.warn({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-events message that is not a like event');
-    }
-    return { events, positions };
+    const { items, positions } = await this.#reader.poll(idleMs);
+    return { events: items, positions };
   }
 
   commit(batch: LogBatch): Promise<void> {
     return this.#reader.commit(batch.positions);
   }
 
-  async close(): Promise<void> {
-    this.#onClose();
-    await this.#reader.close();
+  close(): Promise<void> {
+    return this.#reader.close();
   }
 }

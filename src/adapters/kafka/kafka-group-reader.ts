@@ -1,9 +1,9 @@
 import { IS_CONTROL, ListOffsetTimestamps } from '@platformatic/kafka';
 import type { ConnectionPool, Consumer } from '@platformatic/kafka';
 import type { StreamPosition } from '../../domain/change.ts';
-import { TallyError } from '../../domain/errors.ts';
-import { createFetchPool, createGroupConsumer, DEFAULT_GROUP_TIMINGS, hasKafkaError, isRebalanceError, unavailable } from './kafka-client.ts';
+import { createFetchPool, createGroupConsumer, DEFAULT_GROUP_TIMINGS, isRebalanceError, unavailable } from './kafka-client.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
+import { fetchFromLeaders, type FetchedTopics } from './kafka-leader-fetch.ts';
 
 /** One record as fetched: where it sits and its raw value. */
 export interface FetchedRecord {
@@ -35,22 +35,6 @@ export interface GroupReaderOptions {
   readonly maxWaitMs: number;
   readonly startAt: StartPositions;
   readonly timings?: GroupTimings;
-}
-
-/** The subset of a fetch response this reader uses. */
-interface FetchedPartition {
-  readonly partitionIndex: number;
-  readonly errorCode: number;
-  readonly logStartOffset: bigint;
-  readonly records?: readonly {
-    readonly firstOffset: bigint;
-    readonly lastOffsetDelta: number;
-    readonly attributes: number;
-    readonly records: readonly { readonly offsetDelta: number; readonly value: Buffer | null }[];
-  }[] | null;
-}
-interface FetchedTopics {
-  readonly responses: readonly { readonly partitions: readonly FetchedPartition[] }[];
 }
 
 const MIN_FETCH_BYTES = 1 << 20;
@@ -249,36 +233,16 @@ export class KafkaGroupReader {
     const epoch = this.#epoch;
     const { topic } = this.#options;
     try {
-      const metadata = await this.#consumer.metadata({ topics: [topic] });
-      const info = metadata.topics.get(topic);
-      if (info === undefined) throw new TallyError('backend_unavailable', `Kafka topic ${topic} is missing`, { retriable: true });
-      const byLeader = new Map<number, { partition: number; fetchOffset: bigint; partitionMaxBytes: number; currentLeaderEpoch: number; lastFetchedEpoch: number }[]>();
-      for (const partition of this.#partitions) {
-        const leader = info.partitions[partition]?.leader ?? -1;
-        let list = byLeader.get(leader);
-        if (list === undefined) byLeader.set(leader, (list = []));
-        list.push({ partition, fetchOffset: this.#next.get(partition) ?? 0n, partitionMaxBytes: this.#fetchBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });
-      }
       const requested = new Map<number, bigint>(this.#partitions.map((p) => [p, this.#next.get(p) ?? 0n]));
-      const responses = await Promise.all(
-        [...byLeader].map(async ([node, partitions]) => {
-          try {
-            return await this.#consumer.fetch({
-              node,
-              topics: [{ topicId: info.id, partitions }],
-              maxWaitTime: Math.max(1, Math.ceil(maxWaitMs)),
-              minBytes,
-              maxBytes: this.#fetchBytes,
-              connectionPool: this.#pool,
-            });
-          } catch (error) {
-            if (hasKafkaError(error, 'OFFSET_OUT_OF_RANGE')) return outOfRangeResponse(error);
-            throw error;
-          }
-        }),
-      );
+      const responses = await fetchFromLeaders(this.#consumer, topic, requested, {
+        maxWaitMs: Math.max(1, Math.ceil(maxWaitMs)),
+        minBytes,
+        maxBytes: this.#fetchBytes,
+        partitionMaxBytes: this.#fetchBytes,
+        connectionPool: this.#pool,
+      });
       if (epoch !== this.#epoch || this.#closed) return;
-      for (const response of responses) if (response !== undefined) this.#accept(response, requested);
+      for (const response of responses) this.#accept(response, requested);
     } catch (error) {
       if (this.#closed || epoch !== this.#epoch) return;
       throw unavailable(`fetching ${topic}`, error);
@@ -340,9 +304,3 @@ function positionsAfter(records: readonly FetchedRecord[]): StreamPosition[] {
   return [...after].map(([partition, offset]) => ({ partition, offset }));
 }
 
-/** The response carried by an OFFSET_OUT_OF_RANGE fetch error, when the client attached it. */
-function outOfRangeResponse(error: unknown): FetchedTopics | undefined {
-  const response = (error as { response?: FetchedTopics }).response;
-  if (response !== undefined && Array.isArray(response.responses)) return response;
-  throw error;
-}

@@ -1,5 +1,6 @@
 import { ListOffsetTimestamps, type Admin, type Consumer } from '@platformatic/kafka';
 import type { StreamPosition } from '../../domain/change.ts';
+import type { StreamProgress } from '../../ports/stream-progress.ts';
 import { createAdmin, createStandaloneConsumer, type KafkaConnection } from './kafka-client.ts';
 import { likeChangesTopic, likeEventsTopic, namespacedGroup } from './kafka-topics.ts';
 
@@ -8,7 +9,7 @@ export interface KafkaProgressProbeOptions extends KafkaConnection {
 }
 
 /** How far the Kafka side of the pipeline has got: end offsets of the topics, offsets committed by groups. */
-export class KafkaProgressProbe {
+export class KafkaProgressProbe implements StreamProgress {
   readonly #options: KafkaProgressProbeOptions;
   #admin: Admin | undefined;
   #consumer: Consumer | undefined;

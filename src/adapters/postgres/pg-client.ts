@@ -60,6 +60,39 @@ export function createPool(options: PoolOptions): PgPool {
   };
 }
 
+/**
+ * The pool of one adapter, following its lifecycle: opened by `open` (the adapter's `init`),
+ * ended by `close`; `pool` before `open` or after `close` is a retriable `not_ready` naming the
+ * adapter.
+ */
+export class PgPoolLifecycle {
+  readonly #options: PoolOptions;
+  readonly #what: string;
+  #pool: PgPool | undefined;
+
+  /** `what` names the adapter in errors: `PostgreSQL likes store`. */
+  constructor(options: PoolOptions, what: string) {
+    this.#options = options;
+    this.#what = what;
+  }
+
+  /** Opens the pool (connections are made on first use); a second call keeps the first pool. */
+  open(): void {
+    this.#pool ??= createPool(this.#options);
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
+  }
+
+  get pool(): PgPool {
+    if (this.#pool === undefined) throw new TallyError('not_ready', `the ${this.#what} is not initialised`, { retriable: true });
+    return this.#pool;
+  }
+}
+
 /** pg types rows loosely; the caller names the columns it selected. */
 function toResult<R>(result: { rows: unknown[]; rowCount: number | null }): PgResult<R> {
   return { rows: result.rows as R[], rowCount: result.rowCount };

@@ -1,7 +1,6 @@
 import type { StreamPosition } from '../../domain/change.ts';
-import { TallyError } from '../../domain/errors.ts';
 import type { CounterBatch, CounterStore, VersionedCount } from '../../ports/counter-store.ts';
-import { createPool, inTransaction, queryOnce, type PgPool } from './pg-client.ts';
+import { inTransaction, PgPoolLifecycle, queryOnce, type PgPool } from './pg-client.ts';
 import { PgPositions } from './pg-positions.ts';
 import { pgNames, type PgNames } from './pg-schema.ts';
 
@@ -24,31 +23,27 @@ interface CountRow {
  * row locks, so two counters racing for a partition cannot both apply the same changes.
  */
 export class PgCounterStore implements CounterStore {
-  readonly #options: PgCounterStoreOptions;
   readonly #sql: ReturnType<typeof statements>;
-  #pool: PgPool | undefined;
+  readonly #pool: PgPoolLifecycle;
   readonly #positions: PgPositions;
 
   constructor(options: PgCounterStoreOptions) {
-    this.#options = options;
     const names = pgNames(options.namespace);
     this.#sql = statements(names);
     this.#positions = new PgPositions(names.counterPositions, 'counter store (change-feed positions)');
+    this.#pool = new PgPoolLifecycle({ url: options.url, max: options.maxConnections ?? 8, applicationName: `tally-counter-${options.namespace}` }, 'PostgreSQL counter store');
   }
 
   async init(): Promise<void> {
-    this.#pool ??= createPool({ url: this.#options.url, max: this.#options.maxConnections ?? 8, applicationName: `tally-counter-${this.#options.namespace}` });
+    this.#pool.open();
   }
 
-  async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end();
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
   get #db(): PgPool {
-    if (this.#pool === undefined) throw new TallyError('not_ready', 'the PostgreSQL counter store is not initialised', { retriable: true });
-    return this.#pool;
+    return this.#pool.pool;
   }
 
   async apply(batch: CounterBatch): Promise<VersionedCount[]> {

@@ -1,11 +1,10 @@
 import type { StreamPosition } from '../../domain/change.ts';
 import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
-import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ApplyResult, LikersPage, LikesStore, LogFence } from '../../ports/likes-store.ts';
-import { createPool, inTransaction, queryOnce, type PgPool } from './pg-client.ts';
+import { inTransaction, PgPoolLifecycle, queryOnce, type PgPool } from './pg-client.ts';
 import { postLocks, type PostLocks } from './pg-post-locks.ts';
 import { PgPositions } from './pg-positions.ts';
 import { pgNames, type PgNames } from './pg-schema.ts';
@@ -31,7 +30,7 @@ export class PgLikesStore implements LikesStore {
   readonly #names: PgNames;
   readonly #locks: PostLocks;
   readonly #sql: ReturnType<typeof statements>;
-  #pool: PgPool | undefined;
+  readonly #pool: PgPoolLifecycle;
   readonly #positions: PgPositions;
 
   constructor(options: PgLikesStoreOptions) {
@@ -40,21 +39,19 @@ export class PgLikesStore implements LikesStore {
     this.#positions = new PgPositions(this.#names.ingestPositions, 'likes store (ingest positions)');
     this.#locks = postLocks(options.namespace);
     this.#sql = statements(this.#names);
+    this.#pool = new PgPoolLifecycle({ url: options.url, max: options.maxConnections ?? 8, applicationName: `tally-likes-${options.namespace}` }, 'PostgreSQL likes store');
   }
 
   async init(): Promise<void> {
-    this.#pool ??= createPool({ url: this.#options.url, max: this.#options.maxConnections ?? 8, applicationName: `tally-likes-${this.#options.namespace}` });
+    this.#pool.open();
   }
 
-  async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end();
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
   get #db(): PgPool {
-    if (this.#pool === undefined) throw new TallyError('not_ready', 'the PostgreSQL likes store is not initialised', { retriable: true });
-    return this.#pool;
+    return this.#pool.pool;
   }
 
   async apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult> {

@@ -1,4 +1,5 @@
-import { createPool, type PgPool } from './pg-client.ts';
+import type { SourceProgress } from '../../ports/source-progress.ts';
+import { PgPoolLifecycle } from './pg-client.ts';
 import { parseLsn } from './pg-lsn.ts';
 import { pgNames } from './pg-schema.ts';
 
@@ -8,32 +9,31 @@ export interface PgProgressProbeOptions {
 }
 
 /** Where the database's WAL stands, and up to where the cdc relay has confirmed the replication slot. */
-export class PgProgressProbe {
+export class PgProgressProbe implements SourceProgress {
   readonly #options: PgProgressProbeOptions;
-  #pool: PgPool | undefined;
+  readonly #pool: PgPoolLifecycle;
 
   constructor(options: PgProgressProbeOptions) {
     this.#options = options;
+    this.#pool = new PgPoolLifecycle({ url: options.url, max: 2, applicationName: `tally-progress-${options.namespace}` }, 'PostgreSQL progress probe');
   }
 
   async init(): Promise<void> {
-    this.#pool ??= createPool({ url: this.#options.url, max: 2, applicationName: `tally-progress-${this.#options.namespace}` });
+    this.#pool.open();
   }
 
-  async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end();
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
-  /** The current WAL position, as 16 hex digits (comparable with `slotConfirmed`). */
-  async walMark(): Promise<string> {
+  /** The current WAL position, as 16 hex digits (comparable with `relayConfirmed`). */
+  async sourceMark(): Promise<string> {
     const { rows } = await this.#query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn', []);
     return hex(rows[0]?.lsn);
   }
 
   /** The replication slot's confirmed position: every change before it was published by the relay. */
-  async slotConfirmed(): Promise<string> {
+  async relayConfirmed(): Promise<string> {
     const { rows } = await this.#query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [
       pgNames(this.#options.namespace).slot,
     ]);
@@ -41,8 +41,7 @@ export class PgProgressProbe {
   }
 
   #query<R>(text: string, values: readonly unknown[]): Promise<{ rows: R[] }> {
-    if (this.#pool === undefined) throw new Error('PgProgressProbe: init() first');
-    return this.#pool.query<R>(text, values);
+    return this.#pool.pool.query<R>(text, values);
   }
 }
 

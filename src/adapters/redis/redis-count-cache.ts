@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { TallyError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { CountCache } from '../../ports/count-cache.ts';
 import type { VersionedCount } from '../../ports/counter-store.ts';
+import { closeRedis, openRedis, redisUnavailable } from './redis-client.ts';
 
 export interface RedisCountCacheOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -78,22 +79,13 @@ export class RedisCountCache implements CountCache {
   }
 
   async init(): Promise<void> {
-    const redis = new Redis(this.#options.url, {
-      lazyConnect: true,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: this.#options.commandTimeoutMs ?? 1_000,
-      connectTimeout: 5_000,
-      retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    const redis = await openRedis({
+      url: this.#options.url,
+      role: 'cache',
+      commandTimeoutMs: this.#options.commandTimeoutMs ?? 1_000,
+      scripts: { setCountsIfNewer: { lua: SET_IF_NEWER } },
+      log: this.#options.log,
     });
-    redis.on('error', (error: Error) => this.#options.log?.debug({ err: error }, 'redis: connection error'));
-    redis.defineCommand('setCountsIfNewer', { lua: SET_IF_NEWER });
-    try {
-      await redis.connect();
-    } catch (error) {
-      redis.disconnect();
-      throw unavailable('connecting', error);
-    }
     this.#redis = redis;
     this.#client = redis as unknown as CacheClient;
   }
@@ -102,12 +94,7 @@ export class RedisCountCache implements CountCache {
     const redis = this.#redis;
     this.#redis = undefined;
     this.#client = undefined;
-    if (redis === undefined) return;
-    try {
-      await redis.quit();
-    } catch {
-      redis.disconnect();
-    }
+    await closeRedis(redis);
   }
 
   async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
@@ -140,7 +127,7 @@ export class RedisCountCache implements CountCache {
     try {
       return await command(client);
     } catch (error) {
-      throw unavailable(what, error);
+      throw redisUnavailable(what, error);
     }
   }
 }
@@ -155,7 +142,3 @@ function parseEntry(postId: string, value: string | null): VersionedCount | unde
   return { postId, count, version };
 }
 
-function unavailable(what: string, cause: unknown): TallyError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TallyError('backend_unavailable', `Redis: ${what} failed: ${detail}`, { cause, retriable: true });
-}

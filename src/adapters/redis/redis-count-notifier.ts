@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { TallyError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { CountListener, CountNotifier, CountSubscription } from '../../ports/count-notifier.ts';
 import type { VersionedCount } from '../../ports/counter-store.ts';
+import { closeRedis, openRedis, redisUnavailable } from './redis-client.ts';
 
 export interface RedisCountNotifierOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -49,23 +50,26 @@ export class RedisCountNotifier implements CountNotifier {
   }
 
   async init(): Promise<void> {
-    const common = {
-      lazyConnect: true,
-      connectTimeout: 5_000,
-      retryStrategy: (attempt: number) => Math.min(50 * attempt, 1_000),
-    };
-    const pub = new Redis(this.#options.url, { ...common, enableAutoPipelining: true, maxRetriesPerRequest: 1, commandTimeout: this.#options.commandTimeoutMs ?? 1_000 });
-    const sub = new Redis(this.#options.url, { ...common, autoResubscribe: false, maxRetriesPerRequest: null, connectionName: `${this.#options.namespace}-counts-sub` });
-    for (const client of [pub, sub]) client.on('error', (error: Error) => this.#options.log?.debug({ err: error }, 'redis notifier: connection error'));
+    const log = this.#options.log;
+    const pub = await openRedis({ url: this.#options.url, role: 'notifier', commandTimeoutMs: this.#options.commandTimeoutMs ?? 1_000, log });
+    let opened: Redis | undefined;
     try {
-      await pub.connect();
-      await sub.connect();
-      await sub.subscribe(this.#channel);
+      opened = await openRedis({
+        url: this.#options.url,
+        role: 'notifier',
+        autoPipelining: false,
+        autoResubscribe: false,
+        retriesPerRequest: null,
+        connectionName: `${this.#options.namespace}-counts-sub`,
+        log,
+      });
+      await opened.subscribe(this.#channel);
     } catch (error) {
       pub.disconnect();
-      sub.disconnect();
-      throw unavailable('connecting', error);
+      opened?.disconnect();
+      throw redisUnavailable('connecting', error);
     }
+    const sub = opened;
     sub.on('message', (_channel: string, message: string) => this.#deliver(message));
     // Registered after the first connection is ready: every later `ready` is a reconnection.
     sub.on('ready', () => {
@@ -87,14 +91,7 @@ export class RedisCountNotifier implements CountNotifier {
     this.#sub = undefined;
     this.#listeners.clear();
     await this.#subscribing?.catch(() => undefined);
-    for (const client of clients) {
-      if (client === undefined) continue;
-      try {
-        await client.quit();
-      } catch {
-        client.disconnect();
-      }
-    }
+    for (const client of clients) await closeRedis(client);
   }
 
   async publish(counts: readonly VersionedCount[]): Promise<void> {
@@ -112,7 +109,7 @@ export class RedisCountNotifier implements CountNotifier {
     try {
       await Promise.all(sends);
     } catch (error) {
-      throw unavailable('publishing counts', error);
+      throw redisUnavailable('publishing counts', error);
     }
   }
 
@@ -135,7 +132,3 @@ export class RedisCountNotifier implements CountNotifier {
   }
 }
 
-function unavailable(what: string, cause: unknown): TallyError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TallyError('backend_unavailable', `Redis: ${what} failed: ${detail}`, { cause, retriable: true });
-}

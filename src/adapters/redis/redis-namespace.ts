@@ -1,10 +1,9 @@
-import { Redis } from 'ioredis';
+import { closeRedis, openRedis } from './redis-client.ts';
 
 /** Deletes every key of a namespace (`<ns>:*`). */
 export async function deleteRedisNamespace(url: string, namespace: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = await openRedis({ url, role: 'namespace drop', autoPipelining: false });
   try {
-    await redis.connect();
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 1000);
@@ -12,6 +11,6 @@ export async function deleteRedisNamespace(url: string, namespace: string): Prom
       cursor = next;
     } while (cursor !== '0');
   } finally {
-    redis.disconnect();
+    await closeRedis(redis);
   }
 }

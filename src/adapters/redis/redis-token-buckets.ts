@@ -1,7 +1,8 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { TallyError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { BucketAnswer, BucketLimit, TokenBuckets } from '../../ports/token-buckets.ts';
+import { closeRedis, openRedis, redisUnavailable } from './redis-client.ts';
 
 export interface RedisTokenBucketsOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -63,22 +64,13 @@ export class RedisTokenBuckets implements TokenBuckets {
   }
 
   async init(): Promise<void> {
-    const redis = new Redis(this.#options.url, {
-      lazyConnect: true,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: this.#options.commandTimeoutMs ?? 500,
-      connectTimeout: 5_000,
-      retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
+    const redis = await openRedis({
+      url: this.#options.url,
+      role: 'rate limits',
+      commandTimeoutMs: this.#options.commandTimeoutMs ?? 500,
+      scripts: { takeToken: { numberOfKeys: 1, lua: TAKE } },
+      log: this.#options.log,
     });
-    redis.on('error', (error: Error) => this.#options.log?.debug({ err: error }, 'redis: connection error'));
-    redis.defineCommand('takeToken', { numberOfKeys: 1, lua: TAKE });
-    try {
-      await redis.connect();
-    } catch (error) {
-      redis.disconnect();
-      throw unavailable('connecting', error);
-    }
     this.#redis = redis;
     this.#client = redis as unknown as BucketClient;
   }
@@ -87,12 +79,7 @@ export class RedisTokenBuckets implements TokenBuckets {
     const redis = this.#redis;
     this.#redis = undefined;
     this.#client = undefined;
-    if (redis === undefined) return;
-    try {
-      await redis.quit();
-    } catch {
-      redis.disconnect();
-    }
+    await closeRedis(redis);
   }
 
   async take(key: string, limit: BucketLimit): Promise<BucketAnswer> {
@@ -102,12 +89,8 @@ export class RedisTokenBuckets implements TokenBuckets {
       const [allowed, remaining, wait] = await client.takeToken(this.#prefix + key, String(limit.perSecond), String(limit.burst));
       return { allowed: allowed === 1, remaining, retryAfterMs: wait };
     } catch (error) {
-      throw unavailable('taking a rate-limit token', error);
+      throw redisUnavailable('taking a rate-limit token', error);
     }
   }
 }
 
-function unavailable(what: string, cause: unknown): TallyError {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TallyError('backend_unavailable', `Redis: ${what} failed: ${detail}`, { cause, retriable: true });
-}

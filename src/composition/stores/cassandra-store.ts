@@ -2,7 +2,6 @@ import { CassandraChangeCapture } from '../../adapters/cassandra/cassandra-chang
 import { CassandraCounterStore } from '../../adapters/cassandra/cassandra-counter-store.ts';
 import { CassandraLikesStore } from '../../adapters/cassandra/cassandra-likes-store.ts';
 import { CassandraProgressProbe } from '../../adapters/cassandra/cassandra-progress-probe.ts';
-import { relayCovers } from '../../adapters/cassandra/cassandra-relay-marks.ts';
 import { dropCassandraKeyspace, migrateCassandra } from '../../adapters/cassandra/cassandra-schema.ts';
 import type { Options } from '../../config/options.ts';
 import { TallyError } from '../../domain/errors.ts';
@@ -36,11 +35,7 @@ export function createCassandraStore(options: Options): StoreProfile {
     name: 'cassandra',
     likes,
     counters,
-    source: {
-      sourceMark: () => probe.logMark(),
-      relayConfirmed: () => probe.relayed(),
-      relayCovers,
-    },
+    source: probe,
     capture: () => new CassandraChangeCapture(cql),
     async init() {
       await migrateCassandra({ ...cql, replication: options.cassandraReplication });

@@ -28,7 +28,7 @@ export function createDynamoStore(options: Options, log: Logger): StoreProfile {
     name: 'dynamodb',
     likes,
     counters,
-    source: { sourceMark: async () => relay.sourceMark(), relayConfirmed: () => relay.relayConfirmed() },
+    source: relay,
     capture: () => createDynamoCapture(settings, log, likes),
     async init() {
       await ensureDynamoTables(client, settings, options.dynamodbCreateTables);

@@ -21,10 +21,7 @@ export function createPostgresStore(options: Options): StoreProfile {
     name: 'postgres',
     likes,
     counters,
-    source: {
-      sourceMark: () => probe.walMark(),
-      relayConfirmed: () => probe.slotConfirmed(),
-    },
+    source: probe,
     capture: () => new PgChangeCapture(pg),
     async init() {
       await migratePostgres(pg);
