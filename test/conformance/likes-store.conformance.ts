@@ -212,6 +212,24 @@ export function likesStoreConformance(label: string, make: () => Promise<LikesSt
       assert.equal(all.nextCursor, undefined, 'no cursor after the last page');
     });
 
+    test('likesOf pages through many likes of one millisecond in post id order', likesOf, async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      const at = 1_815_000_000_000;
+      const posts = Array.from({ length: 40 }, (_, i) => `m${String((i * 17) % 40).padStart(2, '0')}`);
+      await likes.apply(posts.map((postId) => ({ op: 'like' as const, postId, userId: 'fan', at })));
+      await likes.apply([{ op: 'like', postId: 'older', userId: 'fan', at: at - 1 }, { op: 'like', postId: 'newer', userId: 'fan', at: at + 1 }]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 30; pages++) {
+        const page = await likes.likesOf('fan', 6, cursor);
+        seen.push(...page.items.map((i) => i.postId));
+        cursor = page.nextCursor;
+        if (cursor === undefined) break;
+      }
+      assert.deepEqual(seen, ['newer', ...[...posts].sort(), 'older']);
+    });
+
     test('a likesOf cursor stays put while the user likes and unlikes', likesOf, async (t) => {
       const { likes, cleanup } = await make();
       t.after(cleanup);

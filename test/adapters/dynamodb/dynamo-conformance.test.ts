@@ -44,7 +44,7 @@ likesStoreConformance('dynamodb + streams cdc relay + kafka', async () => {
       await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
     },
   };
-}, { likesOf: false });
+});
 
 counterStoreConformance('dynamodb', async () => {
   const ns = await freshDynamoNamespace();
