@@ -45,7 +45,7 @@ likesStoreConformance('cassandra + change-log relay + kafka', async () => {
       await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
     },
   };
-}, { likesOf: false });
+});
 
 counterStoreConformance('cassandra', async () => {
   const ks = await freshKeyspace();
