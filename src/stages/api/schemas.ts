@@ -8,6 +8,7 @@ const PostList = Type.String({ minLength: 1, pattern: `^${ID_PATTERN.slice(1, -1
 
 export const PostParams = Type.Object({ postId: Id });
 export const LikeParams = Type.Object({ postId: Id, userId: Id });
+export const UserParams = Type.Object({ userId: Id });
 
 export const WaitQuery = Type.Object({
   wait: Type.Optional(Type.Literal('applied', { description: 'answer only once the counts include the write (read-your-writes)' })),
@@ -48,6 +49,14 @@ export const Liked = Type.Object({ liked: Type.Boolean() });
 
 export const LikersPage = Type.Object({
   items: Type.Array(Type.Object({ userId: Type.String(), likedAt: Type.String({ description: 'ISO 8601' }) })),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** A user's Likes tab (the posts it liked, newest first): the limits and cursor rules of the likers list. */
+export const UserLikesQuery = LikersQuery;
+
+export const UserLikesPage = Type.Object({
+  items: Type.Array(Type.Object({ postId: Type.String(), likedAt: Type.String({ description: 'ISO 8601' }) })),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 
