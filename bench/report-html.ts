@@ -130,9 +130,19 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
     ls === null
       ? '<h2>Live streams</h2><p>Skipped (--streams 0).</p>'
       : `<h2>Live streams</h2><p>${ls.streams} SSE streams open; ${ls.probeLikes} probe likes; like's 202 → SSE event over ${ls.samples} (like, stream) pairs: p50 ${formatNumber(ls.p50Ms, 2)} ms, p99 ${formatNumber(ls.p99Ms, 2)} ms, max ${formatNumber(ls.maxMs, 2)} ms, ${ls.missed} missed. api CPU ${formatNumber(ls.apiCores, 2)} cores; RSS ${formatNumber(ls.rssBeforeMb)} MB before the streams, ${formatNumber(ls.rssMaxMb)} MB at most with them.</p>${rows([
-          ['pair', 'reads/s without', 'reads/s with', 'reads with ÷ without', 'writes/s without', 'writes/s with', 'writes with ÷ without'],
-          ...ls.pairs.map((p, i) => [String(i + 1), formatNumber(p.readsWithout), formatNumber(p.readsWith), `${p.readsRatio.toFixed(2)}×`, formatNumber(p.writesWithout), formatNumber(p.writesWith), `${p.writesRatio.toFixed(2)}×`]),
-          ['median', '', '', `${ls.readsRatioMedian.toFixed(2)}×`, '', '', `${ls.writesRatioMedian.toFixed(2)}×`],
+          ['pair', 'reads/s without', 'reads/s with', 'reads with ÷ without', 'writes/s without', 'writes/s with', 'writes with ÷ without', 'api cores without / with', 'load generator cores without / with'],
+          ...ls.pairs.map((p, i) => [
+            String(i + 1),
+            formatNumber(p.readsWithout),
+            formatNumber(p.readsWith),
+            `${p.readsRatio.toFixed(2)}×`,
+            formatNumber(p.writesWithout),
+            formatNumber(p.writesWith),
+            `${p.writesRatio.toFixed(2)}×`,
+            `${formatNumber(p.apiCoresWithout, 2)} / ${formatNumber(p.apiCoresWith, 2)}`,
+            `${formatNumber(p.clientCoresWithout, 2)} / ${formatNumber(p.clientCoresWith, 2)}`,
+          ]),
+          ['median', '', '', `${ls.readsRatioMedian.toFixed(2)}×`, '', '', `${ls.writesRatioMedian.toFixed(2)}×`, '', ''],
         ])}`;
   const baselines = rows([
     ['baseline', 'rate', 'p99', 'counts right', 'how'],

@@ -1,5 +1,6 @@
 import type { BaselineResult } from './baselines/baseline-result.ts';
 import type { LatencySummary } from './histogram.ts';
+import type { StreamsWindowPair } from './phases/live-streams.ts';
 import type { Mismatch } from './verify.ts';
 
 /** Everything one run measured; `--json` prints it as the last line of stdout. */
@@ -131,7 +132,7 @@ export interface LiveStreamsFigure {
   readonly rssBeforeMb: number | null;
   readonly rssMaxMb: number | null;
   /** Reads and writes per second in alternating windows without and with the streams open; ratio = with ÷ without. */
-  readonly pairs: readonly { readonly readsWithout: number; readonly readsWith: number; readonly readsRatio: number; readonly writesWithout: number; readonly writesWith: number; readonly writesRatio: number }[];
+  readonly pairs: readonly StreamsWindowPair[];
   readonly readsRatioMedian: number;
   readonly writesRatioMedian: number;
 }

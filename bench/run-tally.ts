@@ -253,7 +253,18 @@ export async function runTally(
     await probe.stop();
     await mixedEnd();
 
-    // Paced: likes at a constant share of the bulk capacity this run measured, open loop.
+    // Paced: likes at a constant share of the bulk capacity this run measured, open loop, once
+    // the mixed phase's backlog is applied (else the first rate would measure that backlog).
+    say('paced: waiting until the mixed writes are applied');
+    const mixedExpect = workloadExpectations(workload, `${prefix}m`, mixedWrites.events);
+    await waitApplied({
+      sampler: applied,
+      baseline: appliedBefore,
+      expectedChanges: () => bulkChanges + singleLikes.sent + effectiveChanges(workload, mixedWrites.events) + probe.likes,
+      verify: () => verifyCounts(checkHttp, mixedExpect),
+      timeoutMs: options.settleTimeout * 1000,
+      epoch,
+    });
     const paced: PacedSent[] = [];
     const capacity = settled.mismatches.length === 0 && settled.appliedAt !== undefined ? bulk.events / ((settled.appliedAt - bulk.startedAt) / 1000) : undefined;
     const pacedSkipped = options.pacedShares.length === 0 ? 'not selected (--paced none)' : capacity === undefined ? 'no bulk applied rate (the bulk counts never settled)' : undefined;
@@ -279,8 +290,8 @@ export async function runTally(
     const streamWrites = new LikeSequence(load, Array.from({ length: 200 }, (_, i) => `${prefix}lw${i}`), 'x');
     if (options.streams > 0) {
       say(`streams: ${options.streams} SSE streams with likes arriving; reads and writes without and with them in ${options.streamPairs} alternating pairs of ${options.streamWindow} s windows`);
-      liveStreams = await timed('live streams', () =>
-        measureLiveStreams(http, load, streamWrites, Array.from({ length: 200 }, (_, i) => `${prefix}lw${i}`), {
+      const endStreams = await begin('live streams');
+      liveStreams = await measureLiveStreams(http, load, streamWrites, Array.from({ length: 200 }, (_, i) => `${prefix}lw${i}`), {
           origin,
           pid: target.pid,
           prefix: `${prefix}ls`,
@@ -291,8 +302,8 @@ export async function runTally(
           connections: Math.max(1, Math.floor(options.concurrency / 2)),
           readPaths: paths.batch,
           epoch,
-        }),
-      );
+        });
+      await endStreams(liveStreams.wrkCpuSeconds);
       await settleBounds(streamWrites, 'live-streams writes');
     }
 
@@ -310,7 +321,7 @@ export async function runTally(
       ...streamWrites.expectations(),
       ...paced.flatMap((p) => p.expectations),
       ...(liveStreams?.expectations ?? []),
-      ...workloadExpectations(workload, `${prefix}m`, mixedWrites.events),
+      ...mixedExpect,
       { postId: probe.post, count: probe.likes },
     ];
     const totalChanges =

@@ -58,6 +58,12 @@ export function summaryTable(r: BenchResult): string {
             `writes ${formatRatio(r.liveStreams.writesRatioMedian)}`,
             `median of ${r.liveStreams.pairs.length} alternating pairs: reads ${r.liveStreams.pairs.map((p) => formatRatio(p.readsRatio)).join(' ')}, writes ${r.liveStreams.pairs.map((p) => formatRatio(p.writesRatio)).join(' ')}`,
           ],
+          [
+            'streams windows CPU',
+            `api ${r.liveStreams.pairs.map((p) => `${formatNumber(p.apiCoresWithout, 2)}→${formatNumber(p.apiCoresWith, 2)}`).join(' ')}`,
+            '',
+            `cores without→with; load generator ${r.liveStreams.pairs.map((p) => `${formatNumber(p.clientCoresWithout, 2)}→${formatNumber(p.clientCoresWith, 2)}`).join(' ')}`,
+          ],
         ]),
     ['shares', `ingest ${r.shares.ingest.map((x) => `${Math.round(x * 100)}%`).join(' / ')}`, '', `counter ${r.shares.counter.map((x) => `${Math.round(x * 100)}%`).join(' / ')}`],
     ...(r.redisReadsPerSec === null

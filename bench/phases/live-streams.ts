@@ -18,6 +18,11 @@ export interface StreamsWindowPair {
   readonly writesWithout: number;
   readonly writesWith: number;
   readonly writesRatio: number;
+  /** CPU of the api process (null for a URL target) and of the load generators (wrk and this process, which reads the streams) in each window, in cores. */
+  readonly apiCoresWithout: number | null;
+  readonly apiCoresWith: number | null;
+  readonly clientCoresWithout: number;
+  readonly clientCoresWith: number;
 }
 
 /** What the live-streams phase measured. */
@@ -35,6 +40,8 @@ export interface LiveStreamsMeasured {
   readonly pairs: readonly StreamsWindowPair[];
   readonly readsRatioMedian: number;
   readonly writesRatioMedian: number;
+  /** CPU seconds wrk used in the windows (0 with the Node client, whose CPU the phase measures itself). */
+  readonly wrkCpuSeconds: number;
   /** The probe posts' final counts (the writes' are in their {@link LikeSequence}). */
   readonly expectations: readonly Expectation[];
 }
@@ -130,12 +137,27 @@ class OpenStreams {
 export async function measureLiveStreams(http: BenchHttp, load: LoadGenerator, writes: LikeSequence, writePosts: readonly string[], options: LiveStreamsOptions): Promise<LiveStreamsMeasured> {
   const probePosts = Array.from({ length: PROBES }, (_, p) => `${options.prefix}probe${p}`);
   const watched = (i: number): string[] => [probePosts[i % PROBES] as string, writePosts[i % writePosts.length] as string];
-  const window = async (): Promise<{ reads: number; writes: number }> => {
+  let wrkCpuSeconds = 0;
+  const window = async (): Promise<{ reads: number; writes: number; apiCores: number | null; clientCores: number }> => {
+    const apiBefore = processCpuSeconds(options.pid);
+    const client = process.cpuUsage();
+    const started = performance.now();
     const [reads, likes] = await Promise.all([
       load.get(http, { name: 'live streams: reads', origin: options.origin, paths: options.readPaths, durationMs: options.windowMs, connections: options.connections, epoch: options.epoch, progress: false }),
       writes.send(load, http, { origin: options.origin, connections: options.connections, durationMs: options.windowMs, epoch: options.epoch }),
     ]);
-    return { reads: reads.perSec, writes: likes.perSec };
+    const seconds = (performance.now() - started) / 1000;
+    const apiAfter = processCpuSeconds(options.pid);
+    const used = process.cpuUsage(client);
+    const wrk = (reads.clientCpuSeconds ?? 0) + (likes.clientCpuSeconds ?? 0);
+    wrkCpuSeconds += wrk;
+    const cores = (cpuSeconds: number): number => Math.round((cpuSeconds / seconds) * 100) / 100;
+    return {
+      reads: reads.perSec,
+      writes: likes.perSec,
+      apiCores: apiBefore === undefined || apiAfter === undefined ? null : cores(apiAfter - apiBefore),
+      clientCores: cores((used.user + used.system) / 1e6 + wrk),
+    };
   };
   const pairs: StreamsWindowPair[] = [];
   const latency = latencyHistogram();
@@ -170,6 +192,10 @@ export async function measureLiveStreams(http: BenchHttp, load: LoadGenerator, w
           writesWithout: Math.round(without.writes),
           writesWith: Math.round(withStreams.writes),
           writesRatio: Math.round((withStreams.writes / without.writes) * 1000) / 1000,
+          apiCoresWithout: without.apiCores,
+          apiCoresWith: withStreams.apiCores,
+          clientCoresWithout: without.clientCores,
+          clientCoresWith: withStreams.clientCores,
         });
       } finally {
         await streams.close();
@@ -190,6 +216,7 @@ export async function measureLiveStreams(http: BenchHttp, load: LoadGenerator, w
     pairs,
     readsRatioMedian: median(pairs.map((p) => p.readsRatio)),
     writesRatioMedian: median(pairs.map((p) => p.writesRatio)),
+    wrkCpuSeconds,
     expectations: probePosts.map((postId, p) => ({ postId, count: probeCounts[p] ?? 0 })),
   };
 }

@@ -19,7 +19,7 @@ test('goals follow the issue, per target kind', () => {
     { share: 0.5, ratePerSec: 60_000, sentPerSec: 60_000, p50Ms: 5, p99Ms: 400, p999Ms: 500, maxMs: 600, samples: 1000, timeouts: 0, maxSendLagMs: 2 },
     { share: 0.8, ratePerSec: 96_000, sentPerSec: 96_000, p50Ms: 8, p99Ms: 90, p999Ms: 120, maxMs: 130, samples: 1000, timeouts: 0, maxSendLagMs: 3 },
   ];
-  const pair = { readsWithout: 100, readsWith: 95, readsRatio: 0.95, writesWithout: 100, writesWith: 85, writesRatio: 0.85 };
+  const pair = { readsWithout: 100, readsWith: 95, readsRatio: 0.95, writesWithout: 100, writesWith: 85, writesRatio: 0.85, apiCoresWithout: 0.8, apiCoresWith: 0.9, clientCoresWithout: 0.5, clientCoresWith: 0.6 };
   const liveStreams = { streams: 1000, probeLikes: 500, p50Ms: 30, p99Ms: 150, maxMs: 200, samples: 10_000, missed: 0, apiCores: 0.2, rssBeforeMb: 200, rssMaxMb: 220, pairs: [pair], readsRatioMedian: 0.95, writesRatioMedian: 0.85 };
   const goals = evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 120_000, freshnessP99Ms: 150, countsPerSec: 1_200_000, viewerCountsPerSec: 300_000, ratios, paced, liveStreams });
   assert.deepEqual(goals.map((g) => [g.name, g.met]), [
@@ -83,7 +83,7 @@ function fakeResult(correct: boolean): BenchResult {
     paced: [{ share: 0.5, ratePerSec: 250, sentPerSec: 250, p50Ms: 4, p99Ms: 9, p999Ms: 10, maxMs: 11, samples: 100, timeouts: 0, maxSendLagMs: 1 }],
     liveStreams: {
       streams: 1000, probeLikes: 50, p50Ms: 30, p99Ms: 190, maxMs: 250, samples: 50_000, missed: 0, apiCores: 0.2, rssBeforeMb: 200, rssMaxMb: 230,
-      pairs: [{ readsWithout: 1000, readsWith: 950, readsRatio: 0.95, writesWithout: 800, writesWith: 780, writesRatio: 0.975 }], readsRatioMedian: 0.95, writesRatioMedian: 0.975,
+      pairs: [{ readsWithout: 1000, readsWith: 950, readsRatio: 0.95, writesWithout: 800, writesWith: 780, writesRatio: 0.975, apiCoresWithout: null, apiCoresWith: null, clientCoresWithout: 0.5, clientCoresWith: 0.6 }], readsRatioMedian: 0.95, writesRatioMedian: 0.975,
     },
     shares: { ingest: [0.5, 0.5], counter: [1] },
     stageCpuSeconds: null,
