@@ -73,7 +73,7 @@ const NUMBERS: readonly NumberSpec[] = [
   { flag: 'baseline-events', key: 'baselineEvents', min: 1, max: 20_000_000, integer: true, full: 200_000, quick: 50_000, doc: 'first events of the workload replayed into Redis and PostgreSQL' },
   { flag: 'streams', key: 'streams', min: 0, max: 10_000, integer: true, full: 1000, quick: 1000, doc: 'live-streams phase: SSE streams open at once; 0 skips the phase' },
   { flag: 'stream-pairs', key: 'streamPairs', min: 1, max: 20, integer: true, full: 4, quick: 2, doc: 'live-streams phase: (without, with) pairs of load windows' },
-  { flag: 'stream-window', key: 'streamWindow', min: 1, max: 60, integer: true, full: 3, quick: 2, doc: 'live-streams phase: seconds of each load window' },
+  { flag: 'stream-window', key: 'streamWindow', min: 1, max: 60, integer: true, full: 3, quick: 3, doc: 'live-streams phase: seconds of each load window' },
   { flag: 'settle-timeout', key: 'settleTimeout', min: 1, max: 3600, integer: false, full: 120, quick: 60, doc: 'seconds to wait for every count to be applied before declaring the run wrong' },
 ];
 
