@@ -253,9 +253,9 @@ export async function runTally(
     await probe.stop();
     await mixedEnd();
 
-    // Paced: likes at a constant share of the bulk capacity this run measured, open loop, once
-    // the mixed phase's backlog is applied (else the first rate would measure that backlog).
-    say('paced: waiting until the mixed writes are applied');
+    // The mixed phase's backlog is applied before the paced and streams phases (else they would
+    // measure that backlog).
+    say('waiting until the mixed writes are applied');
     const mixedExpect = workloadExpectations(workload, `${prefix}m`, mixedWrites.events);
     await waitApplied({
       sampler: applied,
@@ -265,10 +265,12 @@ export async function runTally(
       timeoutMs: options.settleTimeout * 1000,
       epoch,
     });
+
+    // Paced: likes at a constant share of the bulk capacity this run measured, open loop.
     const paced: PacedSent[] = [];
     const capacity = settled.mismatches.length === 0 && settled.appliedAt !== undefined ? bulk.events / ((settled.appliedAt - bulk.startedAt) / 1000) : undefined;
     const pacedSkipped = options.pacedShares.length === 0 ? 'not selected (--paced none)' : capacity === undefined ? 'no bulk applied rate (the bulk counts never settled)' : undefined;
-    if (capacity !== undefined) {
+    if (capacity !== undefined && pacedSkipped === undefined) {
       const pacedHttp = new BenchHttp(origin, 32);
       const poller = new BenchHttp(origin, 1);
       try {
