@@ -66,3 +66,35 @@ test('./tally bench runs end to end in a tiny configuration, wrk driving the req
   assert.ok(existsSync(report));
   assert.match(readFileSync(report, 'utf8'), /<svg /);
 });
+
+test('./tally bench --load-generator node (the fallback when wrk cannot be installed) runs the same phases through the Node client and says so', { timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-bench-smoke-node-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const args = [
+    'bench', '--events', '2000', '--posts', '100', '--batch', '100', '--bulk-concurrency', '2', '--concurrency', '8', '--duration', '1', '--baselines', 'hello',
+    '--settle-timeout', '20', '--paced', '0.5', '--streams', '20', '--stream-pairs', '1', '--stream-window', '1', '--load-generator', 'node', '--json', '--report', join(dir, 'report.html'),
+  ];
+  const { stdout, code, stderr } = await new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+    execFile(join(ROOT, 'tally'), args, { cwd: ROOT, timeout: 110_000, maxBuffer: 16 * 2 ** 20 }, (error, out, err) => {
+      resolve({ stdout: out, stderr: err, code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1 });
+    });
+  });
+  assert.equal(code, 0, `exit code ${code}; stderr:\n${stderr.slice(-3000)}`);
+  const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as {
+    correct: boolean;
+    loadGenerator: string;
+    notes: string[];
+    single: { reqPerSec: number; sent: number; acknowledged: number };
+    paced: unknown[];
+    liveStreams: { samples: number } | null;
+    baselines: { helloWorld: { reqPerSec: number | null } };
+  };
+  assert.equal(result.correct, true);
+  assert.equal(result.loadGenerator, 'node');
+  assert.ok(result.notes.some((n) => n.includes('the Node client')));
+  // The Node client waits for every answer: nothing is left in flight.
+  assert.ok(result.single.reqPerSec > 0 && result.single.sent === result.single.acknowledged);
+  assert.equal(result.paced.length, 1);
+  assert.ok((result.liveStreams?.samples ?? 0) > 0);
+  assert.ok((result.baselines.helloWorld.reqPerSec ?? 0) > 0);
+});
