@@ -33,6 +33,11 @@ export class BenchHttp {
     BenchHttp.#shared = { authorization: `Bearer ${token}` };
   }
 
+  /** The Authorization header value every request carries ('' without a token), for other clients (wrk). */
+  static get authorization(): string {
+    return BenchHttp.#shared.authorization ?? '';
+  }
+
   /** One request; the answer whatever its status. */
   async request(method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: Buffer | string): Promise<HttpAnswer> {
     const response = await this.#pool.request({

@@ -24,6 +24,14 @@ export interface BenchOptions extends Omit<WorkloadSpec, 'minGap'> {
   readonly serveArgs: readonly string[];
   readonly settleTimeout: number;
   readonly profileDir: string | undefined;
+  /** `wrk` (installed by scripts/ensure-wrk.sh when missing; the Node client when that fails) or `node`. */
+  readonly loadGenerator: 'wrk' | 'node';
+  /** Shares of the bulk capacity the paced phase sends at, in order; empty: no paced phase. */
+  readonly pacedShares: readonly number[];
+  /** Live-streams phase: streams open (0: no phase), (without, with) window pairs and seconds per window. */
+  readonly streams: number;
+  readonly streamPairs: number;
+  readonly streamWindow: number;
   /** A file holding a bearer token every request carries (a target started with --auth jwt). */
   readonly tokenFile: string | undefined;
   /** Absolute path of the HTML report. */
@@ -63,6 +71,9 @@ const NUMBERS: readonly NumberSpec[] = [
   { flag: 'ingest-procs', key: 'ingestProcs', min: 0, max: 16, integer: true, full: 0, quick: 0, doc: 'distributed: ingest processes of their own (0: in the serve process)' },
   { flag: 'counter-procs', key: 'counterProcs', min: 0, max: 16, integer: true, full: 0, quick: 0, doc: 'distributed: counter processes of their own (0: in the serve process)' },
   { flag: 'baseline-events', key: 'baselineEvents', min: 1, max: 20_000_000, integer: true, full: 200_000, quick: 50_000, doc: 'first events of the workload replayed into Redis and PostgreSQL' },
+  { flag: 'streams', key: 'streams', min: 0, max: 10_000, integer: true, full: 1000, quick: 1000, doc: 'live-streams phase: SSE streams open at once; 0 skips the phase' },
+  { flag: 'stream-pairs', key: 'streamPairs', min: 1, max: 20, integer: true, full: 4, quick: 2, doc: 'live-streams phase: (without, with) pairs of load windows' },
+  { flag: 'stream-window', key: 'streamWindow', min: 1, max: 60, integer: true, full: 3, quick: 3, doc: 'live-streams phase: seconds of each load window' },
   { flag: 'settle-timeout', key: 'settleTimeout', min: 1, max: 3600, integer: false, full: 120, quick: 60, doc: 'seconds to wait for every count to be applied before declaring the run wrong' },
 ];
 
@@ -80,11 +91,16 @@ Phases, in order, on one deterministic workload (N events over P posts, Zipf(s),
   bulk      POST /v1/events in batches; accepted likes/s and applied likes/s (until every count is right)
   baselines Redis SADD+INCR Lua, pipelined; PostgreSQL one transaction per like on 16 connections
             (the first --baseline-events events; Tally idles meanwhile)
-  reads     GET /v1/counts (--read-posts per call) and GET /v1/posts/{p}/count, idle
-  single    PUT/DELETE one like per request
+  reads     GET /v1/counts (--read-posts per call), the same with &viewer=, and
+            GET /v1/posts/{p}/count, idle
+  single    PUT one like per request, a new user each time
   baseline  fastify hello-world in a child process, same client and concurrency
   mixed     bulk writes and batch reads at once
   freshness a probe like every 25 ms during bulk and mixed: 2xx → count visible
+  paced     likes at a constant rate, 50% then 80% of the bulk applied rate (--paced), open
+            loop: like → visible p50/p99 from each like's scheduled send time
+  streams   --streams SSE streams open with likes arriving: like's 202 → SSE event; reads and
+            writes without and with the streams in --stream-pairs alternating windows
   check     every count equals the generator's; otherwise "correct": false and exit code 1
 Each baseline runs next to the phase it is compared with: on a shared machine only ratios taken
 close together mean much.
@@ -105,6 +121,11 @@ ${rows.join('\n')}
   --profile DIR        run the started server under node --cpu-prof, profile written to DIR
   --token-file PATH    send Authorization: Bearer <the file's token> on every request, for a target
                        with --auth jwt (e.g. ./tally token --sub bench --scope "likes:write likers:read")
+  --load-generator X   wrk (default) or node: the request-rate phases (reads, single likes,
+                       hello-world, the streams windows) run through wrk, the native load generator
+                       (scripts/ensure-wrk.sh installs Debian's wrk when missing; when it cannot,
+                       the Node client runs them and the results say so), or the Node client
+  --paced LIST         shares of the bulk applied rate for the paced phase (default 0.5,0.8), or none
   --report PATH        HTML report (default bench-results/report-<timestamp>.html)
   --json               last line of stdout: the results as one JSON object
   --quick              smaller defaults (the --quick column above): a few minutes at most
@@ -126,6 +147,8 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
         'no-baselines': 'boolean',
         profile: 'string',
         'token-file': 'string',
+        'load-generator': 'string',
+        paced: 'string',
         report: 'string',
         json: 'boolean',
         quick: 'boolean',
@@ -174,6 +197,11 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
     target,
     serveArgs: typeof values['serve-args'] === 'string' ? values['serve-args'].split(/\s+/).filter((a) => a.length > 0) : [],
     profileDir: typeof values.profile === 'string' ? values.profile : undefined,
+    loadGenerator: parseLoadGenerator(typeof values['load-generator'] === 'string' ? values['load-generator'] : 'wrk'),
+    pacedShares: parsePaced(typeof values.paced === 'string' ? values.paced : '0.5,0.8'),
+    streams: numbers.streams as number,
+    streamPairs: numbers.streamPairs as number,
+    streamWindow: numbers.streamWindow as number,
     tokenFile: typeof values['token-file'] === 'string' ? resolve(values['token-file']) : undefined,
     report: typeof values.report === 'string' ? resolve(values.report) : resolve(ROOT, `bench-results/report-${stamp}.html`),
     json: values.json === true,
@@ -198,6 +226,21 @@ function parseTarget(raw: string): string {
     // falls through to the message below
   }
   throw new BenchUsageError(`--target must be embedded, distributed or a URL like http://127.0.0.1:8080, got "${raw}"`);
+}
+
+function parseLoadGenerator(raw: string): 'wrk' | 'node' {
+  if (raw === 'wrk' || raw === 'node') return raw;
+  throw new BenchUsageError(`--load-generator must be wrk or node, got "${raw}"`);
+}
+
+function parsePaced(raw: string): number[] {
+  if (raw.trim() === 'none') return [];
+  const shares = raw.split(',').map((s) => s.trim());
+  for (const share of shares) {
+    const value = Number(share);
+    if (share === '' || !Number.isFinite(value) || value <= 0 || value > 2) throw new BenchUsageError(`--paced takes a comma list of shares of the bulk rate, each above 0 and at most 2 (e.g. 0.5,0.8), or none; got "${share}"`);
+  }
+  return shares.map(Number);
 }
 
 function parseBaselines(raw: string): Set<BaselineName> {

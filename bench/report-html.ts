@@ -103,12 +103,47 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
     ['freshness (ms)', `${r.freshness.samples} probes`, formatNumber(r.freshness.p50Ms, 2), formatNumber(r.freshness.p99Ms, 2), formatNumber(r.freshness.latency.p999Ms, 2), formatNumber(r.freshness.maxMs, 2)],
     ['single likes PUT (req/s)', formatNumber(r.single.reqPerSec), `${formatNumber(r.single.latency.p50Ms, 2)} ms`, `${formatNumber(r.single.latency.p99Ms, 2)} ms`, `${formatNumber(r.single.latency.p999Ms, 2)} ms`, `${formatNumber(r.single.latency.maxMs, 2)} ms`],
     ['GET /v1/counts (counts/s)', formatNumber(r.reads.countsPerSec), `${formatNumber(r.reads.p50Ms, 2)} ms`, `${formatNumber(r.reads.p99Ms, 2)} ms`, `${formatNumber(r.reads.p999Ms, 2)} ms`, `${formatNumber(r.reads.latency.maxMs, 2)} ms`],
+    ['GET /v1/counts&viewer= (counts/s)', formatNumber(r.reads.withViewer.countsPerSec), `${formatNumber(r.reads.withViewer.p50Ms, 2)} ms`, `${formatNumber(r.reads.withViewer.p99Ms, 2)} ms`, `${formatNumber(r.reads.withViewer.latency.p999Ms, 2)} ms`, `${formatNumber(r.reads.withViewer.latency.maxMs, 2)} ms`],
     ['GET …/count (req/s)', formatNumber(r.reads.singleCount.reqPerSec), `${formatNumber(r.reads.singleCount.latency.p50Ms, 2)} ms`, `${formatNumber(r.reads.singleCount.latency.p99Ms, 2)} ms`, `${formatNumber(r.reads.singleCount.latency.p999Ms, 2)} ms`, `${formatNumber(r.reads.singleCount.latency.maxMs, 2)} ms`],
     ['GET /v1/counts under writes (counts/s)', formatNumber(r.reads.underWrites.countsPerSec), `${formatNumber(r.reads.underWrites.latency.p50Ms, 2)} ms`, `${formatNumber(r.reads.underWrites.p99Ms, 2)} ms`, `${formatNumber(r.reads.underWrites.latency.p999Ms, 2)} ms`, `${formatNumber(r.reads.underWrites.latency.maxMs, 2)} ms`],
     ['server CPU s per 1k likes (bulk)', formatNumber(r.bulk.server.cpuSecondsPer1kLikes, 4), '', '', '', ''],
     ['server RSS max (MB)', formatNumber(r.bulk.server.rssMaxMb), '', '', '', ''],
     ['mean ingest / counter batch (bulk)', `${formatNumber(r.bulk.server.ingestBatchMean)} / ${formatNumber(r.bulk.server.counterBatchMean)}`, '', '', '', ''],
   ]);
+  const pacedTable = rows([
+    ['share of bulk applied', 'rate (likes/s)', 'sent (likes/s)', 'p50', 'p99', 'p99.9', 'max', 'probes', 'timeouts', 'sender late by'],
+    ...r.paced.map((p) => [
+      `${Math.round(p.share * 100)}%`,
+      formatNumber(p.ratePerSec),
+      formatNumber(p.sentPerSec),
+      `${formatNumber(p.p50Ms, 2)} ms`,
+      `${formatNumber(p.p99Ms, 2)} ms`,
+      `${formatNumber(p.p999Ms, 2)} ms`,
+      `${formatNumber(p.maxMs, 2)} ms`,
+      String(p.samples),
+      String(p.timeouts),
+      `${formatNumber(p.maxSendLagMs, 1)} ms`,
+    ]),
+  ]);
+  const ls = r.liveStreams;
+  const streamsSection =
+    ls === null
+      ? '<h2>Live streams</h2><p>Skipped (--streams 0).</p>'
+      : `<h2>Live streams</h2><p>${ls.streams} SSE streams open; ${ls.probeLikes} probe likes; like's 202 → SSE event over ${ls.samples} (like, stream) pairs: p50 ${formatNumber(ls.p50Ms, 2)} ms, p99 ${formatNumber(ls.p99Ms, 2)} ms, max ${formatNumber(ls.maxMs, 2)} ms, ${ls.missed} missed. api CPU ${formatNumber(ls.apiCores, 2)} cores; RSS ${formatNumber(ls.rssBeforeMb)} MB before the streams, ${formatNumber(ls.rssMaxMb)} MB at most with them.</p>${rows([
+          ['pair', 'reads/s without', 'reads/s with', 'reads with ÷ without', 'writes/s without', 'writes/s with', 'writes with ÷ without', 'api cores without / with', 'load generator cores without / with'],
+          ...ls.pairs.map((p, i) => [
+            String(i + 1),
+            formatNumber(p.readsWithout),
+            formatNumber(p.readsWith),
+            `${p.readsRatio.toFixed(2)}×`,
+            formatNumber(p.writesWithout),
+            formatNumber(p.writesWith),
+            `${p.writesRatio.toFixed(2)}×`,
+            `${formatNumber(p.apiCoresWithout, 2)} / ${formatNumber(p.apiCoresWith, 2)}`,
+            `${formatNumber(p.clientCoresWithout, 2)} / ${formatNumber(p.clientCoresWith, 2)}`,
+          ]),
+          ['median', '', '', `${ls.readsRatioMedian.toFixed(2)}×`, '', '', `${ls.writesRatioMedian.toFixed(2)}×`, '', ''],
+        ])}`;
   const baselines = rows([
     ['baseline', 'rate', 'p99', 'counts right', 'how'],
     baselineCells('Redis SADD+INCR Lua', r.baselines.redisLua, 'likes/s'),
@@ -144,7 +179,10 @@ svg{display:block;margin:12px 0;font-size:11px}svg .title{font-size:13px;font-we
 ${r.machine.cpus} × ${escapeXml(r.machine.cpuModel)}, ${r.machine.memoryGb} GB, node ${escapeXml(r.machine.node)}, load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverage[1]}</p>
 <p>Workload: ${r.workload.events} events (${r.workload.likes} likes, ${r.workload.unlikes} unlikes) over ${r.workload.posts} posts (${r.workload.postsTouched} touched), Zipf s=${r.workload.zipf}, users from ${r.workload.users}, hot share ${r.workload.hotShare}, seed ${r.workload.seed}.</p>
 ${verdict}
+<p>load generator: ${r.loadGenerator}${r.loadGenerator === 'wrk' ? ' (reads, single likes, hello-world and the streams windows; bulk, mixed, paced and the probes use the Node client)' : ' (the Node client for every phase)'}</p>
 <h2>Tally</h2>${measures}
+<h2>Paced freshness</h2><p>Likes at a constant rate (open loop, batches every 10 ms); like → visible from each probe like's scheduled send time, so a server that falls behind shows in the latency (coordinated omission corrected).</p>${r.paced.length === 0 ? '<p>Skipped.</p>' : pacedTable}
+${streamsSection}
 <h2>Baselines</h2>${baselines}
 <h2>Ratios</h2>${ratios}
 <h2>Phases</h2><p>A side near one full core is what bounds that phase (this machine has ${r.machine.cpus} CPUs for both).</p>${phases}

@@ -1,5 +1,6 @@
 import type { BaselineResult } from './baselines/baseline-result.ts';
 import type { LatencySummary } from './histogram.ts';
+import type { StreamsWindowPair } from './phases/live-streams.ts';
 import type { Mismatch } from './verify.ts';
 
 /** Everything one run measured; `--json` prints it as the last line of stdout. */
@@ -17,6 +18,8 @@ export interface BenchResult {
     readonly loadAverage: readonly [number, number];
   };
   readonly target: { readonly kind: string; readonly description: string };
+  /** What sent the request-rate phases (reads, single likes, hello-world, the streams windows): wrk, or the Node client (asked for, or wrk missing: see the notes). */
+  readonly loadGenerator: 'wrk' | 'node';
   readonly workload: {
     readonly events: number;
     readonly posts: number;
@@ -53,7 +56,8 @@ export interface BenchResult {
     };
     readonly clientCpuSeconds: number;
   };
-  readonly single: { readonly requests: number; readonly seconds: number; readonly reqPerSec: number; readonly latency: LatencySummary };
+  /** `requests` answered; `sent` built by the load generator (wrk stops with some in flight), `acknowledged` answered 2xx. */
+  readonly single: { readonly requests: number; readonly sent: number; readonly acknowledged: number; readonly seconds: number; readonly reqPerSec: number; readonly latency: LatencySummary };
   readonly reads: {
     readonly postsPerCall: number;
     readonly countsPerSec: number;
@@ -62,12 +66,21 @@ export interface BenchResult {
     readonly p99Ms: number;
     readonly p999Ms: number;
     readonly latency: LatencySummary;
+    /** The same calls with `&viewer=` (counts plus the viewer's own liked flags: the timeline case). */
+    readonly withViewer: { readonly countsPerSec: number; readonly reqPerSec: number; readonly p50Ms: number; readonly p99Ms: number; readonly latency: LatencySummary };
     readonly singleCount: { readonly reqPerSec: number; readonly latency: LatencySummary };
     /** GET …/count of one post only; `vsUniform` = its req/s ÷ singleCount's (counts/s, one count per request). */
     readonly hotCount: { readonly reqPerSec: number; readonly vsUniform: number | null; readonly latency: LatencySummary };
     readonly underWrites: { readonly countsPerSec: number; readonly reqPerSec: number; readonly p99Ms: number; readonly latency: LatencySummary; readonly writesAcceptedPerSec: number };
   };
   readonly freshness: { readonly samples: number; readonly timeouts: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly latency: LatencySummary };
+  /**
+   * Likes at a constant share of `bulk.appliedPerSec`, open loop; like → visible from each probe
+   * like's scheduled send time (corrected for coordinated omission). Empty when skipped.
+   */
+  readonly paced: readonly PacedFigure[];
+  /** The live-streams phase (issue 12); null when skipped (--streams 0). */
+  readonly liveStreams: LiveStreamsFigure | null;
   /** Per stage, each process's fraction of the bulk phase's events (ingest) or changes (counter), from the stages' own metrics. */
   readonly shares: { readonly ingest: readonly number[]; readonly counter: readonly number[] };
   /** CPU seconds each ingest / counter process used during the bulk phase (scaled-out targets only). */
@@ -88,6 +101,40 @@ export interface BenchResult {
   }[];
   readonly notes: readonly string[];
   readonly report: string;
+}
+
+/** One rate of the paced phase. */
+export interface PacedFigure {
+  readonly share: number;
+  readonly ratePerSec: number;
+  /** Likes sent ÷ the phase's seconds (under `ratePerSec` when the sender could not keep the clock: see `maxSendLagMs`). */
+  readonly sentPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly maxMs: number;
+  readonly samples: number;
+  readonly timeouts: number;
+  readonly maxSendLagMs: number;
+}
+
+/** The live-streams phase's figures. */
+export interface LiveStreamsFigure {
+  readonly streams: number;
+  readonly probeLikes: number;
+  /** A like's 202 → the SSE event showing it, one sample per (like, stream watching the post). */
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly samples: number;
+  readonly missed: number;
+  readonly apiCores: number | null;
+  readonly rssBeforeMb: number | null;
+  readonly rssMaxMb: number | null;
+  /** Reads and writes per second in alternating windows without and with the streams open; ratio = with ÷ without. */
+  readonly pairs: readonly StreamsWindowPair[];
+  readonly readsRatioMedian: number;
+  readonly writesRatioMedian: number;
 }
 
 /** Tally ÷ baseline, each measured in the same run; null when the baseline was skipped. */
@@ -133,14 +180,26 @@ export function evaluateGoals(input: {
   bulkAppliedPerSec: number | null;
   freshnessP99Ms: number;
   countsPerSec: number;
+  viewerCountsPerSec: number;
   ratios: Ratios;
+  paced: readonly PacedFigure[];
+  liveStreams: LiveStreamsFigure | null;
 }): Goal[] {
   const atLeast = (name: string, want: string, value: number | null, min: number): Goal => ({ name, want, value, met: value === null ? null : value >= min });
   const atMost = (name: string, want: string, value: number | null, max: number): Goal => ({ name, want, value, met: value === null ? null : value <= max });
+  const pacedP99 = (share: number): number | null => input.paced.find((p) => p.share === share)?.p99Ms ?? null;
+  const streams = input.liveStreams;
+  const worstStreamsEffect = streams === null ? null : Math.round(Math.max(1 - streams.readsRatioMedian, 1 - streams.writesRatioMedian) * 1000) / 1000;
+  const streamsGoals = (p99Max: number): Goal[] => [
+    atMost('live streams: like → SSE event p99 ms', `≤ ${p99Max}`, streams?.p99Ms ?? null, p99Max),
+    atMost('live streams: reads/writes slowed by (median of pairs)', '≤ 0.1', worstStreamsEffect, 0.1),
+  ];
   if (input.targetKind === 'distributed') {
     return [
       atLeast('distributed bulk applied likes/s', '≥ 50000', input.bulkAppliedPerSec, 50_000),
       atMost('distributed freshness p99 ms', '≤ 1000', input.freshnessP99Ms, 1000),
+      atMost('distributed paced 50% freshness p99 ms', '≤ 500', pacedP99(0.5), 500),
+      ...streamsGoals(1000),
     ];
   }
   return [
@@ -149,5 +208,8 @@ export function evaluateGoals(input: {
     atMost('freshness p99 ms', '≤ 100', input.freshnessP99Ms, 100),
     atLeast('single likes ÷ hello-world', '≥ 0.7', input.ratios.singleVsHelloWorld, 0.7),
     atLeast('batch reads counts/s', '≥ 1000000', input.countsPerSec, 1_000_000),
+    atLeast('batch reads with viewer counts/s', '≥ 1000000', input.viewerCountsPerSec, 1_000_000),
+    atMost('paced 80% freshness p99 ms', '≤ 100', pacedP99(0.8), 100),
+    ...streamsGoals(200),
   ];
 }

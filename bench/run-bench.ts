@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { BaselineRunner } from './baselines/baseline-runner.ts';
 import { BenchHttp } from './http-client.ts';
+import { LoadGenerator } from './load-generator.ts';
+import { locateWrk } from './wrk-client.ts';
 import { percentileCurve, summarize, type CurvePoint } from './histogram.ts';
 import { orderingGap, type BenchOptions } from './options.ts';
 import type { TimedResult } from './phases/timed-requests.ts';
 import { ratesFromCumulative, type RatePoint } from './rate-series.ts';
-import { computeRatios, evaluateGoals, type BenchResult } from './result.ts';
+import { computeRatios, evaluateGoals, type BenchResult, type LiveStreamsFigure, type PacedFigure } from './result.ts';
 import { runTally, type TallyRun } from './run-tally.ts';
 import { redisUrlOf } from './redis-reads.ts';
 import { startTarget } from './target.ts';
@@ -28,6 +30,27 @@ const round = (value: number, digits = 0): number => Math.round(value * 10 ** di
 function batchMean(itemsBefore = 0, itemsAfter: number | undefined, batchesBefore = 0, batchesAfter: number | undefined): number | null {
   if (itemsAfter === undefined || batchesAfter === undefined || batchesAfter <= batchesBefore) return null;
   return round((itemsAfter - itemsBefore) / (batchesAfter - batchesBefore));
+}
+
+/**
+ * wrk when asked for and installable (scripts/ensure-wrk.sh), else the Node client, with a note
+ * (and a line on stderr) saying so: a Node client may be what bounds the request-rate phases.
+ */
+function loadGenerator(wanted: 'wrk' | 'node', notes: string[], say: (line: string) => void): LoadGenerator {
+  if (wanted === 'node') {
+    notes.push('load generator: the Node client (--load-generator node); its CPU per phase shows whether it was the bound');
+    return new LoadGenerator(undefined, BenchHttp.authorization);
+  }
+  const found = locateWrk();
+  if ('path' in found) {
+    say(`load generator: ${found.path} (one thread) for the request-rate phases`);
+    notes.push('load generator: wrk (one thread) for reads, single likes, hello-world and the streams windows; the Node client for bulk, mixed, paced, freshness and checks');
+    return new LoadGenerator(found.path, BenchHttp.authorization);
+  }
+  const warning = `WRK MISSING, the Node client ran the request-rate phases instead, and may have been their bound: ${found.missing}`;
+  say(warning);
+  notes.push(warning);
+  return new LoadGenerator(undefined, BenchHttp.authorization);
 }
 
 /** Runs the whole benchmark: workload, Tally phases, baselines; returns the results and the report's series. */
@@ -53,9 +76,16 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
   const baselines = new BaselineRunner(options, workload, epoch, progress, say);
   await baselines.prepare();
 
-  say(`target: ${options.target}`);
   if (options.tokenFile !== undefined) BenchHttp.useBearerToken(readFileSync(options.tokenFile, 'utf8').trim());
-  const target = await startTarget(options.target, options.serveArgs, options.profileDir, { ingest: options.ingestProcs, counter: options.counterProcs });
+  const load = loadGenerator(options.loadGenerator, notes, say);
+  say(`target: ${options.target}`);
+  let target;
+  try {
+    target = await startTarget(options.target, options.serveArgs, options.profileDir, { ingest: options.ingestProcs, counter: options.counterProcs });
+  } catch (error) {
+    load.close();
+    throw error;
+  }
   say(`target: ${target.description} at ${target.origin}`);
   let run: TallyRun;
   try {
@@ -65,12 +95,14 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       options,
       epoch,
       say,
-      { afterBulk: () => baselines.writes(), afterSingle: () => baselines.http() },
+      { afterBulk: () => baselines.writes(), afterSingle: (generator) => baselines.http(generator) },
       target.kind === 'distributed' ? redisUrlOf(options.serveArgs) : undefined,
+      load,
     );
   } finally {
     say('target: stopping');
     await target.stop();
+    load.close();
   }
   notes.push(...baselines.notes);
   const zero = target.spawnedAt === undefined ? 0 : target.spawnedAt - epoch;
@@ -96,6 +128,38 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     helloPerSec: hello.perSec,
   });
   const countsPerSec = round(run.reads.perSec * options.readPosts);
+  const viewerReads = summarize(run.readsViewer.latency);
+  const viewerCountsPerSec = round(run.readsViewer.perSec * options.readPosts);
+  const paced: PacedFigure[] = run.paced.map((p) => {
+    const s = summarize(p.latency);
+    return { share: p.share, ratePerSec: p.ratePerSec, sentPerSec: round(p.sentPerSec), p50Ms: s.p50Ms, p99Ms: s.p99Ms, p999Ms: s.p999Ms, maxMs: s.maxMs, samples: s.count, timeouts: p.timeouts, maxSendLagMs: round(p.maxSendLagMs, 1) };
+  });
+  if (run.pacedSkipped !== undefined) notes.push(`paced phase skipped: ${run.pacedSkipped}`);
+  for (const p of paced) {
+    if (p.maxSendLagMs > 50) notes.push(`paced ${p.share}: the sender started a batch up to ${p.maxSendLagMs} ms late (this process was busy); latencies still count from the scheduled time`);
+  }
+  const streams = run.liveStreams;
+  const liveStreams: LiveStreamsFigure | null =
+    streams === null
+      ? null
+      : {
+          streams: streams.streams,
+          probeLikes: streams.probeLikes,
+          p50Ms: streams.latency.p50Ms,
+          p99Ms: streams.latency.p99Ms,
+          maxMs: streams.latency.maxMs,
+          samples: streams.latency.count,
+          missed: streams.missed,
+          apiCores: streams.apiCores,
+          rssBeforeMb: streams.rssBeforeMb,
+          rssMaxMb: streams.rssMaxMb,
+          pairs: streams.pairs,
+          readsRatioMedian: streams.readsRatioMedian,
+          writesRatioMedian: streams.writesRatioMedian,
+        };
+  if (run.singleSent > run.singleAcknowledged) {
+    notes.push(`single likes: ${run.singleSent} built, ${run.singleAcknowledged} answered 2xx; the ${run.singleSent - run.singleAcknowledged} left in flight (or refused) when the load generator stopped were replayed before the final check`);
+  }
   if (run.bulkUnsettled > 0) notes.push(`bulk counts were still wrong for ${run.bulkUnsettled} posts after ${options.settleTimeout} s; no applied rate`);
   if (options.profileDir !== undefined) {
     notes.push(`CPU profile in ${options.profileDir}; phase windows (s since server start, for bench/profile-summary.ts --from/--to): ${run.phases.map((p) => `${p.name} ${((p.from - zero) / 1000).toFixed(1)}–${((p.to - zero) / 1000).toFixed(1)}`).join(', ')}`);
@@ -119,6 +183,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     command: `./tally bench ${argv.join(' ')}`.trim(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, loadAverage: [round(loadAtStart, 2), round(loadavg()[0] ?? 0, 2)] },
     target: { kind: target.kind, description: target.description },
+    loadGenerator: load.kind,
     workload: {
       events: options.events,
       posts: options.posts,
@@ -152,7 +217,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       },
       clientCpuSeconds: round(run.bulkClientCpuSeconds, 3),
     },
-    single: { requests: run.single.requests, seconds: round(run.single.seconds, 3), reqPerSec: round(run.single.perSec), latency: summarize(run.single.latency) },
+    single: { requests: run.single.requests, sent: run.singleSent, acknowledged: run.singleAcknowledged, seconds: round(run.single.seconds, 3), reqPerSec: round(run.single.perSec), latency: summarize(run.single.latency) },
     reads: {
       postsPerCall: options.readPosts,
       countsPerSec,
@@ -161,6 +226,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       p99Ms: reads.p99Ms,
       p999Ms: reads.p999Ms,
       latency: reads,
+      withViewer: { countsPerSec: viewerCountsPerSec, reqPerSec: round(run.readsViewer.perSec), p50Ms: viewerReads.p50Ms, p99Ms: viewerReads.p99Ms, latency: viewerReads },
       singleCount: { reqPerSec: round(run.singleReads.perSec), latency: summarize(run.singleReads.latency) },
       hotCount: {
         reqPerSec: round(run.hotReads.perSec),
@@ -176,12 +242,14 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       },
     },
     freshness: { samples: freshness.count, timeouts: run.freshnessTimeouts, p50Ms: freshness.p50Ms, p99Ms: freshness.p99Ms, maxMs: freshness.maxMs, latency: freshness },
+    paced,
+    liveStreams,
     shares: run.shares,
     stageCpuSeconds: run.stageCpuSeconds,
     redisReadsPerSec: run.redisReadsPerSec,
     baselines: { redisLua: baselines.redis, postgresNaive: baselines.postgres, helloWorld: { ...hello, reqPerSec: hello.perSec } },
     ratios,
-    goals: evaluateGoals({ targetKind: target.kind, bulkAppliedPerSec: appliedPerSec, freshnessP99Ms: freshness.p99Ms, countsPerSec, ratios }),
+    goals: evaluateGoals({ targetKind: target.kind, bulkAppliedPerSec: appliedPerSec, freshnessP99Ms: freshness.p99Ms, countsPerSec, viewerCountsPerSec, ratios, paced, liveStreams }),
     phases: run.phases.map((p) => ({
       name: p.name,
       fromS: round((p.from - zero) / 1000, 2),
@@ -207,10 +275,12 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       curve('bulk batch POST', undefined, run.bulk.latency),
       curve('single PUT', undefined, run.single.latency),
       curve('GET /v1/counts (idle)', run.reads),
+      curve('GET /v1/counts&viewer= (idle)', run.readsViewer),
       curve('GET /v1/counts (under writes)', run.mixedReads),
       curve('GET …/count', run.singleReads),
       curve('GET …/count, one hot post', run.hotReads),
       curve('freshness', undefined, run.freshness),
+      ...run.paced.map((p) => curve(`paced ${Math.round(p.share * 100)}% freshness`, undefined, p.latency)),
       curve('hello-world', baselines.helloTimed),
     ],
     serverRssMb: run.serverSamples.filter((s) => s.rssBytes !== undefined).map((s) => ({ t: s.t, value: (s.rssBytes as number) / 2 ** 20 })),

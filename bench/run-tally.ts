@@ -1,11 +1,16 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Histogram } from 'hdr-histogram-js';
 import { FreshnessProbe, type FreshnessSample } from './freshness-probe.ts';
 import { BenchHttp } from './http-client.ts';
 import { MetricsSampler } from './metrics-sampler.ts';
 import type { BenchOptions } from './options.ts';
 import { sendBulk, type BulkSent } from './phases/bulk-writes.ts';
-import { sendSingle, type SingleSent } from './phases/single-writes.ts';
+import { LikeSequence } from './like-sequence.ts';
+import type { LoadGenerator, LoadResult } from './load-generator.ts';
+import { measureLiveStreams, type LiveStreamsMeasured } from './phases/live-streams.ts';
+import { sendPaced, type PacedSent } from './phases/paced-likes.ts';
 import { mergeTimed, timedRequests, type TimedResult } from './phases/timed-requests.ts';
+import { runOrdered } from './ordered-runner.ts';
 import type { ServerSample } from './prometheus.ts';
 import { readPaths } from './read-paths.ts';
 import { RedisReads } from './redis-reads.ts';
@@ -13,10 +18,12 @@ import { deltas, shares, StageMetrics } from './stage-metrics.ts';
 import { waitApplied } from './settle.ts';
 import type { Target } from './target.ts';
 import { verifyCounts, workloadExpectations, type Expectation, type Mismatch } from './verify.ts';
-import { effectiveChanges, postId, type Workload } from './workload.ts';
+import { effectiveChanges, postId, userId, type Workload } from './workload.ts';
 
 /** Rounds in which the many-posts and the one-hot-post reads alternate. */
 const READ_ROUNDS = 4;
+/** ms between two batches of the paced phase. */
+const PACED_TICK_MS = 10;
 
 /** The raw measurements of the phases against Tally. */
 export interface TallyRun {
@@ -27,6 +34,8 @@ export interface TallyRun {
   readonly bulkServer: { readonly before: ServerSample; readonly after: ServerSample };
   readonly bulkClientCpuSeconds: number;
   readonly reads: TimedResult;
+  /** GET /v1/counts with &viewer= (the timeline case: counts and the viewer's own flags). */
+  readonly readsViewer: TimedResult;
   readonly singleReads: TimedResult;
   /** GET …/count of one post only (the hottest, post 0): every read hits one count. */
   readonly hotReads: TimedResult;
@@ -38,7 +47,14 @@ export interface TallyRun {
   readonly bulkStagesCpuSeconds: number | undefined;
   /** The same per process (scaled-out targets). */
   readonly stageCpuSeconds: { readonly ingest: readonly number[]; readonly counter: readonly number[] } | null;
-  readonly single: SingleSent;
+  readonly single: TimedResult;
+  /** Single likes built (sent or in flight when the phase stopped) and acknowledged with a 2xx. */
+  readonly singleSent: number;
+  readonly singleAcknowledged: number;
+  /** Paced rates (empty when skipped: `pacedSkipped` says why). */
+  readonly paced: readonly PacedSent[];
+  readonly pacedSkipped: string | undefined;
+  readonly liveStreams: LiveStreamsMeasured | null;
   readonly mixedWrites: BulkSent;
   readonly mixedReads: TimedResult;
   readonly freshness: Histogram;
@@ -68,7 +84,7 @@ export interface PhaseWindow {
 /** Work run between phases (the baselines, next to the phase they are compared with). */
 export interface PhaseHooks {
   readonly afterBulk: () => Promise<void>;
-  readonly afterSingle: () => Promise<void>;
+  readonly afterSingle: (load: LoadGenerator) => Promise<void>;
 }
 
 /** Runs bulk, reads, single and mixed phases against a started target, then checks every count. */
@@ -80,6 +96,7 @@ export async function runTally(
   say: (line: string) => void,
   hooks: PhaseHooks,
   redisUrl: string | undefined,
+  load: LoadGenerator,
 ): Promise<TallyRun> {
   const progress = !options.json || process.stderr.isTTY === true;
   const origin = target.origin;
@@ -96,14 +113,27 @@ export async function runTally(
   const redis = redisUrl === undefined ? undefined : new RedisReads(redisUrl);
   const redisMeasured = async (work: () => Promise<TimedResult>): Promise<{ result: TimedResult; perSec: number }> =>
     redis === undefined ? { result: await work(), perSec: 0 } : redis.measure(work);
-  const gap = workload.spec.minGap;
+  // After a wrk phase of single likes: every post's count within [sent − unanswered, sent] (see LikeSequence).
+  const settleBounds = async (sequence: LikeSequence, what: string): Promise<void> => {
+    const deadline = performance.now() + options.settleTimeout * 1000;
+    for (;;) {
+      const wrong = await sequence.checkBounds(checkHttp);
+      if (wrong.length === 0) return;
+      if (performance.now() > deadline) {
+        boundsFailures.push(...wrong.map((m) => ({ ...m, postId: `${m.postId} (${what}: count outside [sent − unanswered, sent])` })));
+        return;
+      }
+      await sleep(100);
+    }
+  };
+  const boundsFailures: Mismatch[] = [];
   const phases: PhaseWindow[] = [];
   const now = (): number => performance.now() - epoch;
-  const begin = async (name: string): Promise<() => Promise<void>> => {
+  const begin = async (name: string): Promise<(externalClientCpuSeconds?: number) => Promise<void>> => {
     const from = now();
     const client = process.cpuUsage();
     const server = (await sampler.scrape().catch(() => undefined))?.cpuSeconds;
-    return async () => {
+    return async (externalClientCpuSeconds = 0) => {
       const to = now();
       const used = process.cpuUsage(client);
       const serverAfter = (await sampler.scrape().catch(() => undefined))?.cpuSeconds;
@@ -112,7 +142,7 @@ export async function runTally(
         name,
         from,
         to,
-        clientCores: (used.user + used.system) / 1000 / ms,
+        clientCores: ((used.user + used.system) / 1000 + externalClientCpuSeconds * 1000) / ms,
         serverCores: server === undefined || serverAfter === undefined ? undefined : ((serverAfter - server) * 1000) / ms,
       });
     };
@@ -123,6 +153,15 @@ export async function runTally(
     await end();
     return result;
   };
+  // A phase of the load generator: its CPU is wrk's (plus this process's, idle meanwhile) or this process's.
+  const loaded = async <T extends LoadResult>(name: string, work: () => Promise<T>): Promise<T> => {
+    const end = await begin(name);
+    const result = await work();
+    await end(result.clientCpuSeconds ?? 0);
+    return result;
+  };
+  const get = (name: string, paths: readonly string[], ms = durationMs): Promise<LoadResult> =>
+    load.get(http, { name, origin, paths, durationMs: ms, connections: options.concurrency, epoch, progress });
   try {
     const before = await sampler.scrape();
     const stagesBefore = await stages?.sample();
@@ -157,7 +196,10 @@ export async function runTally(
 
     const paths = readPaths({ posts: options.posts, zipf: options.zipf, perCall: options.readPosts, prefix: `${prefix}p`, seed: options.seed, count: 2048 });
     say(`reads: GET /v1/counts with ${options.readPosts} posts per call, ${options.concurrency} in flight, ${options.duration} s`);
-    const reads = await redisMeasured(() => timed('reads', () => timedRequests(http, { name: 'reads (GET /v1/counts)', method: 'GET', paths: paths.batch, durationMs, concurrency: options.concurrency, epoch, progress })));
+    const reads = await redisMeasured(() => loaded('reads', () => get('reads (GET /v1/counts)', paths.batch)));
+    const viewerPaths = paths.batch.map((path, c) => `${path}&viewer=${userId(workload.user[(c * 7919) % workload.user.length] as number)}`);
+    say(`reads: GET /v1/counts with ${options.readPosts} posts and &viewer=, ${options.concurrency} in flight, ${options.duration} s`);
+    const readsViewer = await loaded('reads with viewer', () => get('reads (GET /v1/counts&viewer=)', viewerPaths));
     // GET …/count of many posts and of one hot post alternate in rounds, so a neighbour's load
     // on a shared machine falls on both alike and their ratio means something.
     const hotPath = `/v1/posts/${postId(`${prefix}p`, 0)}/count`;
@@ -166,11 +208,17 @@ export async function runTally(
     const hotRounds: { result: TimedResult; perSec: number }[] = [];
     const roundMs = durationMs / READ_ROUNDS;
     const endSingleAndHot = await begin('single + hot reads');
-    for (let round = 0; round < READ_ROUNDS; round++) {
-      singleRounds.push(await redisMeasured(() => timedRequests(http, { name: `reads (GET …/count) ${round + 1}/${READ_ROUNDS}`, method: 'GET', paths: paths.single, durationMs: roundMs, concurrency: options.concurrency, epoch, progress })));
-      hotRounds.push(await redisMeasured(() => timedRequests(http, { name: `reads (one hot post) ${round + 1}/${READ_ROUNDS}`, method: 'GET', paths: [hotPath], durationMs: roundMs, concurrency: options.concurrency, epoch, progress })));
+    let roundsClientCpu = 0;
+    const round = async (name: string, roundPaths: readonly string[]): Promise<TimedResult> => {
+      const result = await get(name, roundPaths, roundMs);
+      roundsClientCpu += result.clientCpuSeconds ?? 0;
+      return result;
+    };
+    for (let r = 0; r < READ_ROUNDS; r++) {
+      singleRounds.push(await redisMeasured(() => round(`reads (GET …/count) ${r + 1}/${READ_ROUNDS}`, paths.single)));
+      hotRounds.push(await redisMeasured(() => round(`reads (one hot post) ${r + 1}/${READ_ROUNDS}`, [hotPath])));
     }
-    await endSingleAndHot();
+    await endSingleAndHot(roundsClientCpu);
     // Redis lookups: the quietest round's rate. Other clients of a shared Redis only add to the
     // server's counters, so the smallest round is the closest upper bound of this api's own.
     const merged = (rounds: readonly { result: TimedResult; perSec: number }[]): { result: TimedResult; perSec: number } => ({
@@ -180,10 +228,13 @@ export async function runTally(
     const singleReads = merged(singleRounds);
     const hotReads = merged(hotRounds);
 
-    say(`single: PUT/DELETE one like per request, ${options.concurrency} in flight, ${options.duration} s`);
-    const single = await timed('single likes', () => sendSingle(http, workload, { prefix: `${prefix}s`, concurrency: options.concurrency, window: gap, durationMs, epoch, progress }));
+    say(`single: PUT one like per request (a new user each), ${options.concurrency} in flight, ${options.duration} s`);
+    const singlePosts = Array.from({ length: Math.min(workload.post.length, 1 << 18) }, (_, i) => postId(`${prefix}s`, workload.post[i] as number));
+    const singleLikes = new LikeSequence(load, singlePosts, 'w');
+    const single = await loaded('single likes', () => singleLikes.send(load, http, { origin, connections: options.concurrency, durationMs, epoch }));
+    await settleBounds(singleLikes, 'single likes');
 
-    await hooks.afterSingle();
+    await hooks.afterSingle(load);
 
     say(`mixed: bulk writes and batch reads at once, ${options.duration} s`);
     const mixedEnd = await begin('mixed');
@@ -202,14 +253,87 @@ export async function runTally(
     await probe.stop();
     await mixedEnd();
 
+    // The mixed phase's backlog is applied before the paced and streams phases (else they would
+    // measure that backlog).
+    say('waiting until the mixed writes are applied');
+    const mixedExpect = workloadExpectations(workload, `${prefix}m`, mixedWrites.events);
+    await waitApplied({
+      sampler: applied,
+      baseline: appliedBefore,
+      expectedChanges: () => bulkChanges + singleLikes.sent + effectiveChanges(workload, mixedWrites.events) + probe.likes,
+      verify: () => verifyCounts(checkHttp, mixedExpect),
+      timeoutMs: options.settleTimeout * 1000,
+      epoch,
+    });
+
+    // Paced: likes at a constant share of the bulk capacity this run measured, open loop.
+    const paced: PacedSent[] = [];
+    const capacity = settled.mismatches.length === 0 && settled.appliedAt !== undefined ? bulk.events / ((settled.appliedAt - bulk.startedAt) / 1000) : undefined;
+    const pacedSkipped = options.pacedShares.length === 0 ? 'not selected (--paced none)' : capacity === undefined ? 'no bulk applied rate (the bulk counts never settled)' : undefined;
+    if (capacity !== undefined && pacedSkipped === undefined) {
+      const pacedHttp = new BenchHttp(origin, 32);
+      const poller = new BenchHttp(origin, 1);
+      try {
+        for (const share of options.pacedShares) {
+          const ratePerSec = Math.round(capacity * share);
+          say(`paced: ${ratePerSec} likes/s (${share} × the bulk applied rate ${Math.round(capacity)}), open loop, ${options.duration} s`);
+          paced.push(
+            await timed(`paced ${Math.round(share * 100)}%`, () =>
+              sendPaced(pacedHttp, poller, workload, { share, ratePerSec, durationMs, prefix: `${prefix}q${Math.round(share * 100)}_`, tickMs: PACED_TICK_MS, probes: 8, timeoutMs: options.settleTimeout * 1000 }),
+            ),
+          );
+        }
+      } finally {
+        await Promise.all([pacedHttp.close(), poller.close()]);
+      }
+    }
+
+    let liveStreams: LiveStreamsMeasured | null = null;
+    const streamWrites = new LikeSequence(load, Array.from({ length: 200 }, (_, i) => `${prefix}lw${i}`), 'x');
+    if (options.streams > 0) {
+      say(`streams: ${options.streams} SSE streams with likes arriving; reads and writes without and with them in ${options.streamPairs} alternating pairs of ${options.streamWindow} s windows`);
+      const endStreams = await begin('live streams');
+      liveStreams = await measureLiveStreams(http, load, streamWrites, Array.from({ length: 200 }, (_, i) => `${prefix}lw${i}`), {
+          origin,
+          pid: target.pid,
+          prefix: `${prefix}ls`,
+          streams: options.streams,
+          probeSeconds: options.duration,
+          pairs: options.streamPairs,
+          windowMs: options.streamWindow * 1000,
+          connections: Math.max(1, Math.floor(options.concurrency / 2)),
+          readPaths: paths.batch,
+          epoch,
+        });
+      await endStreams(liveStreams.wrkCpuSeconds);
+      await settleBounds(streamWrites, 'live-streams writes');
+    }
+
+    // Every like of the wrk sequences once more (a no-op for those applied): the unanswered ones
+    // wrk left in flight are then applied too, and every such post must count exactly its likes.
+    for (const sequence of [singleLikes, streamWrites]) {
+      const bodies = sequence.replayBodies(options.batch);
+      await runOrdered({ count: bodies.length, concurrency: options.bulkConcurrency, window: bodies.length + 1, task: async (b) => void (await checkHttp.expectOk('POST', '/v1/events', bodies[b])) });
+    }
+
     say('check: waiting until every count is applied, then comparing each with the generator');
     const everything: Expectation[] = [
       ...bulkExpect,
-      ...workloadExpectations(workload, `${prefix}s`, single.requests),
-      ...workloadExpectations(workload, `${prefix}m`, mixedWrites.events),
+      ...singleLikes.expectations(),
+      ...streamWrites.expectations(),
+      ...paced.flatMap((p) => p.expectations),
+      ...(liveStreams?.expectations ?? []),
+      ...mixedExpect,
       { postId: probe.post, count: probe.likes },
     ];
-    const totalChanges = bulkChanges + effectiveChanges(workload, single.requests) + effectiveChanges(workload, mixedWrites.events) + probe.likes;
+    const totalChanges =
+      bulkChanges +
+      singleLikes.sent +
+      streamWrites.sent +
+      paced.reduce((sum, p) => sum + p.likes, 0) +
+      (liveStreams?.probeLikes ?? 0) +
+      effectiveChanges(workload, mixedWrites.events) +
+      probe.likes;
     const final = await waitApplied({
       sampler: applied,
       baseline: appliedBefore,
@@ -226,6 +350,7 @@ export async function runTally(
       bulkServer: { before, after },
       bulkClientCpuSeconds: (cpu.user + cpu.system) / 1e6,
       reads: reads.result,
+      readsViewer,
       singleReads: singleReads.result,
       hotReads: hotReads.result,
       redisReadsPerSec: redis === undefined ? null : { reads: reads.perSec, singleReads: singleReads.perSec, hotReads: hotReads.perSec },
@@ -236,6 +361,11 @@ export async function runTally(
           : { ingest: deltas(stagesBefore.ingestCpu, stagesAfter.ingestCpu), counter: deltas(stagesBefore.counterCpu, stagesAfter.counterCpu) },
       bulkStagesCpuSeconds: stagesBefore === undefined || stagesAfter === undefined ? undefined : stagesAfter.cpuSeconds - stagesBefore.cpuSeconds,
       single,
+      singleSent: singleLikes.sent,
+      singleAcknowledged: singleLikes.acknowledged,
+      paced,
+      pacedSkipped,
+      liveStreams,
       mixedWrites,
       mixedReads,
       freshness: probe.histogram,
@@ -244,7 +374,7 @@ export async function runTally(
       serverSamples: sampler.samples,
       rssMaxBytes: sampler.maxRss(),
       postsChecked: everything.length,
-      mismatches: final.mismatches,
+      mismatches: [...boundsFailures, ...final.mismatches],
       bulkUnsettled: settled.mismatches.length,
       phases,
     };

@@ -33,9 +33,38 @@ export function summaryTable(r: BenchResult): string {
     ['freshness', `p50 ${formatNumber(r.freshness.p50Ms, 2)} ms`, `p99 ${formatNumber(r.freshness.p99Ms, 2)} ms`, `max ${formatNumber(r.freshness.maxMs, 2)} ms, ${r.freshness.samples} probes`],
     ['single likes (PUT)', `${formatNumber(r.single.reqPerSec)} req/s`, `p99 ${formatNumber(r.single.latency.p99Ms, 2)} ms`, `${r.single.requests} requests`],
     ['reads GET /v1/counts', `${formatNumber(r.reads.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.p99Ms, 2)} ms`, `${formatNumber(r.reads.reqPerSec)} req/s × ${r.reads.postsPerCall}, p999 ${formatNumber(r.reads.p999Ms, 2)} ms`],
+    ['reads &viewer=', `${formatNumber(r.reads.withViewer.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.withViewer.p99Ms, 2)} ms`, `${formatNumber(r.reads.withViewer.reqPerSec)} req/s × ${r.reads.postsPerCall}, with the viewer's flags`],
     ['reads GET …/count', `${formatNumber(r.reads.singleCount.reqPerSec)} req/s`, `p99 ${formatNumber(r.reads.singleCount.latency.p99Ms, 2)} ms`, ''],
     ['reads, one hot post', `${formatNumber(r.reads.hotCount.reqPerSec)} req/s`, `p99 ${formatNumber(r.reads.hotCount.latency.p99Ms, 2)} ms`, `${formatRatio(r.reads.hotCount.vsUniform)} GET …/count of many posts`],
     ['reads under writes', `${formatNumber(r.reads.underWrites.countsPerSec)} counts/s`, `p99 ${formatNumber(r.reads.underWrites.p99Ms, 2)} ms`, `writes ${formatNumber(r.reads.underWrites.writesAcceptedPerSec)} likes/s meanwhile`],
+    ...r.paced.map((p) => [
+      `paced ${Math.round(p.share * 100)}% (${formatNumber(p.ratePerSec)} likes/s)`,
+      `p50 ${formatNumber(p.p50Ms, 2)} ms`,
+      `p99 ${formatNumber(p.p99Ms, 2)} ms`,
+      `like → visible from the scheduled send; sent ${formatNumber(p.sentPerSec)} likes/s, ${p.samples} probes, ${p.timeouts} timeouts`,
+    ]),
+    ...(r.liveStreams === null
+      ? []
+      : [
+          [
+            'live streams',
+            `${formatNumber(r.liveStreams.streams)} open`,
+            `p99 ${formatNumber(r.liveStreams.p99Ms, 2)} ms`,
+            `202 → SSE event p50 ${formatNumber(r.liveStreams.p50Ms, 2)} ms, ${r.liveStreams.missed} missed; api ${formatNumber(r.liveStreams.apiCores, 2)} cores, RSS ${formatNumber(r.liveStreams.rssBeforeMb)} → ${formatNumber(r.liveStreams.rssMaxMb)} MB`,
+          ],
+          [
+            'with ÷ without streams',
+            `reads ${formatRatio(r.liveStreams.readsRatioMedian)}`,
+            `writes ${formatRatio(r.liveStreams.writesRatioMedian)}`,
+            `median of ${r.liveStreams.pairs.length} alternating pairs: reads ${r.liveStreams.pairs.map((p) => formatRatio(p.readsRatio)).join(' ')}, writes ${r.liveStreams.pairs.map((p) => formatRatio(p.writesRatio)).join(' ')}`,
+          ],
+          [
+            'streams windows CPU',
+            `api ${r.liveStreams.pairs.map((p) => `${formatNumber(p.apiCoresWithout, 2)}→${formatNumber(p.apiCoresWith, 2)}`).join(' ')}`,
+            '',
+            `cores without→with; load generator ${r.liveStreams.pairs.map((p) => `${formatNumber(p.clientCoresWithout, 2)}→${formatNumber(p.clientCoresWith, 2)}`).join(' ')}`,
+          ],
+        ]),
     ['shares', `ingest ${r.shares.ingest.map((x) => `${Math.round(x * 100)}%`).join(' / ')}`, '', `counter ${r.shares.counter.map((x) => `${Math.round(x * 100)}%`).join(' / ')}`],
     ...(r.redisReadsPerSec === null
       ? []
@@ -70,7 +99,7 @@ export function summaryTable(r: BenchResult): string {
     ? `CORRECT: all ${r.correctness.postsChecked} counts equal the generator's`
     : `WRONG: ${r.correctness.mismatches} of ${r.correctness.postsChecked} counts differ, e.g. ${r.correctness.examples.slice(0, 3).map((m) => `${m.postId} expected ${m.count} got ${m.actual ?? 'nothing'}`).join('; ')}`;
   return [
-    `tally bench — ${r.target.description}; ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, node ${r.machine.node}; ${r.seconds} s; load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverage[1]}`,
+    `tally bench — ${r.target.description}; load generator: ${r.loadGenerator}; ${r.machine.cpus} CPUs, ${r.machine.memoryGb} GB, node ${r.machine.node}; ${r.seconds} s; load average ${r.machine.loadAverage[0]} → ${r.machine.loadAverage[1]}`,
     '',
     measures,
     '',

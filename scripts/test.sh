@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ./tally services up
 bash scripts/schemathesis.sh --version >/dev/null   # installs schemathesis (PyPI) into .tools/ once, outside the tests' timeouts
+bash scripts/ensure-wrk.sh >/dev/null               # Debian's wrk, the bench's load generator (its smoke test runs it)
 echo "== typecheck"; ./tally node node_modules/.bin/tsc --noEmit
 echo "== lint"
 ./tally node node_modules/.bin/eslint .

@@ -1,3 +1,4 @@
+import type { LoadGenerator } from '../load-generator.ts';
 import type { BenchOptions } from '../options.ts';
 import type { TimedResult } from '../phases/timed-requests.ts';
 import type { Workload } from '../workload.ts';
@@ -56,12 +57,12 @@ export class BaselineRunner {
     }
   }
 
-  /** The fastify hello-world in a child process. */
-  async http(): Promise<void> {
+  /** The fastify hello-world in a child process, through `load` (wrk or the Node client). */
+  async http(load: LoadGenerator): Promise<void> {
     const o = this.#options;
     if (!o.baselines.has('hello')) return;
     this.hello = await this.#run('hello', `fastify hello-world in a child process, ${o.concurrency} in flight, ${o.duration} s`, async () => {
-      const measured = await helloWorldBaseline({ durationMs: o.duration * 1000, concurrency: o.concurrency, epoch: this.#epoch, progress: this.#progress });
+      const measured = await helloWorldBaseline({ durationMs: o.duration * 1000, concurrency: o.concurrency, epoch: this.#epoch, progress: this.#progress, load });
       this.helloTimed = measured.timed;
       return measured.result;
     });

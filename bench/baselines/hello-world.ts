@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { summarize } from '../histogram.ts';
 import { BenchHttp } from '../http-client.ts';
 import { processCpuSeconds } from '../proc-cpu.ts';
-import { timedRequests, type TimedResult } from '../phases/timed-requests.ts';
+import type { LoadGenerator } from '../load-generator.ts';
+import type { TimedResult } from '../phases/timed-requests.ts';
 import type { BaselineResult } from './baseline-result.ts';
 
 /** Options of {@link helloWorldBaseline}. */
@@ -12,9 +13,11 @@ export interface HelloOptions {
   readonly concurrency: number;
   readonly epoch: number;
   readonly progress: boolean;
+  /** wrk or the Node client, as for Tally's request-rate phases. */
+  readonly load: LoadGenerator;
 }
 
-/** The HTTP ceiling of this machine: GET / of a fastify hello-world in a child process, same client and concurrency as Tally's. */
+/** The HTTP ceiling of this machine: GET / of a fastify hello-world in a child process, same load generator and concurrency as Tally's. */
 export async function helloWorldBaseline(options: HelloOptions): Promise<{ result: BaselineResult; timed: TimedResult }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./hello-server.ts', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
@@ -32,8 +35,9 @@ export async function helloWorldBaseline(options: HelloOptions): Promise<{ resul
     try {
       const client = process.cpuUsage();
       const serverBefore = processCpuSeconds(child.pid);
-      const timed = await timedRequests(http, { name: 'baseline: hello-world', method: 'GET', paths: ['/'], durationMs: options.durationMs, concurrency: options.concurrency, epoch: options.epoch, progress: options.progress });
+      const timed = await options.load.get(http, { name: 'baseline: hello-world', origin, paths: ['/'], durationMs: options.durationMs, connections: options.concurrency, epoch: options.epoch, progress: options.progress });
       const used = process.cpuUsage(client);
+      const clientSeconds = (used.user + used.system) / 1e6 + (timed.clientCpuSeconds ?? 0);
       const serverAfter = processCpuSeconds(child.pid);
       return {
         result: {
@@ -42,9 +46,9 @@ export async function helloWorldBaseline(options: HelloOptions): Promise<{ resul
           seconds: timed.seconds,
           correct: null,
           latency: summarize(timed.latency),
-          clientCores: Math.round(((used.user + used.system) / 1e6 / timed.seconds) * 100) / 100,
+          clientCores: Math.round((clientSeconds / timed.seconds) * 100) / 100,
           ...(serverBefore === undefined || serverAfter === undefined ? {} : { serverCores: Math.round(((serverAfter - serverBefore) / timed.seconds) * 100) / 100 }),
-          note: `fastify GET / in a child process, ${options.concurrency} connections, ${options.durationMs / 1000} s`,
+          note: `fastify GET / in a child process, ${options.load.kind === 'wrk' ? 'wrk' : 'the Node client'}, ${options.concurrency} connections, ${options.durationMs / 1000} s`,
         },
         timed,
       };

@@ -15,16 +15,26 @@ test('ratios divide Tally by each baseline; skipped baselines give null', () => 
 
 test('goals follow the issue, per target kind', () => {
   const ratios = computeRatios({ bulkAppliedPerSec: 120_000, singleReqPerSec: 6000, readReqPerSec: 5000, redisPerSec: 90_000, postgresPerSec: 3000, helloPerSec: 10_000 });
-  const goals = evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 120_000, freshnessP99Ms: 150, countsPerSec: 1_200_000, ratios });
+  const paced = [
+    { share: 0.5, ratePerSec: 60_000, sentPerSec: 60_000, p50Ms: 5, p99Ms: 400, p999Ms: 500, maxMs: 600, samples: 1000, timeouts: 0, maxSendLagMs: 2 },
+    { share: 0.8, ratePerSec: 96_000, sentPerSec: 96_000, p50Ms: 8, p99Ms: 90, p999Ms: 120, maxMs: 130, samples: 1000, timeouts: 0, maxSendLagMs: 3 },
+  ];
+  const pair = { readsWithout: 100, readsWith: 95, readsRatio: 0.95, writesWithout: 100, writesWith: 85, writesRatio: 0.85, apiCoresWithout: 0.8, apiCoresWith: 0.9, clientCoresWithout: 0.5, clientCoresWith: 0.6 };
+  const liveStreams = { streams: 1000, probeLikes: 500, p50Ms: 30, p99Ms: 150, maxMs: 200, samples: 10_000, missed: 0, apiCores: 0.2, rssBeforeMb: 200, rssMaxMb: 220, pairs: [pair], readsRatioMedian: 0.95, writesRatioMedian: 0.85 };
+  const goals = evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 120_000, freshnessP99Ms: 150, countsPerSec: 1_200_000, viewerCountsPerSec: 300_000, ratios, paced, liveStreams });
   assert.deepEqual(goals.map((g) => [g.name, g.met]), [
     ['bulk applied likes/s', true],
     ['bulk applied ÷ Redis Lua', true],
     ['freshness p99 ms', false],
     ['single likes ÷ hello-world', false],
     ['batch reads counts/s', true],
+    ['batch reads with viewer counts/s', false],
+    ['paced 80% freshness p99 ms', true],
+    ['live streams: like → SSE event p99 ms', true],
+    ['live streams: reads/writes slowed by (median of pairs)', false],
   ]);
-  const distributed = evaluateGoals({ targetKind: 'distributed', bulkAppliedPerSec: null, freshnessP99Ms: 900, countsPerSec: 0, ratios });
-  assert.deepEqual(distributed.map((g) => g.met), [null, true]);
+  const distributed = evaluateGoals({ targetKind: 'distributed', bulkAppliedPerSec: null, freshnessP99Ms: 900, countsPerSec: 0, viewerCountsPerSec: 0, ratios, paced, liveStreams: null });
+  assert.deepEqual(distributed.map((g) => g.met), [null, true, true, null, null]);
 });
 
 test('chart helpers: ticks, labels, escaping', () => {
@@ -66,9 +76,15 @@ function fakeResult(correct: boolean): BenchResult {
       events: 100, batch: 10, concurrency: 2, acceptSeconds: 0.1, applySeconds: 0.2, acceptedPerSec: 1000, appliedPerSec: 500, retries: 0, batchLatency: latency,
       server: { cpuSeconds: 0.1, cpuSecondsPer1kLikes: 1, rssMaxMb: 100, ingestBatchMean: 50, counterBatchMean: 40 }, clientCpuSeconds: 0.05,
     },
-    single: { requests: 10, seconds: 1, reqPerSec: 10, latency },
-    reads: { postsPerCall: 50, countsPerSec: 500, reqPerSec: 10, p50Ms: 1, p99Ms: 3, p999Ms: 4, latency, singleCount: { reqPerSec: 10, latency }, hotCount: { reqPerSec: 12, vsUniform: 1.2, latency }, underWrites: { countsPerSec: 100, reqPerSec: 2, p99Ms: 3, latency, writesAcceptedPerSec: 5 } },
+    loadGenerator: 'wrk',
+    single: { requests: 10, sent: 12, acknowledged: 10, seconds: 1, reqPerSec: 10, latency },
+    reads: { postsPerCall: 50, countsPerSec: 500, reqPerSec: 10, p50Ms: 1, p99Ms: 3, p999Ms: 4, latency, withViewer: { countsPerSec: 250, reqPerSec: 5, p50Ms: 2, p99Ms: 6, latency }, singleCount: { reqPerSec: 10, latency }, hotCount: { reqPerSec: 12, vsUniform: 1.2, latency }, underWrites: { countsPerSec: 100, reqPerSec: 2, p99Ms: 3, latency, writesAcceptedPerSec: 5 } },
     freshness: { samples: 10, timeouts: 0, p50Ms: 1, p99Ms: 3, maxMs: 5, latency },
+    paced: [{ share: 0.5, ratePerSec: 250, sentPerSec: 250, p50Ms: 4, p99Ms: 9, p999Ms: 10, maxMs: 11, samples: 100, timeouts: 0, maxSendLagMs: 1 }],
+    liveStreams: {
+      streams: 1000, probeLikes: 50, p50Ms: 30, p99Ms: 190, maxMs: 250, samples: 50_000, missed: 0, apiCores: 0.2, rssBeforeMb: 200, rssMaxMb: 230,
+      pairs: [{ readsWithout: 1000, readsWith: 950, readsRatio: 0.95, writesWithout: 800, writesWith: 780, writesRatio: 0.975, apiCoresWithout: null, apiCoresWith: null, clientCoresWithout: 0.5, clientCoresWith: 0.6 }], readsRatioMedian: 0.95, writesRatioMedian: 0.975,
+    },
     shares: { ingest: [0.5, 0.5], counter: [1] },
     stageCpuSeconds: null,
     redisReadsPerSec: null,
@@ -78,7 +94,7 @@ function fakeResult(correct: boolean): BenchResult {
       helloWorld: { perSec: 8000, reqPerSec: 8000, operations: 8000, seconds: 1, correct: null, latency, note: 'hello' },
     },
     ratios,
-    goals: evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 500, freshnessP99Ms: 3, countsPerSec: 500, ratios }),
+    goals: evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 500, freshnessP99Ms: 3, countsPerSec: 500, viewerCountsPerSec: 250, ratios, paced: [], liveStreams: null }),
     phases: [{ name: 'bulk', fromS: 1, toS: 2, clientCores: 0.5, serverCores: 0.9 }],
     notes: ['a note'],
     report: '/tmp/r.html',
@@ -109,4 +125,15 @@ test('the summary table names skipped baselines and the verdict', () => {
   assert.match(text, /postgresNaive: postgres not reachable/);
   assert.match(text, /WRONG: 1 of 9 counts differ, e.g. p1 expected 3 got 2/);
   assert.match(text, /bulk applied ÷ Redis Lua\s+1\.25×/);
+  assert.match(text, /paced 50% \(250 likes\/s\)\s+p50 4\.00 ms\s+p99 9\.00 ms/);
+  assert.match(text, /live streams\s+1,000 open\s+p99 190 ms/);
+  assert.match(text, /load generator: wrk/);
+});
+
+test('the HTML report shows the paced rates, the live streams and the load generator', () => {
+  const html = renderReport(fakeResult(true), CHARTS);
+  assert.ok(html.includes('Paced freshness'));
+  assert.ok(html.includes('Live streams'));
+  assert.ok(html.includes('0.95×'));
+  assert.ok(html.includes('load generator: wrk'));
 });
