@@ -6,6 +6,7 @@ import { dynamoTableNames } from '../../../src/adapters/dynamodb/dynamo-tables.t
 import { createDynamoCapture } from '../../../src/composition/stores/dynamodb-store.ts';
 import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
+import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
 import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
 import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
 import { fixtureLog, relayedThroughKafka } from '../../helpers/cdc-relay.ts';
@@ -42,6 +43,13 @@ sourceProgressConformance('dynamodb stream relay', async () => {
       client.destroy();
     },
   };
+});
+
+ingestFenceConformance('dynamodb', async () => {
+  const ns = await freshDynamoNamespace();
+  const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 4 }));
+  await likes.init();
+  return { likes, cleanup: () => ns.cleanup() };
 });
 
 counterStoreConformance('dynamodb', async () => {

@@ -4,6 +4,7 @@ import { PgLikesStore } from '../../../src/adapters/postgres/pg-likes-store.ts';
 import { PgProgressProbe } from '../../../src/adapters/postgres/pg-progress-probe.ts';
 import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
+import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
 import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
 import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
 import { relayedThroughKafka } from '../../helpers/cdc-relay.ts';
@@ -33,6 +34,13 @@ sourceProgressConformance('postgres WAL and replication slot', async () => {
   await likes.init();
   await source.init();
   return { likes, source, capture: () => ns.track(new PgChangeCapture({ url: PG_URL, namespace: ns.namespace })), cleanup: () => ns.cleanup() };
+});
+
+ingestFenceConformance('postgres', async () => {
+  const ns = await freshNamespace();
+  const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace: ns.namespace, shards: 4 }));
+  await likes.init();
+  return { likes, cleanup: () => ns.cleanup() };
 });
 
 counterStoreConformance('postgres', async () => {
