@@ -16,28 +16,9 @@ CASSANDRA_CONFIG="$CASSANDRA_DIR/cassandra.yaml"
 CASSANDRA_START_TIMEOUT=180
 
 # The jar set: cassandra-all and its runtime dependencies (logback included), copied by Maven
-# into .services/cassandra/lib. Refetched when the pom or the version changes.
+# into .services/cassandra/lib.
 cassandra_ensure_jars() {
-  local stamp="$CASSANDRA_LIB/.complete" want
-  want="$CASSANDRA_VERSION $(cksum <"$HELPERS/cassandra-pom.xml")"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    return 0
-  fi
-  kafka_ensure_java_and_maven
-  say "cassandra: fetching Cassandra $CASSANDRA_VERSION jars with mvn (first time only; ~15 s here)"
-  mkdir -p "$CASSANDRA_DIR"
-  cp "$HELPERS/cassandra-pom.xml" "$CASSANDRA_DIR/pom.xml"
-  rm -rf "$CASSANDRA_LIB.tmp"
-  if ! (cd "$CASSANDRA_DIR" && mvn -q -B -f pom.xml -Dcassandra.version="$CASSANDRA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CASSANDRA_LIB.tmp" \
-    >"$CASSANDRA_DIR/mvn.log" 2>&1); then
-    die_with_log "$CASSANDRA_DIR/mvn.log" "mvn could not fetch org.apache.cassandra:cassandra-all:$CASSANDRA_VERSION and its dependencies"
-  fi
-  [[ -f "$CASSANDRA_LIB.tmp/cassandra-all-$CASSANDRA_VERSION.jar" ]] || die "mvn finished but cassandra-all-$CASSANDRA_VERSION.jar is missing"
-  rm -rf "$CASSANDRA_LIB"
-  mv "$CASSANDRA_LIB.tmp" "$CASSANDRA_LIB"
-  echo "$want" >"$stamp"
-  say "cassandra: $(find "$CASSANDRA_LIB" -name '*.jar' | wc -l) jars in .services/cassandra/lib"
+  maven_fetch_jars cassandra "$HELPERS/cassandra-pom.xml" "$CASSANDRA_DIR" "$CASSANDRA_LIB" cassandra.version "$CASSANDRA_VERSION" "cassandra-all-$CASSANDRA_VERSION.jar"
 }
 
 # A small single node: 127.0.0.1 only, no auth, small memtables and caches (the machine is shared).
@@ -154,11 +135,10 @@ cassandra_start() {
   done
   cassandra_ensure_jars
   cassandra_write_config
-  local log="$CASSANDRA_LOGS/system.log"
-  stat -c %s "$log" 2>/dev/null >"$CASSANDRA_DIR/log-offset" || echo 0 >"$CASSANDRA_DIR/log-offset"
   say "cassandra: starting Cassandra $CASSANDRA_VERSION on $HOST:$CASSANDRA_PORT"
   # shellcheck disable=SC2086 # CASSANDRA_HEAP holds several JVM options
-  setsid nohup java $CASSANDRA_HEAP -Xss256k -XX:+UseG1GC -XX:+ParallelRefProcEnabled \
+  jvm_launch "$CASSANDRA_PID" "$CASSANDRA_LOGS/system.log" "$CASSANDRA_DIR/log-offset" "$CASSANDRA_LOGS/cassandra.out" \
+    $CASSANDRA_HEAP -Xss256k -XX:+UseG1GC -XX:+ParallelRefProcEnabled \
     -XX:MaxTenuringThreshold=1 -XX:G1HeapRegionSize=4m -XX:MaxGCPauseMillis=300 \
     -XX:MaxDirectMemorySize=256m \
     "${CASSANDRA_JPMS[@]}" \
@@ -168,9 +148,7 @@ cassandra_start() {
     -Dcassandra.logdir="$CASSANDRA_LOGS" -Dlogback.configurationFile="$CASSANDRA_DIR/logback.xml" \
     -Dcassandra.jmx.local.port=7199 -Dcassandra-foreground=yes -Dcassandra.skip_wait_for_gossip_to_settle=0 \
     -Dcassandra.initial_token_allocation_wait=0 \
-    -cp "$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon \
-    </dev/null >"$CASSANDRA_LOGS/cassandra.out" 2>&1 9>&- &
-  echo $! >"$CASSANDRA_PID"
+    -cp "$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon
   echo "$CASSANDRA_PORT" >"$CASSANDRA_DIR/running-port"
   CASSANDRA_LAUNCHED=1
 }
@@ -186,30 +164,13 @@ cassandra_cql_ping() {
   [[ "$reply" == 8400000106 ]]
 }
 
+cassandra_ready() { port_open "$CASSANDRA_PORT" && cassandra_cql_ping "$CASSANDRA_PORT"; }
+
 # Waits until the node that cassandra_start launched answers CQL.
 cassandra_wait() {
   [[ -n "$CASSANDRA_LAUNCHED" ]] || return 0
-  local pid log="$CASSANDRA_LOGS/system.log" offset deadline=$((SECONDS + CASSANDRA_START_TIMEOUT))
-  pid="$(read_file_or_empty "$CASSANDRA_PID")"
-  offset="$(read_file_or_empty "$CASSANDRA_DIR/log-offset")"
-  while true; do
-    if ! pid_matches "$pid" CassandraDaemon; then
-      echo "services: error: cassandra: the node exited while starting" >&2
-      show_log "$CASSANDRA_LOGS/cassandra.out"
-      show_log "$log" "${offset:-0}"
-      exit 1
-    fi
-    if port_open "$CASSANDRA_PORT" && cassandra_cql_ping "$CASSANDRA_PORT"; then
-      say "cassandra: running on $HOST:$CASSANDRA_PORT, pid $pid"
-      return 0
-    fi
-    if ((SECONDS >= deadline)); then
-      echo "services: error: cassandra: no CQL after ${CASSANDRA_START_TIMEOUT}s (pid $pid still running)" >&2
-      show_log "$log" "${offset:-0}"
-      exit 1
-    fi
-    sleep 0.5
-  done
+  jvm_wait cassandra "$CASSANDRA_PID" CassandraDaemon "$CASSANDRA_LOGS/system.log" "$CASSANDRA_DIR/log-offset" "$CASSANDRA_LOGS/cassandra.out" "$CASSANDRA_START_TIMEOUT" cassandra_ready
+  say "cassandra: running on $HOST:$CASSANDRA_PORT, pid $(read_file_or_empty "$CASSANDRA_PID")"
 }
 
 cassandra_up() {
@@ -224,13 +185,7 @@ cassandra_down() {
     rm -f "$CASSANDRA_PID"
     return 0
   fi
-  say "cassandra: stopping pid $pid (SIGTERM)"
-  kill -TERM "$pid"
-  if ! wait_gone "$pid" 60; then
-    say "cassandra: still running after 60s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || die "cassandra: pid $pid does not exit"
-  fi
+  stop_process cassandra "$pid" 60 SIGTERM
   rm -f "$CASSANDRA_PID"
   say "cassandra: stopped"
 }

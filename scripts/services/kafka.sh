@@ -6,7 +6,8 @@ KAFKA_VERSION="${TALLY_KAFKA_VERSION:-4.1.1}"
 KAFKA_PORT="${TALLY_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${TALLY_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${TALLY_KAFKA_HEAP:--Xmx1g -Xms256m}"
-KAFKA_DIR="$SVC/kafka"
+# The real path: worktrees reach .services through a symlink, and the pid check compares paths.
+KAFKA_DIR="$(realpath -m "$SVC")/kafka"
 KAFKA_LIB="$KAFKA_DIR/lib"
 KAFKA_DATA="$KAFKA_DIR/data"
 KAFKA_LOGS="$KAFKA_DIR/logs"
@@ -15,40 +16,10 @@ KAFKA_CONFIG="$KAFKA_DIR/server.properties"
 KAFKA_START_TIMEOUT=120
 
 
-kafka_ensure_java_and_maven() {
-  local missing=()
-  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
-  command -v mvn >/dev/null 2>&1 || missing+=(maven)
-  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
-  local major
-  major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
-  [[ "${major%%.*}" -ge 17 ]] 2>/dev/null || die "Kafka 4 needs Java 17 or newer; 'java' is version ${major:-unknown}"
-}
-
 # The jar set: kafka_2.13 + kafka-tools + the log4j2 slf4j binding with all their runtime
-# dependencies, copied by Maven into .services/kafka/lib. Refetched when the pom or the
-# version changes (the stamp records both).
+# dependencies, copied by Maven into .services/kafka/lib.
 kafka_ensure_jars() {
-  local stamp="$KAFKA_LIB/.complete" want
-  want="$KAFKA_VERSION $(cksum <"$HELPERS/kafka-pom.xml")"
-  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    return 0
-  fi
-  kafka_ensure_java_and_maven
-  say "kafka: fetching Kafka $KAFKA_VERSION jars with mvn (first time only; ~10 s here, up to a minute on a slow network)"
-  mkdir -p "$KAFKA_DIR"
-  cp "$HELPERS/kafka-pom.xml" "$KAFKA_DIR/pom.xml"
-  rm -rf "$KAFKA_LIB.tmp"
-  if ! (cd "$KAFKA_DIR" && mvn -q -B -f pom.xml -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIB.tmp" \
-    >"$KAFKA_DIR/mvn.log" 2>&1); then
-    die_with_log "$KAFKA_DIR/mvn.log" "mvn could not fetch org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies"
-  fi
-  [[ -f "$KAFKA_LIB.tmp/kafka_2.13-$KAFKA_VERSION.jar" ]] || die "mvn finished but kafka_2.13-$KAFKA_VERSION.jar is missing"
-  rm -rf "$KAFKA_LIB"
-  mv "$KAFKA_LIB.tmp" "$KAFKA_LIB"
-  echo "$want" >"$stamp"
-  say "kafka: $(find "$KAFKA_LIB" -name '*.jar' | wc -l) jars in .services/kafka/lib"
+  maven_fetch_jars kafka "$HELPERS/kafka-pom.xml" "$KAFKA_DIR" "$KAFKA_LIB" kafka.version "$KAFKA_VERSION" "kafka_2.13-$KAFKA_VERSION.jar"
 }
 
 kafka_write_config() {
@@ -140,50 +111,26 @@ kafka_start() {
   kafka_ensure_jars
   kafka_write_config
   kafka_ensure_formatted
-  local log="$KAFKA_LOGS/server.log"
-  stat -c %s "$log" 2>/dev/null >"$KAFKA_DIR/log-offset" || echo 0 >"$KAFKA_DIR/log-offset"
   say "kafka: starting Kafka $KAFKA_VERSION on $HOST:$KAFKA_PORT (controller $KAFKA_CONTROLLER_PORT)"
   # shellcheck disable=SC2086 # KAFKA_HEAP holds several JVM options
-  setsid java $KAFKA_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  jvm_launch "$KAFKA_PID" "$KAFKA_LOGS/server.log" "$KAFKA_DIR/log-offset" "$KAFKA_LOGS/kafka.out" \
+    $KAFKA_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dkafka.logs.dir="$KAFKA_LOGS" -Dlog4j2.configurationFile="$HELPERS/kafka-log4j2.properties" \
-    -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_CONFIG" \
-    </dev/null >"$KAFKA_LOGS/kafka.out" 2>&1 9>&- &
-  echo $! >"$KAFKA_PID"
+    -cp "$KAFKA_LIB/*" kafka.Kafka "$KAFKA_CONFIG"
   echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT" >"$KAFKA_DIR/running-ports"
   KAFKA_LAUNCHED=1
 }
 
-# Waits until the broker that kafka_start launched logged "Kafka Server started" and
-# accepts connections.
+# The broker kafka_start launched logged "Kafka Server started" and accepts connections.
+kafka_ready() {
+  grep -q 'Kafka Server started' < <(log_since "$KAFKA_LOGS/server.log" "$KAFKA_DIR/log-offset") && port_open "$KAFKA_PORT"
+}
+
 kafka_wait() {
   [[ -n "$KAFKA_LAUNCHED" ]] || return 0
-  local pid log="$KAFKA_LOGS/server.log" offset deadline=$((SECONDS + KAFKA_START_TIMEOUT))
-  pid="$(read_file_or_empty "$KAFKA_PID")"
-  offset="$(read_file_or_empty "$KAFKA_DIR/log-offset")"
-  while true; do
-    if ! pid_matches "$pid" kafka.Kafka; then
-      echo "services: error: kafka: the broker exited while starting" >&2
-      show_log "$KAFKA_LOGS/kafka.out"
-      show_log "$log" "${offset:-0}"
-      exit 1
-    fi
-    local size
-    size="$(stat -c %s "$log" 2>/dev/null || echo 0)"
-    if ((size < ${offset:-0})); then offset=0; fi # the log rolled over
-    # (grep reads from a process substitution: with pipefail, `tail | grep -q` can fail on SIGPIPE)
-    if grep -q 'Kafka Server started' < <(tail -c "+$((${offset:-0} + 1))" "$log" 2>/dev/null) &&
-      port_open "$KAFKA_PORT"; then
-      say "kafka: running on $(kafka_address), pid $pid"
-      return 0
-    fi
-    if ((SECONDS >= deadline)); then
-      echo "services: error: kafka: not ready after ${KAFKA_START_TIMEOUT}s (pid $pid still running)" >&2
-      show_log "$log" "${offset:-0}"
-      exit 1
-    fi
-    sleep 0.3
-  done
+  jvm_wait kafka "$KAFKA_PID" kafka.Kafka "$KAFKA_LOGS/server.log" "$KAFKA_DIR/log-offset" "$KAFKA_LOGS/kafka.out" "$KAFKA_START_TIMEOUT" kafka_ready
+  say "kafka: running on $(kafka_address), pid $(read_file_or_empty "$KAFKA_PID")"
 }
 
 kafka_up() {
@@ -198,13 +145,7 @@ kafka_down() {
     rm -f "$KAFKA_PID"
     return 0
   fi
-  say "kafka: stopping pid $pid (SIGTERM, controlled shutdown)"
-  kill -TERM "$pid"
-  if ! wait_gone "$pid" 90; then
-    say "kafka: still running after 90s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || die "kafka: pid $pid does not exit"
-  fi
+  stop_process kafka "$pid" 90 "SIGTERM, controlled shutdown"
   rm -f "$KAFKA_PID"
   say "kafka: stopped"
 }

@@ -84,13 +84,11 @@ kafka3_start_node() {
   dir="$(kafka3_node_dir "$node")"
   if pid="$(kafka3_node_pid "$node")"; then return 0; fi
   ! port_open "$(kafka3_broker_port "$node")" || die "kafka3: port $HOST:$(kafka3_broker_port "$node") is already in use by another process"
-  stat -c %s "$dir/logs/server.log" 2>/dev/null >"$dir/log-offset" || echo 0 >"$dir/log-offset"
   # shellcheck disable=SC2086 # KAFKA3_HEAP holds several JVM options
-  setsid java $KAFKA3_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  jvm_launch "$dir/kafka.pid" "$dir/logs/server.log" "$dir/log-offset" "$dir/logs/kafka.out" \
+    $KAFKA3_HEAP -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dkafka.logs.dir="$dir/logs" -Dlog4j2.configurationFile="$HELPERS/kafka-log4j2.properties" \
-    -cp "$KAFKA_LIB/*" kafka.Kafka "$dir/server.properties" \
-    </dev/null >"$dir/logs/kafka.out" 2>&1 9>&- &
-  echo $! >"$dir/kafka.pid"
+    -cp "$KAFKA_LIB/*" kafka.Kafka "$dir/server.properties"
   KAFKA3_LAUNCHED+=("$node")
 }
 

@@ -82,3 +82,103 @@ take_lock() {
 
 status_line() { printf '%-9s %-8s %-46s %s\n' "$1" "$2" "$3" "$4"; }
 
+
+# --- JVM services (Kafka, Cassandra): jars from Maven Central, a java process of their own ---
+
+# ensure_java_and_maven: java 17+ and mvn, from Debian when missing.
+ensure_java_and_maven() {
+  local missing=()
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+  local major
+  major="$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+  [[ "${major%%.*}" -ge 17 ]] 2>/dev/null || die "Kafka 4 and Cassandra 5 need Java 17 or newer; 'java' is version ${major:-unknown}"
+}
+
+# maven_fetch_jars NAME POM DIR LIB VERSION-PROPERTY VERSION MAIN-JAR: the runtime jar set of the
+# pom (its dependencies, copied by Maven into LIB). Refetched when the pom or the version changes
+# (LIB/.complete records both); a failed fetch leaves the previous set in place.
+maven_fetch_jars() {
+  local name="$1" pom="$2" dir="$3" lib="$4" property="$5" version="$6" main_jar="$7"
+  local stamp="$lib/.complete" want
+  want="$version $(cksum <"$pom")"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  ensure_java_and_maven
+  say "$name: fetching the $version jars with mvn (first time only; 10-15 s here, up to a minute on a slow network)"
+  mkdir -p "$dir"
+  cp "$pom" "$dir/pom.xml"
+  rm -rf "$lib.tmp"
+  if ! (cd "$dir" && mvn -q -B -f pom.xml -D"$property=$version" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib.tmp" \
+    >"$dir/mvn.log" 2>&1); then
+    die_with_log "$dir/mvn.log" "mvn could not fetch $main_jar and its dependencies"
+  fi
+  [[ -f "$lib.tmp/$main_jar" ]] || die "mvn finished but $main_jar is missing"
+  rm -rf "$lib"
+  mv "$lib.tmp" "$lib"
+  echo "$want" >"$stamp"
+  say "$name: $(find "$lib" -name '*.jar' | wc -l) jars in $lib"
+}
+
+# jvm_launch PIDFILE LOG OFFSETFILE OUT JAVA-ARGS...: starts java in a session of its own, in the
+# background, with fd 9 (the services lock) closed and its output in OUT; records LOG's size in
+# OFFSETFILE (jvm_wait shows only what this start logged) and the pid in PIDFILE.
+jvm_launch() {
+  local pidfile="$1" log="$2" offsetfile="$3" out="$4"
+  shift 4
+  stat -c %s "$log" 2>/dev/null >"$offsetfile" || echo 0 >"$offsetfile"
+  setsid nohup java "$@" </dev/null >"$out" 2>&1 9>&- &
+  echo $! >"$pidfile"
+}
+
+# log_since LOG OFFSETFILE: what LOG holds after the offset jvm_launch recorded (all of it when
+# it rolled over). Read it through a process substitution: with pipefail, `tail | grep -q` can
+# fail on SIGPIPE.
+log_since() {
+  local log="$1" offset
+  offset="$(read_file_or_empty "$2")"
+  offset="${offset:-0}"
+  if (($(stat -c %s "$log" 2>/dev/null || echo 0) < offset)); then offset=0; fi
+  tail -c "+$((offset + 1))" "$log" 2>/dev/null
+}
+
+# jvm_wait NAME PIDFILE MATCH LOG OFFSETFILE OUT TIMEOUT READY-COMMAND...: waits until
+# READY-COMMAND succeeds; fails, showing the logs, when the process (its command line holding
+# MATCH) exits or TIMEOUT seconds pass.
+jvm_wait() {
+  local name="$1" pidfile="$2" match="$3" log="$4" offsetfile="$5" out="$6" timeout="$7"
+  shift 7
+  local pid offset deadline=$((SECONDS + timeout))
+  pid="$(read_file_or_empty "$pidfile")"
+  offset="$(read_file_or_empty "$offsetfile")"
+  while true; do
+    if ! pid_matches "$pid" "$match"; then
+      echo "services: error: $name: pid $pid exited while starting" >&2
+      show_log "$out"
+      show_log "$log" "${offset:-0}"
+      exit 1
+    fi
+    "$@" && return 0
+    if ((SECONDS >= deadline)); then
+      echo "services: error: $name: not ready after ${timeout}s (pid $pid still running)" >&2
+      show_log "$log" "${offset:-0}"
+      exit 1
+    fi
+    sleep 0.3
+  done
+}
+
+# stop_process NAME PID GRACE-SECONDS HOW: SIGTERM, then SIGKILL after GRACE-SECONDS.
+stop_process() {
+  local name="$1" pid="$2" grace="$3" how="$4"
+  say "$name: stopping pid $pid ($how)"
+  kill -TERM "$pid"
+  if ! wait_gone "$pid" "$grace"; then
+    say "$name: still running after ${grace}s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    wait_gone "$pid" 10 || die "$name: pid $pid does not exit"
+  fi
+}

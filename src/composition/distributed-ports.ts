@@ -44,25 +44,8 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
     const capture = store.capture();
     const publisher = new KafkaChangePublisher({ ...kafka, partitions: options.partitions });
     const step = new CdcStep({ capture, publisher, metrics, log }, { maxChanges: options.counterBatch, idleMs: options.idleMs });
-    // The relay owns its capture and publisher: they open and close with the stage.
-    return new LoopStage(
-      'cdc',
-      {
-        open: async () => {
-          await capture.init();
-          await publisher.init();
-          await step.open();
-        },
-        step: () => step.step(),
-        close: async () => {
-          await step.close();
-          await capture.close();
-          await publisher.close();
-        },
-      },
-      log,
-      metrics,
-    );
+    // The relay owns its capture and publisher: CdcStep opens and closes them with the stage.
+    return new LoopStage('cdc', step, log, metrics);
   };
 
   return {

@@ -6,8 +6,9 @@ export interface CapturedBatch {
   readonly changes: readonly Change[];
   /**
    * A comparable source position per change (same index as `changes`): fixed-width strings that
-   * sort in commit order, e.g. LSN and index within the transaction as hex. A relay uses them to
-   * skip what it already published after a restart.
+   * sort in commit order, e.g. LSN and index within the transaction as hex, at least among the
+   * changes of one feed partition (a post never leaves its partition). A change delivered again
+   * keeps its source. A relay uses them to skip what it already published after a restart.
    */
   readonly sources: readonly string[];
   /** Confirms everything in this batch as handled: the source may then forget it. */

@@ -16,14 +16,13 @@
  * - written by an idempotent producer with acks=all, in commit order within each partition.
  */
 import type { PositionedChange, StreamPosition } from '../../domain/change.ts';
-import { TallyError } from '../../domain/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ChangeBatch, ChangeFeed, ChangeReader, ChangeReaderOptions } from '../../ports/change-feed.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
 import { decodeChange } from './kafka-codec.ts';
 import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
-import { ensureTopic, likeChangesTopic, namespacedGroup } from './kafka-topics.ts';
+import { checkPartitions, ensureTopic, likeChangesTopic, namespacedGroup } from './kafka-topics.ts';
 
 export interface KafkaChangeFeedOptions {
   /** Bootstrap brokers, `host:port[,host:port...]`. */
@@ -50,9 +49,7 @@ export class KafkaChangeFeed implements ChangeFeed {
   readonly #readers = new Set<DecodingReader<PositionedChange>>();
 
   constructor(options: KafkaChangeFeedOptions) {
-    if (!Number.isInteger(options.partitions) || options.partitions < 1) {
-      throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
-    }
+    checkPartitions(options.partitions);
     this.#options = options;
     this.topic = likeChangesTopic(options.namespace);
     this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };

@@ -10,7 +10,7 @@ import { createStandaloneConsumer, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
 import { decodeSource, encodeChange } from './kafka-codec.ts';
 import { fetchFromLeaders } from './kafka-leader-fetch.ts';
-import { ensureTopic, likeChangesTopic } from './kafka-topics.ts';
+import { checkPartitions, ensureTopic, likeChangesTopic } from './kafka-topics.ts';
 
 export interface KafkaChangePublisherOptions {
   /** Bootstrap brokers, `host:port[,host:port...]`. */
@@ -35,9 +35,7 @@ export class KafkaChangePublisher implements ChangePublisher {
   #batcher: KafkaBatchProducer | undefined;
 
   constructor(options: KafkaChangePublisherOptions) {
-    if (!Number.isInteger(options.partitions) || options.partitions < 1) {
-      throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
-    }
+    checkPartitions(options.partitions);
     this.topic = likeChangesTopic(options.namespace);
     this.#partitions = options.partitions;
     this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };

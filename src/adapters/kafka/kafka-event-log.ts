@@ -30,7 +30,7 @@ import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { ensureHotShards } from './kafka-hot-shards.ts';
 import { KafkaProgressProbe } from './kafka-progress-probe.ts';
-import { ensureTopic, likeEventsTopic, namespacedGroup } from './kafka-topics.ts';
+import { checkPartitions, ensureTopic, likeEventsTopic, namespacedGroup } from './kafka-topics.ts';
 
 export interface KafkaEventLogOptions {
   /** Bootstrap brokers, `host:port[,host:port...]`. */
@@ -72,9 +72,7 @@ export class KafkaEventLog implements EventLog {
   readonly #consumers = new Set<DecodingReader<LikeEvent>>();
 
   constructor(options: KafkaEventLogOptions) {
-    if (!Number.isInteger(options.partitions) || options.partitions < 1) {
-      throw new TallyError('invalid_option', `partitions must be a positive integer, got ${options.partitions}`);
-    }
+    checkPartitions(options.partitions);
     this.#options = options;
     const hotShards = options.hotShards ?? 1;
     if (!Number.isInteger(hotShards) || hotShards < 1) {

@@ -3,6 +3,12 @@ import { TallyError } from '../../domain/errors.ts';
 import { createAdmin, hasKafkaError, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
 
+/** A topic's partition count from the options; `invalid_option` unless a positive integer. */
+export function checkPartitions(partitions: number): number {
+  if (!Number.isInteger(partitions) || partitions < 1) throw new TallyError('invalid_option', `partitions must be a positive integer, got ${partitions}`);
+  return partitions;
+}
+
 /** The like-events topic of a namespace (one per Tally deployment or test). */
 export function likeEventsTopic(namespace: string): string {
   return `${namespace}.like-events`;

@@ -1,16 +1,18 @@
+import assert from 'node:assert/strict';
 import { CassandraChangeCapture } from '../../../src/adapters/cassandra/cassandra-change-capture.ts';
+import { readLog } from '../../../src/adapters/cassandra/cassandra-change-log.ts';
+import { connectCassandra } from '../../../src/adapters/cassandra/cassandra-client.ts';
 import { CassandraCounterStore } from '../../../src/adapters/cassandra/cassandra-counter-store.ts';
 import { CassandraLikesStore } from '../../../src/adapters/cassandra/cassandra-likes-store.ts';
-import { KafkaChangeFeed } from '../../../src/adapters/kafka/kafka-change-feed.ts';
-import { KafkaChangePublisher } from '../../../src/adapters/kafka/kafka-change-publisher.ts';
-import { deleteTopics, namespaceTopics } from '../../../src/adapters/kafka/kafka-topics.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { Metrics } from '../../../src/observability/metrics.ts';
-import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
-import { LoopStage } from '../../../src/stages/loop-stage.ts';
+import { CassandraProgressProbe } from '../../../src/adapters/cassandra/cassandra-progress-probe.ts';
+import { cassandraNames } from '../../../src/adapters/cassandra/cassandra-schema.ts';
+import { partitionOf } from '../../../src/domain/hash.ts';
+import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
+import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
 import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
-import { BROKERS, TEST_TIMINGS } from '../kafka/kafka-test-kit.ts';
+import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
+import { relayedThroughKafka } from '../../helpers/cdc-relay.ts';
 import { freshKeyspace } from './cassandra-fixture.ts';
 
 const PARTITIONS = 4;
@@ -19,31 +21,55 @@ const PARTITIONS = 4;
 // changes topic → the feed's reader.
 likesStoreConformance('cassandra + change-log relay + kafka', async () => {
   const ks = await freshKeyspace();
-  const namespace = ks.namespace;
   const likes = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 8, partitions: PARTITIONS }));
   await likes.init();
-  const feed = new KafkaChangeFeed({ brokers: BROKERS, namespace, partitions: PARTITIONS, groupTimings: TEST_TIMINGS });
-  await feed.init();
-  const relay = new CdcStep(
-    {
-      capture: new CassandraChangeCapture(ks.connection),
-      publisher: new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: PARTITIONS }),
-      metrics: new Metrics({ defaultMetrics: false }),
-      log: createLogger('silent'),
-    },
-    { maxChanges: 5000, idleMs: 20 },
-  );
-  const stage = new LoopStage('cdc', relay, createLogger('warn'), new Metrics({ defaultMetrics: false }));
-  await stage.start();
+  return relayedThroughKafka({ namespace: ks.namespace, likes, capture: new CassandraChangeCapture(ks.connection), partitions: PARTITIONS, cleanup: () => ks.cleanup() });
+});
+
+changeCaptureConformance('cassandra change log', async () => {
+  const ks = await freshKeyspace();
+  const likes = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 8, partitions: PARTITIONS }));
+  await likes.init();
+  return { likes, capture: () => ks.track(new CassandraChangeCapture(ks.connection)), cleanup: () => ks.cleanup() };
+});
+
+sourceProgressConformance('cassandra change log', async () => {
+  const ks = await freshKeyspace();
+  const likes = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 8, partitions: PARTITIONS }));
+  const source = ks.track(new CassandraProgressProbe(ks.connection));
+  await likes.init();
+  await source.init();
+  return { likes, source, capture: () => ks.track(new CassandraChangeCapture(ks.connection)), cleanup: () => ks.cleanup() };
+});
+
+// The hardest form of the zombie ingest: the stale one passes the fence check, stalls, and writes
+// only after the new owner applied newer events. The lightweight transactions on the likes
+// partitions refuse it, and the change log holds exactly the two real changes, once each.
+ingestFenceConformance('cassandra (stalled after the fence check)', async () => {
+  const ks = await freshKeyspace();
+  const partitions = 2; // the suite's log
+  const likes = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 4, partitions }));
+  await likes.init();
   return {
     likes,
-    feed,
-    cleanup: async () => {
-      await stage.stop();
-      await feed.close();
-      await ks.cleanup();
-      await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
+    stalled: async (stall) => {
+      const store = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 4, partitions, afterFenceCheck: stall }));
+      await store.init();
+      return store;
     },
+    verify: async (postId) => {
+      const session = await connectCassandra(ks.connection, 'test');
+      try {
+        const entries = await readLog(session, cassandraNames(ks.namespace), partitionOf(postId, partitions), { time: 0, seq: 0 }, { time: 1_000_000, seq: 0 }, 100);
+        assert.deepEqual(
+          entries.map((e) => (e.change.kind === 'delta' ? e.change.delta : 'recount')),
+          [1, -1],
+        );
+      } finally {
+        await session.shutdown();
+      }
+    },
+    cleanup: () => ks.cleanup(),
   };
 });
 

@@ -1,6 +1,7 @@
 import type { CassandraConnection } from '../../../src/adapters/cassandra/cassandra-client.ts';
 import { dropCassandraKeyspace, migrateCassandra } from '../../../src/adapters/cassandra/cassandra-schema.ts';
 import type { Lifecycle } from '../../../src/ports/lifecycle.ts';
+import { TrackedAdapters } from '../../helpers/tracked-adapters.ts';
 import { uniqueName } from '../../helpers/wait.ts';
 
 /** The Cassandra that `./tally services up` starts, unless the environment names another. */
@@ -19,16 +20,13 @@ export async function freshKeyspace(): Promise<CassandraNamespace> {
   const namespace = uniqueName('t');
   const connection = { contactPoints: CONTACT_POINTS, localDataCenter: 'datacenter1', keyspace: namespace };
   await migrateCassandra({ ...connection, replication: REPLICATION });
-  const tracked: Lifecycle[] = [];
+  const tracked = new TrackedAdapters();
   return {
     namespace,
     connection,
-    track(adapter) {
-      tracked.push(adapter);
-      return adapter;
-    },
+    track: (adapter) => tracked.track(adapter),
     async cleanup() {
-      for (const adapter of tracked.reverse()) await adapter.close().catch(() => undefined);
+      await tracked.closeAll();
       await dropCassandraKeyspace(connection);
     },
   };

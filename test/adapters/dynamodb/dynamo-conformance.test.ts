@@ -1,49 +1,55 @@
-import { KafkaChangeFeed } from '../../../src/adapters/kafka/kafka-change-feed.ts';
-import { KafkaChangePublisher } from '../../../src/adapters/kafka/kafka-change-publisher.ts';
-import { deleteTopics, namespaceTopics } from '../../../src/adapters/kafka/kafka-topics.ts';
 import { DynamoCounterStore } from '../../../src/adapters/dynamodb/dynamo-counter-store.ts';
+import { createDynamoClient } from '../../../src/adapters/dynamodb/dynamo-client.ts';
 import { DynamoLikesStore } from '../../../src/adapters/dynamodb/dynamo-likes-store.ts';
+import { DynamoRelayProgress } from '../../../src/adapters/dynamodb/dynamo-relay-progress.ts';
+import { dynamoTableNames } from '../../../src/adapters/dynamodb/dynamo-tables.ts';
 import { createDynamoCapture } from '../../../src/composition/stores/dynamodb-store.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { Metrics } from '../../../src/observability/metrics.ts';
-import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
-import { LoopStage } from '../../../src/stages/loop-stage.ts';
+import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
+import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
 import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
-import { BROKERS, TEST_TIMINGS } from '../kafka/kafka-test-kit.ts';
+import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
+import { fixtureLog, relayedThroughKafka } from '../../helpers/cdc-relay.ts';
 import { freshDynamoNamespace } from './dynamo-fixture.ts';
 
 // The distributed change feed end to end: DynamoDB items → DynamoDB Streams → cdc relay → Kafka
 // changes topic → the feed's reader. Against moto_server (./tally services up dynamodb), not AWS.
 likesStoreConformance('dynamodb + streams cdc relay + kafka', async () => {
   const ns = await freshDynamoNamespace();
-  const namespace = ns.namespace;
   const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 8 }));
   await likes.init();
-  const feed = new KafkaChangeFeed({ brokers: BROKERS, namespace, partitions: 4, groupTimings: TEST_TIMINGS });
-  await feed.init();
-  const log = createLogger(process.env.TEST_LOG === undefined ? 'warn' : 'debug');
-  const relay = new CdcStep(
-    {
-      capture: createDynamoCapture(ns.settings, log, likes),
-      publisher: new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: 4 }),
-      metrics: new Metrics({ defaultMetrics: false }),
-      log,
-    },
-    { maxChanges: 5000, idleMs: 20 },
-  );
-  const stage = new LoopStage('cdc', relay, log, new Metrics({ defaultMetrics: false }));
-  await stage.start();
+  return relayedThroughKafka({ namespace: ns.namespace, likes, capture: createDynamoCapture(ns.settings, fixtureLog, likes), partitions: 4, cleanup: () => ns.cleanup() });
+});
+
+changeCaptureConformance('dynamodb streams', async () => {
+  const ns = await freshDynamoNamespace();
+  const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 8 }));
+  await likes.init();
+  return { likes, capture: () => ns.track(createDynamoCapture(ns.settings, fixtureLog, likes)), cleanup: () => ns.cleanup() };
+});
+
+sourceProgressConformance('dynamodb stream relay', async () => {
+  const ns = await freshDynamoNamespace();
+  const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 8 }));
+  await likes.init();
+  const client = createDynamoClient(ns.settings);
+  const source = new DynamoRelayProgress({ client, endpoint: ns.settings.endpoint, table: dynamoTableNames(ns.namespace).checkpoints });
   return {
     likes,
-    feed,
+    source,
+    capture: () => ns.track(createDynamoCapture(ns.settings, fixtureLog, likes)),
     cleanup: async () => {
-      await stage.stop();
-      await feed.close();
       await ns.cleanup();
-      await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
+      client.destroy();
     },
   };
+});
+
+ingestFenceConformance('dynamodb', async () => {
+  const ns = await freshDynamoNamespace();
+  const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 4 }));
+  await likes.init();
+  return { likes, cleanup: () => ns.cleanup() };
 });
 
 counterStoreConformance('dynamodb', async () => {

@@ -1,6 +1,7 @@
 import { createDynamoClient, type DynamoSettings } from '../../../src/adapters/dynamodb/dynamo-client.ts';
 import { dropDynamoTables, ensureDynamoTables } from '../../../src/adapters/dynamodb/dynamo-tables.ts';
 import type { Lifecycle } from '../../../src/ports/lifecycle.ts';
+import { TrackedAdapters } from '../../helpers/tracked-adapters.ts';
 import { uniqueName } from '../../helpers/wait.ts';
 
 /** The emulator `./tally services up dynamodb` starts, unless the environment names another endpoint. */
@@ -19,16 +20,13 @@ export async function freshDynamoNamespace(): Promise<DynamoNamespace> {
   const settings: DynamoSettings = { endpoint: DYNAMODB_ENDPOINT, namespace };
   const client = createDynamoClient(settings);
   await ensureDynamoTables(client, settings, true);
-  const tracked: Lifecycle[] = [];
+  const tracked = new TrackedAdapters();
   return {
     namespace,
     settings,
-    track(adapter) {
-      tracked.push(adapter);
-      return adapter;
-    },
+    track: (adapter) => tracked.track(adapter),
     async cleanup() {
-      for (const adapter of tracked.reverse()) await adapter.close().catch(() => undefined);
+      await tracked.closeAll();
       await dropDynamoTables(client, settings).catch(() => undefined);
       client.destroy();
     },

@@ -8,7 +8,7 @@ import { parseLsn } from '../../../src/adapters/postgres/pg-lsn.ts';
 import { pgNames } from '../../../src/adapters/postgres/pg-schema.ts';
 import type { Change } from '../../../src/domain/change.ts';
 import type { LikeEvent } from '../../../src/domain/like-event.ts';
-import { ackAll, describe, drain } from './pg-capture-helpers.ts';
+import { ackAll, describeChange as describe, drain } from '../../conformance/change-capture.conformance.ts';
 import { namespaceFor, PG_URL, type PgNamespace } from './pg-fixture.ts';
 
 let clock = 1_700_000_000_000;

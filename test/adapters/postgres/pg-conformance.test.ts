@@ -1,16 +1,13 @@
-import { KafkaChangeFeed } from '../../../src/adapters/kafka/kafka-change-feed.ts';
-import { KafkaChangePublisher } from '../../../src/adapters/kafka/kafka-change-publisher.ts';
-import { deleteTopics, namespaceTopics } from '../../../src/adapters/kafka/kafka-topics.ts';
 import { PgChangeCapture } from '../../../src/adapters/postgres/pg-change-capture.ts';
 import { PgCounterStore } from '../../../src/adapters/postgres/pg-counter-store.ts';
 import { PgLikesStore } from '../../../src/adapters/postgres/pg-likes-store.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { Metrics } from '../../../src/observability/metrics.ts';
-import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
-import { LoopStage } from '../../../src/stages/loop-stage.ts';
+import { PgProgressProbe } from '../../../src/adapters/postgres/pg-progress-probe.ts';
+import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
+import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
 import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
-import { BROKERS, TEST_TIMINGS } from '../kafka/kafka-test-kit.ts';
+import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
+import { relayedThroughKafka } from '../../helpers/cdc-relay.ts';
 import { freshNamespace, PG_URL } from './pg-fixture.ts';
 
 // The distributed change feed end to end: PostgreSQL rows → logical replication → cdc relay →
@@ -20,29 +17,30 @@ likesStoreConformance('postgres + cdc relay + kafka', async () => {
   const namespace = ns.namespace; // the PostgreSQL schema and the Kafka topics
   const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace, shards: 8 }));
   await likes.init();
-  const feed = new KafkaChangeFeed({ brokers: BROKERS, namespace, partitions: 4, groupTimings: TEST_TIMINGS });
-  await feed.init();
-  const relay = new CdcStep(
-    {
-      capture: new PgChangeCapture({ url: PG_URL, namespace }),
-      publisher: new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: 4 }),
-      metrics: new Metrics({ defaultMetrics: false }),
-      log: createLogger('silent'),
-    },
-    { maxChanges: 5000, idleMs: 20 },
-  );
-  const stage = new LoopStage('cdc', relay, createLogger('warn'), new Metrics({ defaultMetrics: false }));
-  await stage.start();
-  return {
-    likes,
-    feed,
-    cleanup: async () => {
-      await stage.stop();
-      await feed.close();
-      await ns.cleanup();
-      await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
-    },
-  };
+  return relayedThroughKafka({ namespace, likes, capture: new PgChangeCapture({ url: PG_URL, namespace }), partitions: 4, cleanup: () => ns.cleanup() });
+});
+
+changeCaptureConformance('postgres logical replication', async () => {
+  const ns = await freshNamespace();
+  const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace: ns.namespace, shards: 8 }));
+  await likes.init();
+  return { likes, capture: () => ns.track(new PgChangeCapture({ url: PG_URL, namespace: ns.namespace })), cleanup: () => ns.cleanup() };
+});
+
+sourceProgressConformance('postgres WAL and replication slot', async () => {
+  const ns = await freshNamespace();
+  const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace: ns.namespace, shards: 8 }));
+  const source = ns.track(new PgProgressProbe({ url: PG_URL, namespace: ns.namespace }));
+  await likes.init();
+  await source.init();
+  return { likes, source, capture: () => ns.track(new PgChangeCapture({ url: PG_URL, namespace: ns.namespace })), cleanup: () => ns.cleanup() };
+});
+
+ingestFenceConformance('postgres', async () => {
+  const ns = await freshNamespace();
+  const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace: ns.namespace, shards: 4 }));
+  await likes.init();
+  return { likes, cleanup: () => ns.cleanup() };
 });
 
 counterStoreConformance('postgres', async () => {

@@ -1,5 +1,6 @@
 import { dropPostgresNamespace, migratePostgres } from '../../../src/adapters/postgres/pg-schema.ts';
 import type { Lifecycle } from '../../../src/ports/lifecycle.ts';
+import { TrackedAdapters } from '../../helpers/tracked-adapters.ts';
 import { uniqueName } from '../../helpers/wait.ts';
 
 /** The PostgreSQL that `./tally services up` starts, unless the environment names another. */
@@ -16,15 +17,12 @@ export interface PgNamespace {
 export async function freshNamespace(partitions?: number): Promise<PgNamespace> {
   const namespace = uniqueName('t');
   await migratePostgres({ url: PG_URL, namespace, ...(partitions === undefined ? {} : { partitions }) });
-  const tracked: Lifecycle[] = [];
+  const tracked = new TrackedAdapters();
   return {
     namespace,
-    track(adapter) {
-      tracked.push(adapter);
-      return adapter;
-    },
+    track: (adapter) => tracked.track(adapter),
     async cleanup() {
-      for (const adapter of tracked.reverse()) await adapter.close().catch(() => undefined);
+      await tracked.closeAll();
       await dropPostgresNamespace({ url: PG_URL, namespace });
     },
   };

@@ -11,8 +11,9 @@ export class FakePublisher implements ChangePublisher {
   inits = 0;
   closes = 0;
 
-  constructor(partitions: number) {
-    this.partitions = Array.from({ length: partitions }, () => []);
+  /** A new feed of `partitions` partitions, or a publisher of an existing one's (a restarted relay). */
+  constructor(partitions: number | FakePublisher) {
+    this.partitions = typeof partitions === 'number' ? Array.from({ length: partitions }, () => []) : partitions.partitions;
   }
 
   async init(): Promise<void> {
@@ -28,6 +29,7 @@ export class FakePublisher implements ChangePublisher {
   }
 
   async publish(changes: readonly Change[], sources: readonly string[]): Promise<void> {
+    if (changes.length !== sources.length) throw new Error(`publish: ${changes.length} changes but ${sources.length} sources`);
     const fail = this.failNext;
     this.failNext = undefined;
     for (let i = 0; i < changes.length; i++) {

@@ -4,6 +4,7 @@ import type { Change } from '../../../src/domain/change.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
+import { changePublisherConformance } from '../../conformance/change-publisher.conformance.ts';
 import { FakeCapture, FakePublisher } from './cdc-fakes.ts';
 
 const delta = (postId: string, userId: string, d: 1 | -1 = 1): Change => ({ kind: 'delta', postId, userId, delta: d });
@@ -77,4 +78,15 @@ test('after a crash between publish and acknowledge, a new relay skips what the 
 test('stepping a closed relay is an error, not a silent no-op', async () => {
   const s = step(new FakeCapture(), new FakePublisher(1));
   await assert.rejects(s.step(), /not open/);
+});
+
+// The fake must keep the port's contract, or the tests above prove nothing about the real relay.
+changePublisherConformance('in-memory fake (test/stages/cdc/cdc-fakes.ts)', async () => {
+  const feed = new FakePublisher(4);
+  return {
+    partitions: 4,
+    publisher: () => new FakePublisher(feed),
+    read: async () => feed.partitions.flatMap((records, partition) => records.map((r) => ({ partition, change: r.change }))),
+    cleanup: async () => undefined,
+  };
 });

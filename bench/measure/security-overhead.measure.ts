@@ -1,7 +1,7 @@
 /**
  * Measures what --auth jwt and rate limits cost per request on the hot paths, in CPU time of the
  * process (less sensitive than throughput to a loaded, shared machine; not part of `npm test`):
- *   ./tally node test/stages/api/security-overhead.measure.ts [rounds=4] [requests=20000]
+ *   ./tally node bench/measure/security-overhead.measure.ts [rounds=4] [requests=20000]
  * Each round starts one child process per variant, in turn: `none` (defaults), `jwt` (HS256, a
  * service token on every request), `limits` (per-IP and per-user limits set high enough never to
  * refuse) and `jwt+limits`. A child runs an embedded app (pipeline thread on, as `./tally serve`)
@@ -15,13 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import { createApp } from '../../../src/composition/app.ts';
-import { createEmbeddedPorts } from '../../../src/composition/embedded-ports.ts';
-import type { Options } from '../../../src/config/options.ts';
-import { createLogger } from '../../../src/observability/logger.ts';
-import { Metrics } from '../../../src/observability/metrics.ts';
-import { ALL_STAGES, testOptions } from '../../helpers/embedded-app.ts';
+import { createApp, type StageName } from '../../src/composition/app.ts';
+import { createEmbeddedPorts } from '../../src/composition/embedded-ports.ts';
+import { loadOptions, type Options } from '../../src/config/options.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
 
+const ALL_STAGES: ReadonlySet<StageName> = new Set(['api', 'ingest', 'counter', 'reconcile']);
 const VARIANTS = (process.env.VARIANTS ?? 'none,jwt,limits,jwt+limits').split(',');
 const SECRET = 'overhead-measure-secret-of-more-than-32-bytes';
 
@@ -34,7 +34,8 @@ async function child(variant: string, requests: number): Promise<void> {
     ...(variant.includes('limits') || variant === 'ip' ? { rateLimitIp: '1000000:1000000' } : {}),
     ...(variant.includes('limits') || variant === 'user' ? { rateLimitUser: '1000000:1000000' } : {}),
   };
-  const options = testOptions({ dataDir: dir, pipelineThread: true, logLevel: 'error', ...overrides });
+  // The defaults a user gets (as `./tally serve`), with reconcile off and short idle polls.
+  const options: Options = { ...loadOptions(new Map(), {}), port: 0, reconcileIntervalMs: 0, idleMs: 50, dataDir: dir, pipelineThread: true, logLevel: 'error', ...overrides };
   const app = await createApp(createEmbeddedPorts(options), options, ALL_STAGES, createLogger(options.logLevel), new Metrics({ defaultMetrics: false }));
   await app.start();
   const api = app.api;
