@@ -4,7 +4,9 @@ import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, LikersPage, LikesStore, LogFence } from '../../ports/likes-store.ts';
+import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
+import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace } from '../../ports/likes-store.ts';
+import { PgErasures } from './pg-erasures.ts';
 import { createPool, inTransaction, queryOnce, type PgPool } from './pg-client.ts';
 import { postLocks, type PostLocks } from './pg-post-locks.ts';
 import { PgPositions } from './pg-positions.ts';
@@ -33,6 +35,7 @@ export class PgLikesStore implements LikesStore {
   readonly #sql: ReturnType<typeof statements>;
   #pool: PgPool | undefined;
   readonly #positions: PgPositions;
+  readonly #erasures: PgErasures;
 
   constructor(options: PgLikesStoreOptions) {
     this.#options = options;
@@ -40,6 +43,7 @@ export class PgLikesStore implements LikesStore {
     this.#positions = new PgPositions(this.#names.ingestPositions, 'likes store (ingest positions)');
     this.#locks = postLocks(options.namespace);
     this.#sql = statements(this.#names);
+    this.#erasures = new PgErasures(this.#names, this.#positions, this.#locks);
   }
 
   async init(): Promise<void> {
@@ -127,6 +131,18 @@ export class PgLikesStore implements LikesStore {
       await tx.query(this.#sql.deleteRecounts, [added.rows.map((row) => row.id)]);
     });
     return counts;
+  }
+
+  eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
+    return inTransaction(this.#db, (tx) => this.#erasures.step(tx, marker, place, limit));
+  }
+
+  erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void> {
+    return this.#erasures.accepted(this.#db, marker, partitionsTotal);
+  }
+
+  erasureStatus(kind: ErasureKind, target: string): Promise<ErasureStatus | undefined> {
+    return this.#erasures.status(this.#db, kind, target);
   }
 
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {

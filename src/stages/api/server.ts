@@ -10,6 +10,7 @@ import { registerReadRoutes } from './routes/read-routes.ts';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { registerStreamRoutes } from './routes/stream-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
+import { registerErasureRoutes } from './routes/erasure-routes.ts';
 import { validatorCompiler } from './validators.ts';
 import { registerAuth } from './auth/auth-hooks.ts';
 import { clientErrorHandler, frameworkErrors, registerNotFound, registerRequestGuards } from './http-edges.ts';
@@ -75,6 +76,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
 
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);
+  registerErasureRoutes(app, deps);
   registerOpsRoutes(app, deps);
   if (deps.live !== undefined) {
     registerStreamRoutes(app, deps.live, options);

@@ -1,4 +1,6 @@
-import type { EventLog, LogConsumer } from '../../ports/event-log.ts';
+import { setImmediate as yieldToOthers } from 'node:timers/promises';
+import type { StreamPosition } from '../../domain/change.ts';
+import type { EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { AppliedPositions } from '../applied-positions.ts';
@@ -10,6 +12,8 @@ export interface IngestOptions {
   readonly maxEvents: number;
   readonly maxWaitMs: number;
   readonly idleMs: number;
+  /** Most rows an erasure step scans and deletes in one store transaction (1,000 by default). */
+  readonly eraseBatch?: number;
 }
 
 /**
@@ -56,14 +60,38 @@ export class IngestStep implements LoopStep {
     if (consumer === undefined) throw new Error('ingest: consumer not open');
     const batch = await consumer.poll(this.#options.idleMs);
     if (batch.positions.length === 0) return false;
-    const result = await this.#store.apply(batch.events, { from: this.#applied.from(batch.positions), to: batch.positions });
-    this.#applied.advance(batch.positions);
-    await consumer.commit(batch);
+    const marker = batch.marker;
+    // Before a marker, its partition is applied up to the marker only: the marker's position is
+    // stored once its part of the erasure is complete (eraseStep), so a crash redoes the marker.
+    const to = marker === undefined ? batch.positions : batch.positions.map((p) => (p.partition === marker.partition ? { partition: p.partition, offset: marker.offset } : p));
+    const result = await this.#store.apply(batch.events, { from: this.#applied.from(to), to });
+    this.#applied.advance(to);
     this.#metrics.eventsIngested.inc(batch.events.length);
     this.#metrics.rowsChanged.inc(result.changed);
     this.#metrics.batchSize.observe({ stage: 'ingest' }, batch.events.length);
-    this.#progress?.ingested(batch.positions, result.feedPositions);
+    let feedPositions = result.feedPositions;
+    if (marker !== undefined) {
+      this.#progress?.ingested(to, feedPositions);
+      feedPositions = (await this.#erase(marker)) ?? feedPositions;
+    }
+    await consumer.commit(batch);
+    this.#progress?.ingested(batch.positions, feedPositions);
     return true;
+  }
+
+  /** Runs the marker's part of its erasure to completion, in bounded store transactions. */
+  async #erase(marker: NonNullable<LogBatch['marker']>): Promise<readonly StreamPosition[] | undefined> {
+    const place = { partition: marker.partition, offset: marker.offset, partitions: this.#log.partitions };
+    for (;;) {
+      const step = await this.#store.eraseStep(marker.event, place, this.#options.eraseBatch ?? 1000);
+      this.#metrics.rowsChanged.inc(step.removed);
+      if (step.done) {
+        this.#applied.advance([{ partition: marker.partition, offset: marker.offset + 1 }]);
+        return step.feedPositions;
+      }
+      // Let the counter (in this thread, embedded) count the removals as they are made.
+      await yieldToOthers();
+    }
   }
 
   async close(): Promise<void> {

@@ -17,7 +17,11 @@ export type Access =
   /** Bulk writes for any users: services with likes:write only. */
   | 'bulk'
   /** A post's likers: public, or services with likers:read under --likers service. */
-  | 'likers';
+  | 'likers'
+  /** Erase `userId`'s likes or read its erasure: that user itself, or a service with admin. */
+  | 'erase-user'
+  /** Erase a post's likes: services with admin only. */
+  | 'admin';
 
 /** The access of every /v1 route; a /v1 route missing here stops start-up (no route is public by accident). */
 export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
@@ -29,6 +33,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/counts': 'counts',
   'GET /v1/stream/counts': 'count',
   'POST /v1/events': 'bulk',
+  'DELETE /v1/users/:userId/likes': 'erase-user',
+  'GET /v1/users/:userId/erasure': 'erase-user',
+  'DELETE /v1/posts/:postId/likes': 'admin',
 };
 
 /** The access of a route, by method and URL pattern (HEAD is its GET). */
@@ -92,6 +99,14 @@ export function authorize(access: Access, principal: Principal | undefined, inpu
       if (settings.likers === 'service' && !hasScope(principal, 'likers:read')) {
         throw new TallyError('forbidden', 'the likers of a post are private here (--likers service): only service tokens with the likers:read scope may list them');
       }
+      return;
+    case 'erase-user':
+      if (principal.kind === 'user' ? principal.sub !== input.userId : !hasScope(principal, 'admin')) {
+        throw new TallyError('forbidden', `only the user "${String(input.userId).slice(0, 64)}" itself, or a service token with the admin scope, may erase its likes or read its erasure`);
+      }
+      return;
+    case 'admin':
+      if (!hasScope(principal, 'admin')) throw new TallyError('forbidden', "erasing a post's likes needs a service token with the admin scope");
       return;
     default:
       return;
