@@ -19,6 +19,7 @@ export class LikeWriter {
   readonly #onAppended: ((positions: Parameters<PipelineProgress['waitApplied']>[0]) => void) | undefined;
   readonly #onApplied: ((events: readonly LikeEvent[]) => void) | undefined;
   readonly #onAccepted: ((events: readonly LikeEvent[]) => void) | undefined;
+  readonly #onErased: ((posts: readonly string[] | 'all') => void) | undefined;
 
   constructor(
     deps: {
@@ -30,6 +31,8 @@ export class LikeWriter {
       onApplied?: (events: readonly LikeEvent[]) => void;
       /** Told of every event once durable (the live side's freshness). */
       onAccepted?: (events: readonly LikeEvent[]) => void;
+      /** Called once a `?wait=applied` erasure is counted: the posts it changed, or `all` (a user's). */
+      onErased?: (posts: readonly string[] | 'all') => void;
     },
     options: LikeWriterOptions,
   ) {
@@ -39,6 +42,7 @@ export class LikeWriter {
     this.#onAppended = deps.onAppended;
     this.#onApplied = deps.onApplied;
     this.#onAccepted = deps.onAccepted;
+    this.#onErased = deps.onErased;
     this.#options = options;
   }
 
@@ -77,7 +81,7 @@ export class LikeWriter {
     this.#onAppended?.(result.positions);
     if (!waitApplied) return { accepted: 1 };
     await this.#waitApplied(result.positions, 'the erasure is durable in the log but was not complete and counted within');
-    if (marker.op === 'erase-post') this.#onApplied?.([{ op: 'unlike', postId: marker.target, userId: marker.target, at: marker.at }]);
+    this.#onErased?.(marker.op === 'erase-post' ? [marker.target] : 'all');
     return { accepted: 1, applied: true };
   }
 
