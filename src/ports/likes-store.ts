@@ -56,6 +56,19 @@ export interface EraseStepResult {
   readonly feedPositions?: readonly StreamPosition[];
 }
 
+/** A like the user gave, in its Likes tab. */
+export interface UserLike {
+  readonly postId: string;
+  /** Milliseconds since the epoch. */
+  readonly likedAt: number;
+}
+
+export interface UserLikesPage {
+  readonly items: readonly UserLike[];
+  /** Opaque; undefined on the last page. */
+  readonly nextCursor: string | undefined;
+}
+
 /**
  * The source of truth: one row per (post, user), keyed by (shard of user, post, user). Every
  * row that really changes produces a change-feed record, atomically with the row.
@@ -73,6 +86,11 @@ export interface LikesStore extends Lifecycle {
   likedPosts(userId: string, postIds: readonly string[]): Promise<Set<string>>;
   /** Who liked a post, newest first. Throws `invalid_cursor` for a cursor it did not issue. */
   likers(postId: string, limit: number, cursor: string | undefined): Promise<LikersPage>;
+  /**
+   * The posts a user liked (its Likes tab), newest first, ties by post id ascending, from an index
+   * by user. Throws `invalid_cursor` for a cursor it did not issue (a likers cursor included).
+   */
+  likesOf(userId: string, limit: number, cursor: string | undefined): Promise<UserLikesPage>;
   /**
    * Counts the rows of each post and writes a `recount` change for each into the feed, as one
    * atomic step against concurrent applies, so the counter can set the exact count in order.

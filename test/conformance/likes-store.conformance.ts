@@ -51,7 +51,8 @@ const deltaSum = (changes: readonly PositionedChange[]): number =>
   changes.reduce((sum, c) => sum + (c.change.kind === 'delta' ? 1 : 0), 0);
 
 /** The contract of the LikesStore port and of the change feed it drives. */
-export function likesStoreConformance(label: string, make: () => Promise<LikesStoreFixture>): void {
+export function likesStoreConformance(label: string, make: () => Promise<LikesStoreFixture>, options: { likesOf?: boolean } = {}): void {
+  const likesOf = { skip: options.likesOf === false ? 'no index by user in this store yet' : false };
   describe(`LikesStore + ChangeFeed conformance: ${label}`, () => {
     test('liking twice is one like; unliking a post never liked is a no-op (invariant 1)', async (t) => {
       const { likes, feed, cleanup } = await make();
@@ -180,6 +181,91 @@ export function likesStoreConformance(label: string, make: () => Promise<LikesSt
       assert.equal(first.items[0]?.likedAt, 1_800_000_000_000 + 24_000);
       await assert.rejects(likes.likers('p1', 10, 'not-a-cursor'), (e: unknown) => isTallyError(e) && e.code === 'invalid_cursor');
       assert.deepEqual((await likes.likers('nobody', 10, undefined)).items, []);
+    });
+
+    test('likesOf lists a user\'s likes newest first (ties by post id), page by page, and only its own', likesOf, async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      const base = 1_810_000_000_000;
+      for (let i = 0; i < 23; i++) await likes.apply([{ op: 'like', postId: `q${String(i).padStart(2, '0')}`, userId: 'fan', at: base + i * 1000 }]);
+      // Two likes in one millisecond: post id ascending breaks the tie.
+      await likes.apply([{ op: 'like', postId: 'tie-b', userId: 'fan', at: base + 30_000 }, { op: 'like', postId: 'tie-a', userId: 'fan', at: base + 30_000 }]);
+      await likes.apply([{ op: 'like', postId: 'q05', userId: 'other', at: base + 40_000 }, { op: 'like', postId: 'x', userId: 'other', at: base + 41_000 }]);
+      await likes.apply([{ op: 'unlike', postId: 'q03', userId: 'fan', at: base + 50_000 }]);
+      const expected = ['tie-a', 'tie-b', ...Array.from({ length: 23 }, (_, i) => `q${String(22 - i).padStart(2, '0')}`).filter((p) => p !== 'q03')];
+      const seen: { postId: string; likedAt: number }[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await likes.likesOf('fan', 7, cursor);
+        assert.ok(page.items.length <= 7);
+        seen.push(...page.items);
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor !== undefined && pages < 20);
+      assert.deepEqual(seen.map((i) => i.postId), expected);
+      assert.equal(pages, 4);
+      assert.deepEqual(seen[0], { postId: 'tie-a', likedAt: base + 30_000 });
+      assert.deepEqual(seen.at(-1), { postId: 'q00', likedAt: base });
+      const all = await likes.likesOf('fan', 100, undefined);
+      assert.equal(all.items.length, expected.length);
+      assert.equal(all.nextCursor, undefined, 'no cursor after the last page');
+    });
+
+    test('likesOf pages through many likes of one millisecond in post id order', likesOf, async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      const at = 1_815_000_000_000;
+      const posts = Array.from({ length: 40 }, (_, i) => `m${String((i * 17) % 40).padStart(2, '0')}`);
+      await likes.apply(posts.map((postId) => ({ op: 'like' as const, postId, userId: 'fan', at })));
+      await likes.apply([{ op: 'like', postId: 'older', userId: 'fan', at: at - 1 }, { op: 'like', postId: 'newer', userId: 'fan', at: at + 1 }]);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 30; pages++) {
+        const page = await likes.likesOf('fan', 6, cursor);
+        seen.push(...page.items.map((i) => i.postId));
+        cursor = page.nextCursor;
+        if (cursor === undefined) break;
+      }
+      assert.deepEqual(seen, ['newer', ...[...posts].sort(), 'older']);
+    });
+
+    test('a likesOf cursor stays put while the user likes and unlikes', likesOf, async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      const base = 1_820_000_000_000;
+      await likes.apply(Array.from({ length: 12 }, (_, i) => ({ op: 'like' as const, postId: `s${String(i).padStart(2, '0')}`, userId: 'fan', at: base + i * 1000 })));
+      const first = await likes.likesOf('fan', 5, undefined);
+      assert.deepEqual(first.items.map((i) => i.postId), ['s11', 's10', 's09', 's08', 's07']);
+      // Newer likes, and an unlike of a post already shown: neither moves the rest of the list.
+      await likes.apply([{ op: 'like', postId: 'new1', userId: 'fan', at: base + 60_000 }, { op: 'like', postId: 'new2', userId: 'fan', at: base + 61_000 }]);
+      await likes.apply([{ op: 'unlike', postId: 's09', userId: 'fan', at: base + 62_000 }]);
+      const rest: string[] = [];
+      let cursor = first.nextCursor;
+      while (cursor !== undefined) {
+        const page = await likes.likesOf('fan', 5, cursor);
+        rest.push(...page.items.map((i) => i.postId));
+        cursor = page.nextCursor;
+      }
+      assert.deepEqual(rest, ['s06', 's05', 's04', 's03', 's02', 's01', 's00']);
+      assert.deepEqual((await likes.likesOf('fan', 3, undefined)).items.map((i) => i.postId), ['new2', 'new1', 's11']);
+    });
+
+    test('likesOf refuses a cursor it did not issue, a likers cursor included; a user with no likes has an empty tab', likesOf, async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      await likes.apply([like('c1', 'u1'), like('c1', 'u2'), like('c2', 'u1')]);
+      const likersCursor = (await likes.likers('c1', 1, undefined)).nextCursor;
+      assert.ok(likersCursor !== undefined);
+      const isInvalidCursor = (e: unknown): boolean => isTallyError(e) && e.code === 'invalid_cursor';
+      await assert.rejects(likes.likesOf('u1', 10, 'not-a-cursor'), isInvalidCursor);
+      await assert.rejects(likes.likesOf('u1', 10, likersCursor), isInvalidCursor);
+      const tabCursor = (await likes.likesOf('u1', 1, undefined)).nextCursor;
+      assert.ok(tabCursor !== undefined);
+      await assert.rejects(likes.likers('c1', 10, tabCursor), isInvalidCursor, 'and the likers list refuses a Likes tab cursor');
+      assert.deepEqual(await likes.likesOf('nobody', 10, undefined), { items: [], nextCursor: undefined });
+      await likes.apply([unlike('c1', 'u2')]);
+      assert.deepEqual(await likes.likesOf('u2', 10, undefined), { items: [], nextCursor: undefined }, 'unliked: gone from the tab');
     });
 
     test('postsAfter lists posts with rows in ascending order, page by page', async (t) => {

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamPosition } from '../../domain/change.ts';
-import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
+import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { isTallyError, TallyError } from '../../domain/errors.ts';
 import { partitionOf, shardOf } from '../../domain/hash.ts';
 import { erasuresUnsupported, type ErasureKind, type ErasureMarker, type ErasureStatus } from '../../domain/erasure.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace } from '../../ports/likes-store.ts';
+import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
 import type { CassandraConnection, CqlSession, CqlStatement } from './cassandra-client.ts';
 import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
 import { deltaStatement, recountStatement, type LoggedDelta } from './cassandra-change-log.ts';
@@ -39,6 +39,8 @@ interface Group {
 }
 
 const GROUP_ATTEMPTS = 50;
+/** Rows of `likes_by_user` per logged batch: well under Cassandra's default 50 KiB batch limit. */
+const BY_USER_BATCH = 64;
 const RECOUNT_ATTEMPTS = 200;
 
 /**
@@ -191,20 +193,36 @@ export class CassandraLikesStore implements LikesStore {
   }
 
   /**
-   * Writes changes into the change log and the likers index. Both are idempotent: change-log keys
-   * are log offsets, and likers rows are written at a timestamp derived from the log offset, so a
-   * late rewrite of an old like can never resurrect a row a newer unlike removed.
+   * Writes changes into the change log and the two indexes (likers by post, likes by user). All
+   * idempotent: change-log keys are log offsets, and index rows are written at a timestamp derived
+   * from the log offset, so a late rewrite of an old like can never resurrect a row a newer unlike
+   * removed. A group's likers are one partition (one unlogged batch); its rows by user span one
+   * partition per user, so they go in logged batches (all of a batch or none, whatever dies), of
+   * at most `BY_USER_BATCH` rows to stay under Cassandra's batch size limit. Whatever is cut short
+   * is written again with the rest of `last_changes` by the next writer of the group.
    */
   async #logChanges(group: Group, deltas: readonly LoggedDelta[]): Promise<void> {
     if (deltas.length === 0) return;
     const n = this.#names;
+    const stamp = (d: LoggedDelta): bigint => POSITION_TIMESTAMP_BASE + BigInt(d.o + 1);
     const log = deltas.map((d) => deltaStatement(n, group.stream, group.postId, d));
     const likers = deltas.map((d) =>
       d.d > 0
-        ? { query: `INSERT INTO ${n.likers} (post_id, shard, liked_at, user_id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`, params: [group.postId, group.shard, BigInt(d.at), d.u, POSITION_TIMESTAMP_BASE + BigInt(d.o + 1)] }
-        : { query: `DELETE FROM ${n.likers} USING TIMESTAMP ? WHERE post_id = ? AND shard = ? AND liked_at = ? AND user_id = ?`, params: [POSITION_TIMESTAMP_BASE + BigInt(d.o + 1), group.postId, group.shard, BigInt(d.at), d.u] },
+        ? { query: `INSERT INTO ${n.likers} (post_id, shard, liked_at, user_id) VALUES (?, ?, ?, ?) USING TIMESTAMP ?`, params: [group.postId, group.shard, BigInt(d.at), d.u, stamp(d)] }
+        : { query: `DELETE FROM ${n.likers} USING TIMESTAMP ? WHERE post_id = ? AND shard = ? AND liked_at = ? AND user_id = ?`, params: [stamp(d), group.postId, group.shard, BigInt(d.at), d.u] },
     );
-    await Promise.all([this.#db.batch(log, { logged: false }), this.#db.batch(likers, { logged: false })]);
+    const byUser = deltas.map((d) =>
+      d.d > 0
+        ? { query: `INSERT INTO ${n.likesByUser} (user_id, liked_at, post_id) VALUES (?, ?, ?) USING TIMESTAMP ?`, params: [d.u, BigInt(d.at), group.postId, stamp(d)] }
+        : { query: `DELETE FROM ${n.likesByUser} USING TIMESTAMP ? WHERE user_id = ? AND liked_at = ? AND post_id = ?`, params: [stamp(d), d.u, BigInt(d.at), group.postId] },
+    );
+    const byUserBatches: CqlStatement[][] = [];
+    for (let i = 0; i < byUser.length; i += BY_USER_BATCH) byUserBatches.push(byUser.slice(i, i + BY_USER_BATCH));
+    await Promise.all([
+      this.#db.batch(log, { logged: false }),
+      this.#db.batch(likers, { logged: false }),
+      ...byUserBatches.map((batch) => (batch.length === 1 ? this.#db.execute((batch[0] as CqlStatement).query, (batch[0] as CqlStatement).params) : this.#db.batch(batch, { logged: true }))),
+    ]);
   }
 
   async logPositions(): Promise<StreamPosition[]> {
@@ -255,6 +273,24 @@ export class CassandraLikesStore implements LikesStore {
    * (so it holds exactly the events before C), and the recount is written to the change log at C,
    * before C's own delta. Retries while a batch is in flight on the post.
    */
+  /** One partition of `likes_by_user`, already in the Likes tab's order (liked_at DESC, post_id ASC). */
+  async likesOf(userId: string, limit: number, cursor: string | undefined): Promise<UserLikesPage> {
+    const after = cursor === undefined ? undefined : decodeUserLikesCursor(cursor);
+    const read = async (where: string, params: unknown[], want: number): Promise<UserLike[]> => {
+      const result = await this.#db.execute(`SELECT liked_at, post_id FROM ${this.#names.likesByUser} WHERE user_id = ?${where} LIMIT ?`, [userId, ...params, want], { fetchSize: want });
+      return result.rows.map((row) => ({ postId: str(row.get('post_id')) ?? '', likedAt: num(row.get('liked_at')) }));
+    };
+    let found: UserLike[];
+    if (after === undefined) found = await read('', [], limit + 1);
+    else {
+      found = await read(' AND liked_at = ? AND post_id > ?', [BigInt(after.likedAt), after.postId], limit + 1);
+      if (found.length <= limit) found.push(...(await read(' AND liked_at < ?', [BigInt(after.likedAt)], limit + 1 - found.length)));
+    }
+    const items = found.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: found.length > limit && last !== undefined ? encodeUserLikesCursor(last) : undefined };
+  }
+
   async recount(postIds: readonly string[]): Promise<Map<string, number>> {
     const posts = [...new Set(postIds)].sort();
     const counts = await mapLimit(posts, 8, (postId) => this.#recountOne(postId));

@@ -1,5 +1,5 @@
-import type { CassandraConnection } from './cassandra-client.ts';
-import { connectCassandra } from './cassandra-client.ts';
+import type { CassandraConnection, CqlSession } from './cassandra-client.ts';
+import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
 
 /** Fully qualified table names of a namespace's keyspace. */
 export interface CassandraNames {
@@ -8,6 +8,8 @@ export interface CassandraNames {
   readonly likes: string;
   /** `((post_id, shard), liked_at DESC, user_id)`: the likers, newest first. */
   readonly likers: string;
+  /** `((user_id), liked_at DESC, post_id)`: each user's likes, newest first (the Likes tab). */
+  readonly likesByUser: string;
   /** The change log, in ScyllaDB's CDC log shape: `(("cdc$stream_id", bucket), "cdc$time", "cdc$batch_seq_no")`. */
   readonly changes: string;
   readonly ingestPositions: string;
@@ -24,6 +26,7 @@ export function cassandraNames(namespace: string): CassandraNames {
     keyspace: k,
     likes: `${k}.likes`,
     likers: `${k}.likers`,
+    likesByUser: `${k}.likes_by_user`,
     changes: `${k}.like_changes`,
     ingestPositions: `${k}.ingest_positions`,
     capturePositions: `${k}.capture_positions`,
@@ -36,6 +39,18 @@ export function cassandraNames(namespace: string): CassandraNames {
 
 /** Change-log rows live a week (the Kafka topics' retention); the relay reads them within seconds. */
 const CHANGE_LOG_TTL_S = 7 * 24 * 3600;
+
+/**
+ * The comment of a `likes_by_user` table that holds every like: set at creation in a new keyspace,
+ * and after the backfill in a keyspace from before the Likes tab.
+ */
+const BY_USER_COMPLETE = 'Likes tab index: complete';
+
+/** A user's likes; in a new keyspace it is complete from the start. */
+function likesByUserStatement(n: CassandraNames, complete: boolean): string {
+  return `CREATE TABLE IF NOT EXISTS ${n.likesByUser} (user_id text, liked_at bigint, post_id text,
+      PRIMARY KEY ((user_id), liked_at, post_id)) WITH CLUSTERING ORDER BY (liked_at DESC, post_id ASC)${complete ? ` AND comment = '${BY_USER_COMPLETE}'` : ''}`;
+}
 
 function tableStatements(n: CassandraNames): string[] {
   return [
@@ -69,13 +84,43 @@ export async function migrateCassandra(migration: CassandraMigration): Promise<v
   try {
     const names = cassandraNames(migration.keyspace);
     const statements = tableStatements(names);
-    const existing = await session.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [migration.keyspace]);
-    if (existing.rows.length >= statements.length) return;
+    const existing = await session.execute('SELECT table_name, comment FROM system_schema.tables WHERE keyspace_name = ?', [migration.keyspace]);
+    const comments = new Map(existing.rows.map((row) => [str(row.get('table_name')) ?? '', str(row.get('comment')) ?? '']));
+    if (comments.size >= statements.length + 1 && comments.get('likes_by_user') === BY_USER_COMPLETE) return;
     await session.execute(`CREATE KEYSPACE IF NOT EXISTS ${migration.keyspace} WITH replication = ${migration.replication}`);
     for (const statement of statements) await session.execute(statement);
+    // A keyspace that already has likes gets the Likes tab's table filled from them.
+    await session.execute(likesByUserStatement(names, !comments.has('likes')));
+    if (comments.has('likes') && comments.get('likes_by_user') !== BY_USER_COMPLETE) {
+      await backfillLikesByUser(session, names);
+      await session.execute(`ALTER TABLE ${names.likesByUser} WITH comment = '${BY_USER_COMPLETE}'`);
+    }
   } finally {
     await session.shutdown();
   }
+}
+
+/**
+ * Writes a `likes_by_user` row for every like of the `likes` table, while the stages may run: at
+ * the lowest write timestamp Tally uses (its position base), so a row that an unlike deletes, or
+ * that the live path writes, meanwhile is never resurrected or overwritten. Idempotent; a run
+ * interrupted is done again by the next start-up (the table's comment says when it is complete).
+ */
+async function backfillLikesByUser(session: CqlSession, n: CassandraNames): Promise<void> {
+  let pageState: string | undefined;
+  do {
+    const result = await session.execute(`SELECT post_id, user_id, liked_at FROM ${n.likes}`, [], pageState === undefined ? { fetchSize: 2000 } : { fetchSize: 2000, pageState });
+    const likes = result.rows.filter((row) => str(row.get('user_id')) !== undefined);
+    await mapLimit(likes, 32, (row) =>
+      session.execute(`INSERT INTO ${n.likesByUser} (user_id, liked_at, post_id) VALUES (?, ?, ?) USING TIMESTAMP ?`, [
+        str(row.get('user_id')),
+        BigInt(num(row.get('liked_at'))),
+        str(row.get('post_id')),
+        POSITION_TIMESTAMP_BASE,
+      ]),
+    );
+    pageState = result.pageState ?? undefined;
+  } while (pageState !== undefined);
 }
 
 /** Drops the namespace's keyspace (every table with it). */

@@ -3,18 +3,18 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamPosition } from '../../domain/change.ts';
 import { collapseToLastPerPair } from '../../domain/collapse.ts';
-import { decodeCursor, encodeCursor, type LikersCursor } from '../../domain/cursor.ts';
+import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor, type LikersCursor } from '../../domain/cursor.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { erasuresUnsupported, type ErasureKind, type ErasureMarker, type ErasureStatus } from '../../domain/erasure.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace } from '../../ports/likes-store.ts';
+import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
 import { batchGet, batchWrite, getN, getS, mapLimit, num, str, transactWrite, TransactionCancelled, TRANSACT_MAX, type Item } from './dynamo-batch.ts';
 import { backoffMs, createDynamoClient, withRetry, type DynamoSettings } from './dynamo-client.ts';
 import { DynamoFence, partitionsOf } from './dynamo-fence.ts';
 import { bucketOf, DynamoPostLocks } from './dynamo-post-locks.ts';
 import { DynamoRelayProgress } from './dynamo-relay-progress.ts';
-import { dynamoTableNames, LIKES_BY_TIME_INDEX, type DynamoTableNames } from './dynamo-tables.ts';
-import { likeKey, RECOUNT_PREFIX } from './likes-keys.ts';
+import { dynamoTableNames, LIKES_BY_TIME_INDEX, LIKES_BY_USER_INDEX, type DynamoTableNames } from './dynamo-tables.ts';
+import { classifyPk, likeKey, RECOUNT_PREFIX } from './likes-keys.ts';
 
 export interface DynamoLikesStoreOptions extends DynamoSettings {
   /** Shards per post in the partition key: `<hash(user) mod shards>#<postId>`. */
@@ -213,6 +213,49 @@ export class DynamoLikesStore implements LikesStore {
    * carries into the feed as a `recount` change, waits until that is published too, and unlocks.
    * So the marker follows every counted change and precedes every later one in the feed.
    */
+  /**
+   * Queries the by-user index newest first. The index orders by `likedAt` only, so the likes of
+   * one millisecond come in any order: reading goes on until the page's last millisecond is read
+   * whole, then ties are ordered by post id. The index is eventually consistent (a GSI): a like
+   * just applied may show up a moment later.
+   */
+  async likesOf(userId: string, limit: number, cursor: string | undefined): Promise<UserLikesPage> {
+    const after = cursor === undefined ? undefined : decodeUserLikesCursor(cursor);
+    const found: UserLike[] = [];
+    let start: Item | undefined;
+    do {
+      const page = await withRetry(this.#options.endpoint, () =>
+        this.#db.client.send(
+          new QueryCommand({
+            TableName: this.#names.likes,
+            IndexName: LIKES_BY_USER_INDEX,
+            KeyConditionExpression: after === undefined ? 'sk = :user' : 'sk = :user AND likedAt <= :at',
+            ExpressionAttributeValues: { ':user': str(userId), ...(after === undefined ? {} : { ':at': num(after.likedAt) }) },
+            ScanIndexForward: false,
+            Limit: limit + 16,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        ),
+      );
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const item of page.Items ?? []) {
+        const kind = classifyPk(getS(item, 'pk') ?? '');
+        const likedAt = getN(item, 'likedAt');
+        if (kind.kind !== 'like' || likedAt === undefined) continue;
+        oldest = Math.min(oldest, likedAt);
+        if (after === undefined || likedAt < after.likedAt || kind.postId > after.postId) found.push({ postId: kind.postId, likedAt });
+      }
+      start = page.LastEvaluatedKey;
+      found.sort(newestFirstByPost);
+      // Enough once an older millisecond than the page's last has been seen: that one is complete.
+      const boundary = found[limit]?.likedAt;
+      if (boundary !== undefined && oldest < boundary) break;
+    } while (start !== undefined);
+    const items = found.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: found.length > limit && last !== undefined ? encodeUserLikesCursor(last) : undefined };
+  }
+
   async recount(postIds: readonly string[]): Promise<Map<string, number>> {
     const db = this.#db;
     const posts = [...new Set(postIds)].sort();
@@ -311,6 +354,11 @@ export class DynamoLikesStore implements LikesStore {
     } while (start !== undefined);
     return [...posts].sort();
   }
+}
+
+function newestFirstByPost(a: UserLike, b: UserLike): number {
+  if (a.likedAt !== b.likedAt) return b.likedAt - a.likedAt;
+  return a.postId < b.postId ? -1 : a.postId > b.postId ? 1 : 0;
 }
 
 function newestFirst(a: Liker, b: Liker): number {

@@ -2,6 +2,7 @@ import {
   CreateTableCommand,
   DeleteTableCommand,
   DescribeTableCommand,
+  UpdateTableCommand,
   type AttributeDefinition,
   type CreateTableCommandInput,
   type DynamoDBClient,
@@ -36,6 +37,14 @@ export function allTables(names: DynamoTableNames): string[] {
 /** Local secondary index of the likes table: the likers of a shard of a post, by time. */
 export const LIKES_BY_TIME_INDEX = 'by-time';
 
+/**
+ * Global secondary index of the likes table: a user's likes by time (the Likes tab). Keyed by `sk`
+ * (the user id of a like) and `likedAt`, attributes every like already has, so adding the index to
+ * an existing table backfills every like; recount markers have no `likedAt` and stay out of it.
+ * Ties within a millisecond are ordered by post id when read (`DynamoLikesStore.likesOf`).
+ */
+export const LIKES_BY_USER_INDEX = 'by-user';
+
 const S = (name: string): AttributeDefinition => ({ AttributeName: name, AttributeType: 'S' });
 const N = (name: string): AttributeDefinition => ({ AttributeName: name, AttributeType: 'N' });
 const HASH = (name: string): KeySchemaElement => ({ AttributeName: name, KeyType: 'HASH' });
@@ -48,6 +57,7 @@ function definitions(names: DynamoTableNames): CreateTableCommandInput[] {
       AttributeDefinitions: [S('pk'), S('sk'), N('likedAt')],
       KeySchema: [HASH('pk'), RANGE('sk')],
       LocalSecondaryIndexes: [{ IndexName: LIKES_BY_TIME_INDEX, KeySchema: [HASH('pk'), RANGE('likedAt')], Projection: { ProjectionType: 'KEYS_ONLY' } }],
+      GlobalSecondaryIndexes: [{ IndexName: LIKES_BY_USER_INDEX, KeySchema: [HASH('sk'), RANGE('likedAt')], Projection: { ProjectionType: 'KEYS_ONLY' } }],
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
       BillingMode: 'PAY_PER_REQUEST',
     },
@@ -107,6 +117,45 @@ export async function ensureDynamoTables(client: DynamoDBClient, settings: Dynam
       found = await waitActive(client, settings.endpoint, table);
     }
     checkSchema(found, definition, settings);
+    await ensureGlobalIndexes(client, settings, found, definition, create);
+  }
+}
+
+/**
+ * Adds the global secondary indexes a table from an older Tally lacks (UpdateTable), one at a time
+ * as DynamoDB requires, and waits until the table is ACTIVE again; DynamoDB then backfills the
+ * index in the background. With `create` false a missing index stops start-up.
+ */
+async function ensureGlobalIndexes(client: DynamoDBClient, settings: DynamoSettings, found: TableDescription, wanted: CreateTableCommandInput, create: boolean): Promise<void> {
+  const table = wanted.TableName ?? '';
+  for (const index of wanted.GlobalSecondaryIndexes ?? []) {
+    const name = index.IndexName ?? '';
+    if ((found.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === name)) continue;
+    if (!create) {
+      throw new TallyError(
+        'invalid_option',
+        `DynamoDB table ${table} at ${describeEndpoint(settings.endpoint)} has no global secondary index ${name} (added by a newer Tally); run ./tally dynamodb init, or start with --dynamodb-create-tables true (TALLY_DYNAMODB_CREATE_TABLES)`,
+      );
+    }
+    try {
+      await withRetry(
+        settings.endpoint,
+        () =>
+          client.send(
+            new UpdateTableCommand({
+              TableName: table,
+              AttributeDefinitions: wanted.AttributeDefinitions,
+              GlobalSecondaryIndexUpdates: [{ Create: { IndexName: name, KeySchema: index.KeySchema, Projection: index.Projection } }],
+            }),
+          ),
+        { attempts: 3 },
+      );
+    } catch (error) {
+      // Another process added it meanwhile (or is adding it): fine if the table now has it.
+      const again = await describe(client, settings.endpoint, table);
+      if (!(again?.GlobalSecondaryIndexes ?? []).some((i) => i.IndexName === name)) throw error;
+    }
+    found = await waitActive(client, settings.endpoint, table);
   }
 }
 

@@ -1,11 +1,11 @@
 import type { StreamPosition } from '../../domain/change.ts';
 import { collapseToLastPerPair } from '../../domain/collapse.ts';
-import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
+import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
-import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace } from '../../ports/likes-store.ts';
+import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace, UserLikesPage } from '../../ports/likes-store.ts';
 import { PgErasures } from './pg-erasures.ts';
 import { createPool, inTransaction, queryOnce, type PgPool } from './pg-client.ts';
 import { postLocks, type PostLocks } from './pg-post-locks.ts';
@@ -113,6 +113,19 @@ export class PgLikesStore implements LikesStore {
     return { items, nextCursor };
   }
 
+  /** One index range scan per partition (the table is partitioned by post), merged by the executor. */
+  async likesOf(userId: string, limit: number, cursor: string | undefined): Promise<UserLikesPage> {
+    const after = cursor === undefined ? undefined : decodeUserLikesCursor(cursor);
+    const result =
+      after === undefined
+        ? await queryOnce<{ post_id: string; liked_at: string }>(this.#db, this.#sql.likesOfFirst, [userId, limit + 1])
+        : await queryOnce<{ post_id: string; liked_at: string }>(this.#db, this.#sql.likesOfAfter, [userId, after.likedAt, after.postId, limit + 1]);
+    const items = result.rows.slice(0, limit).map((row) => ({ postId: row.post_id, likedAt: Number(row.liked_at) }));
+    const last = items.at(-1);
+    const nextCursor = result.rows.length > limit && last !== undefined ? encodeUserLikesCursor(last) : undefined;
+    return { items, nextCursor };
+  }
+
   /**
    * Exact under concurrent applies: the exclusive locks wait for every apply in flight on these
    * posts to commit and hold back new ones, so the count includes exactly the applies that commit
@@ -172,6 +185,11 @@ function statements(n: PgNames) {
     likersAfter: `SELECT user_id, liked_at FROM ${n.likes} WHERE post_id = $1
       AND (liked_at < $2 OR (liked_at = $2 AND user_id > $3))
       ORDER BY liked_at DESC, user_id ASC LIMIT $4`,
+    likesOfFirst: `SELECT post_id, liked_at FROM ${n.likes} WHERE user_id = $1
+      ORDER BY liked_at DESC, post_id ASC LIMIT $2`,
+    likesOfAfter: `SELECT post_id, liked_at FROM ${n.likes} WHERE user_id = $1
+      AND liked_at <= $2 AND (liked_at < $2 OR post_id > $3)
+      ORDER BY liked_at DESC, post_id ASC LIMIT $4`,
     // One index-only count per post (pruned to its partition), never a scan of the whole table
     // while the exclusive locks hold writes back.
     count: `SELECT p AS post_id, (SELECT count(*) FROM ${n.likes} WHERE post_id = p) AS n FROM unnest($1::text[]) AS p`,

@@ -105,6 +105,7 @@ async function createTables(db: PgQueryable, n: PgNames, partitions: number): Pr
   }
   // Serves the likers list, newest first, and its cursor (liked_at, user_id).
   await db.query(`CREATE INDEX IF NOT EXISTS likes_newest_first ON ${n.likes} (post_id, liked_at DESC, user_id)`);
+  await createUserIndex(db, n);
   // A recount is an insert here, in the transaction that counted: it reaches the change feed at
   // the exact place of the count in commit order. Rows are deleted in the same transaction (the
   // WAL carries the insert); the table itself stays empty.
@@ -145,6 +146,49 @@ async function createTables(db: PgQueryable, n: PgNames, partitions: number): Pr
     done boolean NOT NULL,
     PRIMARY KEY (erasure_id, partition)
   )`);
+}
+
+/** The Likes tab's index: a user's likes, newest first, ties by post id. */
+const USER_INDEX = 'likes_by_user';
+const USER_INDEX_COLUMNS = '(user_id, liked_at DESC, post_id)';
+
+/**
+ * Creates the Likes tab's index. On an empty table (a new namespace) one plain statement; on a
+ * table that already holds likes (a database from before this index) without blocking writes:
+ * the parent's index is created ONLY on the parent (invalid, instant), each partition's index
+ * CONCURRENTLY, and attaching the last one makes the parent's valid. An interrupted run leaves an
+ * invalid partition index behind; the next run drops and rebuilds it.
+ */
+async function createUserIndex(db: PgQueryable, n: PgNames): Promise<void> {
+  const parent = await db.query<{ valid: boolean }>(
+    `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+     WHERE i.indrelid = $1::regclass AND c.relname = $2`,
+    [n.likes, USER_INDEX],
+  );
+  if (parent.rows[0]?.valid === true) return;
+  if (parent.rows.length === 0) {
+    const rows = await db.query(`SELECT 1 FROM ${n.likes} LIMIT 1`);
+    if (rows.rows.length === 0) {
+      await db.query(`CREATE INDEX IF NOT EXISTS ${USER_INDEX} ON ${n.likes} ${USER_INDEX_COLUMNS}`);
+      return;
+    }
+    await db.query(`CREATE INDEX IF NOT EXISTS ${USER_INDEX} ON ONLY ${n.likes} ${USER_INDEX_COLUMNS}`);
+  }
+  const partitions = await db.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid WHERE h.inhparent = $1::regclass ORDER BY c.relname`,
+    [n.likes],
+  );
+  for (const { name } of partitions.rows) {
+    const table = `${n.schema}.${quoteIdent(name)}`;
+    const index = `${name}_by_user`;
+    const found = await db.query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass AND c.relname = $2`,
+      [table, index],
+    );
+    if (found.rows[0]?.valid === false) await db.query(`DROP INDEX CONCURRENTLY IF EXISTS ${n.schema}.${quoteIdent(index)}`);
+    if (found.rows[0]?.valid !== true) await db.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(index)} ON ${table} ${USER_INDEX_COLUMNS}`);
+    await db.query(`ALTER INDEX ${n.schema}.${USER_INDEX} ATTACH PARTITION ${n.schema}.${quoteIdent(index)}`);
+  }
 }
 
 async function createPublication(db: PgQueryable, n: PgNames): Promise<void> {

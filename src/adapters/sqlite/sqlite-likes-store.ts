@@ -4,9 +4,9 @@ import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
-import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace } from '../../ports/likes-store.ts';
+import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace, UserLikesPage } from '../../ports/likes-store.ts';
 import { SqliteErasures } from './sqlite-erasures.ts';
-import { decodeCursor, encodeCursor } from '../../domain/cursor.ts';
+import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { encodeChanges } from './sqlite-codec.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import { SqlitePositions } from './sqlite-positions.ts';
@@ -106,6 +106,20 @@ export class SqliteLikesStore implements LikesStore {
     return { items, nextCursor };
   }
 
+  async likesOf(userId: string, limit: number, cursor: string | undefined): Promise<UserLikesPage> {
+    const s = this.#s;
+    const after = cursor === undefined ? undefined : decodeUserLikesCursor(cursor);
+    const rows = (
+      after === undefined
+        ? s.likesOfFirst.all(userId, limit + 1)
+        : s.likesOfAfter.all(userId, after.likedAt, after.likedAt, after.postId, limit + 1)
+    ) as { post_id: string; liked_at: number }[];
+    const items = rows.slice(0, limit).map((row) => ({ postId: row.post_id, likedAt: row.liked_at }));
+    const last = items.at(-1);
+    const nextCursor = rows.length > limit && last !== undefined ? encodeUserLikesCursor(last) : undefined;
+    return { items, nextCursor };
+  }
+
   async recount(postIds: readonly string[]): Promise<Map<string, number>> {
     const s = this.#s;
     const counts = new Map<string, number>();
@@ -173,6 +187,12 @@ function prepare(db: SqliteDatabase) {
     ),
     likersAfter: conn.prepare(
       'SELECT user_id, liked_at FROM likes WHERE post_id = ? AND (liked_at < ? OR (liked_at = ? AND user_id > ?)) ORDER BY liked_at DESC, user_id ASC LIMIT ?',
+    ),
+    likesOfFirst: conn.prepare(
+      'SELECT post_id, liked_at FROM likes WHERE user_id = ? ORDER BY liked_at DESC, post_id ASC LIMIT ?',
+    ),
+    likesOfAfter: conn.prepare(
+      'SELECT post_id, liked_at FROM likes WHERE user_id = ? AND (liked_at < ? OR (liked_at = ? AND post_id > ?)) ORDER BY liked_at DESC, post_id ASC LIMIT ?',
     ),
     countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
     postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),

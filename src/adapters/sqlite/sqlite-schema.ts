@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS ingest_positions (
 
 CREATE INDEX IF NOT EXISTS likes_newest_first ON likes (post_id, liked_at DESC, user_id);
 
+-- The Likes tab: a user's likes, newest first (ties by post id).
+CREATE INDEX IF NOT EXISTS likes_by_user ON likes (user_id, liked_at DESC, post_id);
+
 CREATE TABLE IF NOT EXISTS erasures (
   erasure_id TEXT PRIMARY KEY,
   kind TEXT NOT NULL,
