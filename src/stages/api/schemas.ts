@@ -11,7 +11,8 @@ export const LikeParams = Type.Object({ postId: Id, userId: Id });
 export const UserParams = Type.Object({ userId: Id });
 
 export const ErasureStatusBody = Type.Object({
-  userId: Type.String(),
+  userId: Type.Optional(Type.String()),
+  postId: Type.Optional(Type.String()),
   status: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('applied')]),
   removed: Type.Integer({ description: 'likes removed so far' }),
   partitionsDone: Type.Integer({ description: 'log partitions whose part of the erasure is complete' }),

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { runErase } from '../../../src/cli/commands/erase.ts';
+import { AUDIENCE, ISSUER, makeTestKeys } from '../../helpers/tokens.ts';
 import type { App } from '../../../src/composition/app.ts';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
 
@@ -102,4 +107,43 @@ test('bad ids get invalid_id (400)', async (t) => {
     assert.equal(res.status, 400, url);
     assert.equal((res.body.error as { code: string }).code, 'invalid_id', url);
   }
+});
+
+test('--auth jwt: a user erases its own likes; another user or a post needs the admin scope (403 forbidden), no token is 401', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-erasure-keys-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const keys = await makeTestKeys(dir);
+  const { app } = await startEmbedded(t, { auth: 'jwt', jwtSecretFile: keys.secretFile, jwtIssuer: ISSUER, jwtAudience: AUDIENCE });
+  const as = async (token: string | undefined, method: 'DELETE' | 'GET', url: string): Promise<{ status: number; code: string | undefined }> => {
+    const res = await app.api?.inject({ method, url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+    return { status: res?.statusCode ?? 0, code: res?.json<{ error?: { code: string } }>().error?.code };
+  };
+  const alice = await keys.hs({ sub: 'alice' });
+  const writer = await keys.hs({ sub: 'svc', scope: 'likes:write likers:read' });
+  const admin = await keys.hs({ sub: 'ops', scope: 'admin' });
+  assert.deepEqual(await as(undefined, 'DELETE', '/v1/users/alice/likes'), { status: 401, code: 'unauthenticated' });
+  assert.deepEqual(await as(alice, 'DELETE', '/v1/users/alice/likes'), { status: 202, code: undefined });
+  assert.deepEqual(await as(alice, 'GET', '/v1/users/alice/erasure'), { status: 200, code: undefined });
+  assert.deepEqual(await as(alice, 'DELETE', '/v1/users/bob/likes'), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await as(alice, 'GET', '/v1/users/bob/erasure'), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await as(writer, 'DELETE', '/v1/users/bob/likes'), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await as(alice, 'DELETE', '/v1/posts/p1/likes'), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await as(writer, 'DELETE', '/v1/posts/p1/likes'), { status: 403, code: 'forbidden' });
+  assert.deepEqual(await as(admin, 'DELETE', '/v1/users/bob/likes'), { status: 202, code: undefined });
+  assert.deepEqual(await as(admin, 'DELETE', '/v1/posts/p1/likes'), { status: 202, code: undefined });
+  assert.deepEqual(await as(admin, 'GET', '/v1/posts/p1/erasure'), { status: 200, code: undefined });
+});
+
+test('./tally erase --user / --post: prints progress and resolves once applied; a refusal throws with the api message', async (t) => {
+  const { app, options } = await startEmbedded(t, { eraseBatch: 10 });
+  await likeAll(app, [...Array.from({ length: 40 }, (_, i) => ({ postId: `c${i}`, userId: 'cliuser' })), ...Array.from({ length: 15 }, (_, i) => ({ postId: 'clipost', userId: `v${i}` }))]);
+  const url = app.url ?? '';
+  const lines: string[] = [];
+  await runErase(options, new Map([['user', 'cliuser'], ['url', url]]), (l) => lines.push(l));
+  assert.match(lines.at(-1) ?? '', /user cliuser: applied, 4\/4 partitions done, 40 likes removed/);
+  await runErase(options, new Map([['post', 'clipost'], ['url', url]]), (l) => lines.push(l));
+  assert.match(lines.at(-1) ?? '', /post clipost: applied, 1\/1 partitions done, 15 likes removed/);
+  assert.equal(await count(app, 'clipost'), 0);
+  await assert.rejects(runErase(options, new Map([['user', 'a'], ['post', 'b'], ['url', url]])), /exactly one of --user ID or --post ID/);
+  await assert.rejects(runErase(options, new Map([['user', 'x'], ['url', 'http://127.0.0.1:1']])), /cannot reach the api/);
 });

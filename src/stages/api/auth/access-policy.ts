@@ -36,6 +36,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'DELETE /v1/users/:userId/likes': 'erase-user',
   'GET /v1/users/:userId/erasure': 'erase-user',
   'DELETE /v1/posts/:postId/likes': 'admin',
+  'GET /v1/posts/:postId/erasure': 'admin',
 };
 
 /** The access of a route, by method and URL pattern (HEAD is its GET). */
@@ -106,7 +107,7 @@ export function authorize(access: Access, principal: Principal | undefined, inpu
       }
       return;
     case 'admin':
-      if (!hasScope(principal, 'admin')) throw new TallyError('forbidden', "erasing a post's likes needs a service token with the admin scope");
+      if (!hasScope(principal, 'admin')) throw new TallyError('forbidden', "erasing a post's likes, or reading that erasure, needs a service token with the admin scope");
       return;
     default:
       return;

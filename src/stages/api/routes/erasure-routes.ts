@@ -1,4 +1,4 @@
-import { newErasure } from '../../../domain/erasure.ts';
+import { newErasure, type ErasureStatus } from '../../../domain/erasure.ts';
 import { Accepted, ErasureStatusBody, ErrorBody, PostParams, UserParams, WaitQuery } from '../schemas.ts';
 import type { Api, ApiDeps } from '../api-types.ts';
 
@@ -45,6 +45,19 @@ export function registerErasureRoutes(app: Api, deps: ApiDeps): void {
   );
 
   app.get(
+    '/v1/posts/:postId/erasure',
+    {
+      schema: {
+        tags: ['erasures'],
+        summary: "The status of the post's latest erasure",
+        params: PostParams,
+        response: { 200: ErasureStatusBody, '4xx': ErrorBody, '5xx': ErrorBody },
+      },
+    },
+    async (request) => describe({ postId: request.params.postId }, await deps.likes.erasureStatus('post', request.params.postId)),
+  );
+
+  app.get(
     '/v1/users/:userId/erasure',
     {
       schema: {
@@ -54,18 +67,18 @@ export function registerErasureRoutes(app: Api, deps: ApiDeps): void {
         response: { 200: ErasureStatusBody, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
-    async (request) => {
-      const { userId } = request.params;
-      const status = await deps.likes.erasureStatus('user', userId);
-      if (status === undefined) return { userId, status: 'none' as const, removed: 0, partitionsDone: 0, partitionsTotal: 0, acceptedAt: null };
-      return {
-        userId,
-        status: status.status,
-        removed: status.removed,
-        partitionsDone: status.partitionsDone,
-        partitionsTotal: status.partitionsTotal,
-        acceptedAt: new Date(status.acceptedAt).toISOString(),
-      };
-    },
+    async (request) => describe({ userId: request.params.userId }, await deps.likes.erasureStatus('user', request.params.userId)),
   );
+}
+
+function describe<K extends { userId: string } | { postId: string }>(target: K, status: ErasureStatus | undefined) {
+  if (status === undefined) return { ...target, status: 'none' as const, removed: 0, partitionsDone: 0, partitionsTotal: 0, acceptedAt: null };
+  return {
+    ...target,
+    status: status.status,
+    removed: status.removed,
+    partitionsDone: status.partitionsDone,
+    partitionsTotal: status.partitionsTotal,
+    acceptedAt: new Date(status.acceptedAt).toISOString(),
+  };
 }
