@@ -9,7 +9,8 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
 import { LoopStage } from '../../../src/stages/loop-stage.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 import { BROKERS, TEST_TIMINGS } from '../kafka/kafka-test-kit.ts';
 import { freshKeyspace } from './cassandra-fixture.ts';
 
@@ -17,7 +18,7 @@ const PARTITIONS = 4;
 
 // The distributed change feed end to end: Cassandra likes → change-log table → cdc relay → Kafka
 // changes topic → the feed's reader.
-likesStoreConformance('cassandra + change-log relay + kafka', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const ks = await freshKeyspace();
   const namespace = ks.namespace;
   const likes = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 8, partitions: PARTITIONS }));
@@ -45,7 +46,10 @@ likesStoreConformance('cassandra + change-log relay + kafka', async () => {
       await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
     },
   };
-});
+};
+
+likesStoreConformance('cassandra + change-log relay + kafka', makeLikesStore);
+likesStoreErasureConformance('cassandra + change-log relay + kafka', makeLikesStore, { supported: false });
 
 counterStoreConformance('cassandra', async () => {
   const ks = await freshKeyspace();

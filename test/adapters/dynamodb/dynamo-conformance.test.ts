@@ -9,13 +9,14 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
 import { LoopStage } from '../../../src/stages/loop-stage.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 import { BROKERS, TEST_TIMINGS } from '../kafka/kafka-test-kit.ts';
 import { freshDynamoNamespace } from './dynamo-fixture.ts';
 
 // The distributed change feed end to end: DynamoDB items → DynamoDB Streams → cdc relay → Kafka
 // changes topic → the feed's reader. Against moto_server (./tally services up dynamodb), not AWS.
-likesStoreConformance('dynamodb + streams cdc relay + kafka', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const ns = await freshDynamoNamespace();
   const namespace = ns.namespace;
   const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 8 }));
@@ -44,7 +45,10 @@ likesStoreConformance('dynamodb + streams cdc relay + kafka', async () => {
       await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
     },
   };
-});
+};
+
+likesStoreConformance('dynamodb + streams cdc relay + kafka', makeLikesStore);
+likesStoreErasureConformance('dynamodb + streams cdc relay + kafka', makeLikesStore, { supported: false });
 
 counterStoreConformance('dynamodb', async () => {
   const ns = await freshDynamoNamespace();

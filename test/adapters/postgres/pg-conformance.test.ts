@@ -9,13 +9,14 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 import { CdcStep } from '../../../src/stages/cdc/cdc-stage.ts';
 import { LoopStage } from '../../../src/stages/loop-stage.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 import { BROKERS, TEST_TIMINGS } from '../kafka/kafka-test-kit.ts';
 import { freshNamespace, PG_URL } from './pg-fixture.ts';
 
 // The distributed change feed end to end: PostgreSQL rows → logical replication → cdc relay →
 // Kafka changes topic → the feed's reader.
-likesStoreConformance('postgres + cdc relay + kafka', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const ns = await freshNamespace();
   const namespace = ns.namespace; // the PostgreSQL schema and the Kafka topics
   const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace, shards: 8 }));
@@ -43,7 +44,10 @@ likesStoreConformance('postgres + cdc relay + kafka', async () => {
       await deleteTopics({ brokers: BROKERS }, namespaceTopics(namespace));
     },
   };
-});
+};
+
+likesStoreConformance('postgres + cdc relay + kafka', makeLikesStore);
+likesStoreErasureConformance('postgres + cdc relay + kafka', makeLikesStore);
 
 counterStoreConformance('postgres', async () => {
   const ns = await freshNamespace();
