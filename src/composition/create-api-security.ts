@@ -48,6 +48,7 @@ export async function createApiSecurity(options: Options, log: Logger): Promise<
       [
         verifier === undefined ? 'auth none' : `auth jwt (${verifier.describe()})`,
         `likers ${options.likers}`,
+        `user likes ${options.auth === 'none' ? 'open (auth none)' : options.userLikes}`,
         `rate limits ip ${describeLimit(options.rateLimitIp)}, user ${describeLimit(options.rateLimitUser)}${buckets === undefined ? '' : options.distributed ? ' (Redis)' : ' (in process)'}`,
       ].join(', '),
   };

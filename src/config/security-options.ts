@@ -6,6 +6,9 @@ export type AuthMode = 'none' | 'jwt';
 /** Who may read a post's likers: anyone, or only service tokens with the `likers:read` scope. */
 export type LikersAccess = 'public' | 'service';
 
+/** Who may read a user's Likes tab: the user itself (and services with likers:read or admin), or anyone. */
+export type UserLikesAccess = 'private' | 'public';
+
 /** A token bucket: `perSecond` tokens added each second, at most `burst` kept. */
 export interface RateLimit {
   readonly perSecond: number;
@@ -64,6 +67,7 @@ export const SECURITY_OPTION_SPECS = {
   jwtClockSkewS: { flag: 'jwt-clock-skew-s', env: 'TALLY_JWT_CLOCK_SKEW_S', default: 30, doc: 'jwt: seconds of clock skew allowed on exp and nbf', parse: int(0, 300) },
   authReads: { flag: 'auth-reads', env: 'TALLY_AUTH_READS', default: false, doc: 'jwt: counts need a valid token too', parse: bool },
   likers: { flag: 'likers', env: 'TALLY_LIKERS', default: widen<LikersAccess>('public'), doc: 'who may list a post\'s likers: public, or service (tokens with the likers:read scope)', parse: oneOf<LikersAccess>('public', 'service') },
+  userLikes: { flag: 'user-likes', env: 'TALLY_USER_LIKES', default: widen<UserLikesAccess>('private'), doc: "jwt: who may read a user's Likes tab (GET /v1/users/{userId}/likes): private (the user itself, services with likers:read or admin) or public", parse: oneOf<UserLikesAccess>('private', 'public') },
   allowUnauthenticated: { flag: 'allow-unauthenticated', env: 'TALLY_ALLOW_UNAUTHENTICATED', default: false, doc: 'let --auth none listen on an address that is not loopback (a gateway must authenticate)', parse: bool },
   rateLimitUser: { flag: 'rate-limit-user', env: 'TALLY_RATE_LIMIT_USER', default: 'off', doc: 'writes per second per acting user, RATE[:BURST], or off', parse: rateLimit },
   rateLimitIp: { flag: 'rate-limit-ip', env: 'TALLY_RATE_LIMIT_IP', default: 'off', doc: 'requests per second per client IP, RATE[:BURST], or off', parse: rateLimit },

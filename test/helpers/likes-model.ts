@@ -16,6 +16,16 @@ export class LikesModel {
     return this.#pairs.has(`${postId}\u0000${userId}`);
   }
 
+  /** The posts a user likes (its Likes tab, unordered), ascending. */
+  postsOf(userId: string): string[] {
+    const posts: string[] = [];
+    for (const key of this.#pairs) {
+      const at = key.indexOf('\u0000');
+      if (key.slice(at + 1) === userId) posts.push(key.slice(0, at));
+    }
+    return posts.sort();
+  }
+
   counts(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const key of this.#pairs) {

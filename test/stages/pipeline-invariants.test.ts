@@ -72,6 +72,13 @@ async function assertMatchesModel(app: App, model: LikesModel, prefix: string, p
     const rows = await api(app).inject({ method: 'GET', url: `/v1/posts/${id}/likes?limit=1000` });
     assert.equal(rows.json<{ items: unknown[] }>().items.length, expected.get(id) ?? 0, `rows of ${id} (likers list)`);
   }
+  for (const user of Array.from({ length: users }, (_, u) => `u${u}`)) {
+    // Users recur across runs: only this run's posts (its prefix) are compared.
+    const tab = await api(app).inject({ method: 'GET', url: `/v1/users/${user}/likes?limit=1000` });
+    assert.equal(tab.statusCode, 200, tab.body);
+    const posts = tab.json<{ items: { postId: string }[] }>().items.map((i) => i.postId).filter((p) => p.startsWith(`${prefix}p`));
+    assert.deepEqual([...posts].sort(), model.postsOf(user).filter((p) => p.startsWith(`${prefix}p`)), `Likes tab of ${user}`);
+  }
 }
 
 const opArb = (posts: number, users: number): fc.Arbitrary<Op> =>

@@ -13,6 +13,10 @@ export type Liked = Static<typeof Schemas.Liked>;
 export type LikersPage = Static<typeof Schemas.LikersPage>;
 /** One entry of the likers list. */
 export type Liker = LikersPage['items'][number];
+/** One page of GET /v1/users/{userId}/likes (a user's Likes tab). */
+export type UserLikesPage = Static<typeof Schemas.UserLikesPage>;
+/** One entry of a Likes tab: a post the user liked, and when. */
+export type UserLike = UserLikesPage['items'][number];
 /** GET /v1/posts/{postId}/count. */
 export type Count = Static<typeof Schemas.Count>;
 /** GET /v1/counts. */

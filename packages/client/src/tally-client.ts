@@ -1,4 +1,4 @@
-import type { Accepted, BulkEvent, CountEvent, Counts, Liked, Liker, LikersPage, Count, ErrorBody } from './api-types.ts';
+import type { Accepted, BulkEvent, CountEvent, Counts, Liked, Liker, LikersPage, Count, ErrorBody, UserLike, UserLikesPage } from './api-types.ts';
 import { abortReason, parseRetryAfter, retryDelayMs, sleep, type RetryOptions } from './backoff.ts';
 import { SseParser } from './sse-parser.ts';
 import { TallyApiError } from './tally-api-error.ts';
@@ -98,6 +98,22 @@ export class TallyClient {
       const query = new URLSearchParams({ limit: String(options.pageSize ?? 100) });
       if (cursor !== null) query.set('cursor', cursor);
       const page: LikersPage = await this.#json<LikersPage>('GET', `/v1/posts/${id(postId)}/likes?${query.toString()}`, options);
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+  }
+
+  /**
+   * The posts a user liked (its Likes tab), newest first, fetching page after page of `limit`
+   * (default 100, at most 1000) as it is iterated. With `--auth jwt` the token must be that user's,
+   * or a service's with `likers:read`, unless the server runs `--user-likes public`.
+   */
+  async *userLikes(userId: string, options: CallOptions & { limit?: number } = {}): AsyncGenerator<UserLike, void, undefined> {
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams({ limit: String(options.limit ?? 100) });
+      if (cursor !== null) query.set('cursor', cursor);
+      const page: UserLikesPage = await this.#json<UserLikesPage>('GET', `/v1/users/${id(userId)}/likes?${query.toString()}`, options);
       yield* page.items;
       cursor = page.nextCursor;
     } while (cursor !== null);

@@ -192,7 +192,8 @@ function prepare(db: SqliteDatabase) {
       'SELECT post_id, liked_at FROM likes WHERE user_id = ? ORDER BY liked_at DESC, post_id ASC LIMIT ?',
     ),
     likesOfAfter: conn.prepare(
-      'SELECT post_id, liked_at FROM likes WHERE user_id = ? AND (liked_at < ? OR (liked_at = ? AND post_id > ?)) ORDER BY liked_at DESC, post_id ASC LIMIT ?',
+      // The bound on liked_at alone lets the index seek to the cursor instead of filtering from the newest.
+      'SELECT post_id, liked_at FROM likes WHERE user_id = ? AND liked_at <= ? AND (liked_at < ? OR post_id > ?) ORDER BY liked_at DESC, post_id ASC LIMIT ?',
     ),
     countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
     postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),

@@ -9,7 +9,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import type { LikesStore } from '../../ports/likes-store.ts';
 import type { TokenBuckets } from '../../ports/token-buckets.ts';
-import type { AuthMode, LikersAccess } from '../../config/security-options.ts';
+import type { AuthMode, LikersAccess, UserLikesAccess } from '../../config/security-options.ts';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { CountReader } from '../read/count-reader.ts';
 import type { LikeWriter } from './like-writer.ts';
@@ -45,6 +45,7 @@ export interface ApiOptions {
   readonly auth: AuthMode;
   readonly authReads: boolean;
   readonly likers: LikersAccess;
+  readonly userLikes: UserLikesAccess;
   /** `off` or `RATE[:BURST]` (config/security-options.ts). */
   readonly rateLimitIp: string;
   readonly rateLimitUser: string;

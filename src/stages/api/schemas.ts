@@ -62,6 +62,14 @@ export const LikersPage = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 
+/** A user's Likes tab (the posts it liked, newest first): the limits and cursor rules of the likers list. */
+export const UserLikesQuery = LikersQuery;
+
+export const UserLikesPage = Type.Object({
+  items: Type.Array(Type.Object({ postId: Type.String(), likedAt: Type.String({ description: 'ISO 8601' }) })),
+  nextCursor: Type.Union([Type.String(), Type.Null()]),
+});
+
 export const Count = Type.Object({ postId: Type.String(), count: Type.Integer() });
 
 export const Counts = Type.Object({

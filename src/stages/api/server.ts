@@ -7,6 +7,7 @@ import { ERROR_STATUS } from './error-statuses.ts';
 import type { Api, ApiDeps, ApiOptions } from './api-types.ts';
 import { registerOpsRoutes } from './routes/ops-routes.ts';
 import { registerReadRoutes } from './routes/read-routes.ts';
+import { registerUserLikesRoutes } from './routes/user-likes-routes.ts';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { registerStreamRoutes } from './routes/stream-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
@@ -71,12 +72,13 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   registerRequestGuards(app);
   // Hook order: per-IP limit, token check, access policy, per-user limit.
   const addUserLimit = deps.buckets === undefined ? undefined : await registerRateLimits(app, deps.buckets, rateLimitSettings(options.rateLimitIp, options.rateLimitUser), deps.log);
-  if (deps.verifier !== undefined) registerAuth(app, deps.verifier, { authReads: options.authReads, likers: options.likers });
+  if (deps.verifier !== undefined) registerAuth(app, deps.verifier, { authReads: options.authReads, likers: options.likers, userLikes: options.userLikes });
   addUserLimit?.();
 
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);
   registerErasureRoutes(app, deps);
+  registerUserLikesRoutes(app, deps);
   registerOpsRoutes(app, deps);
   if (deps.live !== undefined) {
     registerStreamRoutes(app, deps.live, options);

@@ -67,6 +67,31 @@ test('every method against a real ./tally serve', async () => {
   await assert.rejects(tally.count('not valid!'), (error: unknown) => error instanceof TallyApiError && error.code === 'invalid_id' && error.status === 400);
 });
 
+test('userLikes: every page of a Likes tab, newest first, against a real ./tally serve', async () => {
+  const tally = new TallyClient({ baseUrl: server.url });
+  const posts = Array.from({ length: 23 }, (_, i) => `tab${String(i).padStart(2, '0')}`);
+  for (const postId of posts.slice(0, 20)) await tally.like(postId, 'fan', { wait: 'applied' });
+  await tally.bulk(posts.slice(20).map((postId) => ({ op: 'like' as const, postId, userId: 'fan' })), { wait: 'applied' });
+  await tally.unlike('tab05', 'fan', { wait: 'applied' });
+  await tally.like('tab-other', 'someone-else', { wait: 'applied' });
+  const seen: string[] = [];
+  let previous = Number.POSITIVE_INFINITY;
+  for await (const like of tally.userLikes('fan', { limit: 4 })) {
+    const at = Date.parse(like.likedAt);
+    assert.ok(at <= previous, 'newest first');
+    previous = at;
+    seen.push(like.postId);
+  }
+  assert.deepEqual([...seen].sort(), posts.filter((p) => p !== 'tab05'));
+  assert.equal(seen.at(-1), 'tab00', 'the oldest like last');
+  let none = 0;
+  for await (const like of tally.userLikes('nobody-at-all')) none += like.postId.length;
+  assert.equal(none, 0);
+  await assert.rejects(async () => {
+    for await (const like of tally.userLikes('bad id!')) none += like.postId.length;
+  }, (error: unknown) => error instanceof TallyApiError && error.code === 'invalid_id' && error.status === 400);
+});
+
 test('stream: current values, then changes; an abort ends it; resuming from an eventId gets only what changed since', async () => {
   const tally = new TallyClient({ baseUrl: server.url });
   await tally.like('s1', 'first', { wait: 'applied' });

@@ -43,6 +43,10 @@ const CASES: Case[] = [
   { name: 'counts: bad viewer', method: 'GET', url: '/v1/counts?posts=a&viewer=x%20y', status: 400, code: 'invalid_query' },
   { name: 'likers: forged cursor', method: 'GET', url: '/v1/posts/target/likes?cursor=bm9wZQ', status: 400, code: 'invalid_cursor' },
   { name: 'likers: limit 0', method: 'GET', url: '/v1/posts/target/likes?limit=0', status: 400, code: 'invalid_query' },
+  { name: 'likes tab: bad user id', method: 'GET', url: '/v1/users/a.b/likes', status: 400, code: 'invalid_id' },
+  { name: 'likes tab: user id of 65 chars', method: 'GET', url: `/v1/users/${long}/likes`, status: 400, code: 'invalid_id' },
+  { name: 'likes tab: forged cursor', method: 'GET', url: '/v1/users/seed/likes?cursor=bm9wZQ', status: 400, code: 'invalid_cursor' },
+  { name: 'likes tab: limit over 1000', method: 'GET', url: '/v1/users/seed/likes?limit=1001', status: 400, code: 'invalid_query' },
   { name: 'unknown route', method: 'GET', url: '/v2/anything', status: 404, code: 'not_found' },
 ];
 

@@ -1,5 +1,5 @@
 import { TallyError } from '../../../domain/errors.ts';
-import type { LikersAccess } from '../../../config/security-options.ts';
+import type { LikersAccess, UserLikesAccess } from '../../../config/security-options.ts';
 import { hasScope, type Principal } from './principal.ts';
 
 /** What a route lets a caller do, and so what it asks of the caller's token. */
@@ -21,7 +21,9 @@ export type Access =
   /** Erase `userId`'s likes or read its erasure: that user itself, or a service with admin. */
   | 'erase-user'
   /** Erase a post's likes: services with admin only. */
-  | 'admin';
+  | 'admin'
+  /** A user's Likes tab: the user itself, services with likers:read or admin, or anyone under --user-likes public. */
+  | 'user-likes';
 
 /** The access of every /v1 route; a /v1 route missing here stops start-up (no route is public by accident). */
 export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
@@ -29,6 +31,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'DELETE /v1/posts/:postId/likes/:userId': 'write-as-user',
   'GET /v1/posts/:postId/likes/:userId': 'read-as-user',
   'GET /v1/posts/:postId/likes': 'likers',
+  'GET /v1/users/:userId/likes': 'user-likes',
   'GET /v1/posts/:postId/count': 'count',
   'GET /v1/counts': 'counts',
   'GET /v1/stream/counts': 'count',
@@ -51,6 +54,7 @@ export function routeAccess(method: string, url: string): Access {
 export interface AccessSettings {
   readonly authReads: boolean;
   readonly likers: LikersAccess;
+  readonly userLikes: UserLikesAccess;
 }
 
 /** True when a request to a route of this access must carry a token at all (checked before its body is read). */
@@ -63,6 +67,8 @@ export function needsToken(access: Access, settings: AccessSettings): boolean {
       return settings.authReads;
     case 'likers':
       return settings.authReads || settings.likers === 'service';
+    case 'user-likes':
+      return settings.authReads || settings.userLikes === 'private';
     default:
       return true;
   }
@@ -109,6 +115,16 @@ export function authorize(access: Access, principal: Principal | undefined, inpu
     case 'admin':
       if (!hasScope(principal, 'admin')) throw new TallyError('forbidden', "erasing a post's likes, or reading that erasure, needs a service token with the admin scope");
       return;
+    case 'user-likes':
+      if (settings.userLikes === 'public') return;
+      if (principal.kind === 'user' ? principal.sub === input.userId : principal.scopes.has('likers:read') || principal.scopes.has('admin')) return;
+      // The code of the private likers list in the same situation.
+      throw new TallyError(
+        'forbidden',
+        principal.kind === 'user'
+          ? `Likes tabs are private here (--user-likes private): a user token may read only its own ("sub"), not "${String(input.userId).slice(0, 64)}"`
+          : 'Likes tabs are private here (--user-likes private): a service token needs the likers:read or admin scope to read another user\'s',
+      );
     default:
       return;
   }

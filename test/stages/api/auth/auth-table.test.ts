@@ -61,7 +61,13 @@ const CASES: Case[] = [
   { name: 'likers:read may not write', method: 'PUT', url: '/v1/posts/target/likes/bob', token: (k) => k.rs({ sub: 'svc', scope: 'likers:read' }), status: 403, code: 'forbidden' },
   { name: 'admin may not write', method: 'POST', url: '/v1/events', body: bulk, token: (k) => k.rs({ sub: 'ops', scope: 'admin' }), status: 403, code: 'forbidden' },
   { name: 'admin may not list private likers', method: 'GET', url: '/v1/posts/target/likes', token: (k) => k.rs({ sub: 'ops', scope: 'admin' }), status: 403, code: 'forbidden' },
+  { name: 'Likes tab of another user (private)', method: 'GET', url: '/v1/users/seed/likes', token: (k) => k.rs({ sub: 'alice' }), status: 403, code: 'forbidden' },
+  { name: 'Likes tab without the scope (service)', method: 'GET', url: '/v1/users/seed/likes', token: (k) => k.rs({ sub: 'svc', scope: 'likes:write' }), status: 403, code: 'forbidden' },
+  { name: 'Likes tab without a token (private)', method: 'GET', url: '/v1/users/seed/likes', status: 401, code: 'unauthenticated' },
   // Allowed: none of these touch `target`'s count.
+  { name: 'a user reads its own Likes tab', method: 'GET', url: '/v1/users/alice/likes', token: (k) => k.rs({ sub: 'alice' }), status: 200 },
+  { name: 'likers:read reads any Likes tab', method: 'GET', url: '/v1/users/seed/likes', token: (k) => k.rs({ sub: 'svc', scope: 'likers:read' }), status: 200 },
+  { name: 'admin reads any Likes tab', method: 'GET', url: '/v1/users/seed/likes', token: (k) => k.rs({ sub: 'ops', scope: 'admin' }), status: 200 },
   { name: 'a user likes as itself', method: 'PUT', url: '/v1/posts/other/likes/alice', token: (k) => k.rs({ sub: 'alice' }), status: 202 },
   { name: 'within the clock skew', method: 'PUT', url: '/v1/posts/other/likes/carol', token: (k) => k.rs({ sub: 'carol' }, { expiresIn: now() - 5 }), status: 202 },
   { name: 'a user reads its own has-liked', method: 'GET', url: '/v1/posts/target/likes/alice', token: (k) => k.rs({ sub: 'alice' }), status: 200 },
@@ -121,6 +127,51 @@ test('the auth table: each case gets its status and code, and a refused request 
   await drained(app);
   const count = await api.inject({ method: 'GET', url: '/v1/posts/target/count' });
   assert.deepEqual(count.json(), { postId: 'target', count: 1 }, 'only the seed like counts on target');
+});
+
+test('the Likes tab: own, another user\'s when private (403, as private likers) and when public, admin; open with --auth none', async (t) => {
+  const { keys } = await withKeys(t);
+  const tab = async (api: NonNullable<App['api']>, userId: string, token: string | undefined): Promise<LightMyRequestResponse> =>
+    api.inject({ method: 'GET', url: `/v1/users/${userId}/likes`, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+  const alice = await keys.rs({ sub: 'alice' });
+  const bob = await keys.rs({ sub: 'bob' });
+  const admin = await keys.rs({ sub: 'ops', scope: 'admin' });
+
+  const { app: privateApp } = await startEmbedded(t, jwtOptions(keys));
+  const api = privateApp.api;
+  assert.ok(api);
+  const liked = await api.inject({ method: 'PUT', url: '/v1/posts/tab1/likes/alice?wait=applied', headers: { authorization: `Bearer ${alice}` } });
+  assert.equal(liked.statusCode, 202);
+  const own = await tab(api, 'alice', alice);
+  assert.equal(own.statusCode, 200);
+  assert.deepEqual(own.json<{ items: { postId: string }[] }>().items.map((i) => i.postId), ['tab1']);
+  const other = await tab(api, 'alice', bob);
+  assert.equal(other.statusCode, 403);
+  assert.equal(other.json<{ error: { code: string } }>().error.code, 'forbidden');
+  // The private likers list answers a user token with the same code.
+  const likers = await api.inject({ method: 'GET', url: '/v1/posts/tab1/likes', headers: { authorization: `Bearer ${bob}` } });
+  assert.equal(likers.statusCode, other.statusCode);
+  assert.equal(likers.json<{ error: { code: string } }>().error.code, 'forbidden');
+  assert.equal((await tab(api, 'alice', undefined)).statusCode, 401);
+  assert.equal((await tab(api, 'alice', admin)).statusCode, 200);
+
+  const { app: publicApp } = await startEmbedded(t, jwtOptions(keys, { userLikes: 'public' }));
+  const open = publicApp.api;
+  assert.ok(open);
+  await open.inject({ method: 'PUT', url: '/v1/posts/tab2/likes/alice?wait=applied', headers: { authorization: `Bearer ${alice}` } });
+  const byBob = await tab(open, 'alice', bob);
+  assert.equal(byBob.statusCode, 200, byBob.body);
+  assert.deepEqual(byBob.json<{ items: { postId: string }[] }>().items.map((i) => i.postId), ['tab2']);
+  assert.equal((await tab(open, 'alice', undefined)).statusCode, 200, 'public: no token needed');
+
+  const { app: readsApp } = await startEmbedded(t, jwtOptions(keys, { userLikes: 'public', authReads: true }));
+  assert.ok(readsApp.api);
+  assert.equal((await tab(readsApp.api, 'alice', undefined)).statusCode, 401, '--auth-reads: a token is needed even when public');
+  assert.equal((await tab(readsApp.api, 'alice', bob)).statusCode, 200);
+
+  const { app: noAuth } = await startEmbedded(t);
+  assert.ok(noAuth.api);
+  assert.equal((await tab(noAuth.api, 'alice', undefined)).statusCode, 200, '--auth none: open');
 });
 
 test('an HS256 server refuses RS256 tokens and accepts its own; --auth-reads makes counts need a token', async (t) => {
