@@ -1,7 +1,7 @@
 /**
  * Erasures against an independent model, in both modes, through real server processes: random
  * likes, unlikes, user erasures and post erasures, each step waiting for `applied`; after every
- * step the likers lists and the counts equal the model's. Then the concurrency rules: likes by a
+ * step the likers lists, the Likes tabs and the counts equal the model's. Then the concurrency rules: likes by a
  * user racing its erasure (acknowledged before the request → gone; sent after its 202 → stay),
  * and a reconcile running during an erasure changes nothing in the final counts.
  */
@@ -19,7 +19,7 @@ import { eventually } from '../helpers/wait.ts';
 
 type Mode = 'embedded' | 'distributed';
 
-const COMMON = ['--port', '0', '--log-level', process.env.ERASURE_LOG ?? 'error', '--erase-batch', '13', '--partitions', '4'];
+const COMMON = ['--user-likes', 'public', '--port', '0', '--log-level', process.env.ERASURE_LOG ?? 'error', '--erase-batch', '13', '--partitions', '4'];
 
 async function start(t: { after: (fn: () => Promise<void>) => void }, mode: Mode, extra: string[] = []): Promise<ServerProcess> {
   if (mode === 'embedded') {
@@ -48,7 +48,7 @@ function modelLikers(model: LikesModel, postId: string, users: readonly string[]
 }
 
 for (const mode of ['embedded', 'distributed'] as const) {
-  test(`${mode}: random likes, unlikes, user and post erasures equal the model after every applied step`, { timeout: 200_000 }, async (t) => {
+  test(`${mode}: random likes, unlikes, user and post erasures: likers, Likes tabs and counts equal the model after every applied step`, { timeout: 200_000 }, async (t) => {
     const server = await start(t, mode, ['--reconcile-interval-ms', '0']);
     const client = new ErasureClient(server.url);
     const random = mulberry32(mode === 'embedded' ? 15 : 1515);
@@ -81,6 +81,7 @@ for (const mode of ['embedded', 'distributed'] as const) {
         assert.equal(counts.get(postId) ?? 0, model.counts().get(postId) ?? 0, `step ${step}: count of ${postId}`);
         assert.deepEqual(await client.likers(postId), modelLikers(model, postId, users), `step ${step}: likers of ${postId}`);
       }
+      for (const userId of users) assert.deepEqual(await client.likesTab(userId), model.postsOf(userId), `step ${step}: Likes tab of ${userId}`);
     }
     t.diagnostic(`steps: ${JSON.stringify(steps)}`);
     assert.ok(steps.userErasures > 0 && steps.postErasures > 0, 'both kinds of erasure were exercised');

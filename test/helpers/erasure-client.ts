@@ -50,6 +50,19 @@ export class ErasureClient {
     return users.sort();
   }
 
+  /** Every post of a user's Likes tab (all pages), ascending. */
+  async likesTab(userId: string): Promise<string[]> {
+    const posts: string[] = [];
+    let cursor: string | null | undefined;
+    do {
+      const res = await this.call('GET', `/v1/users/${userId}/likes?limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      for (const item of res.body.items as { postId: string }[]) posts.push(item.postId);
+      cursor = res.body.nextCursor as string | null;
+    } while (cursor);
+    return posts.sort();
+  }
+
   async erasure(userId: string): Promise<Record<string, unknown>> {
     const res = await this.call('GET', `/v1/users/${userId}/erasure`);
     assert.equal(res.status, 200, JSON.stringify(res.body));

@@ -239,7 +239,8 @@ class SqliteLogConsumer implements LogConsumer {
       await this.#db.waitFor(TOPIC, deadline - Date.now());
       if (this.#closed) break;
       const more = this.#readAvailable(this.#options.maxEvents - batch.events.length);
-      if (more.events.length === 0) continue;
+      // A read holding only a marker still ends the batch with it (the consumer is past it now).
+      if (more.events.length === 0 && more.marker === undefined) continue;
       batch = mergeBatches(batch, more);
     }
     return batch;
