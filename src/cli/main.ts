@@ -2,6 +2,7 @@ import { loadOptions, optionFlags, optionsHelp, type FlagKind } from '../config/
 import { isTallyError } from '../domain/errors.ts';
 import { parseCommandLine, UsageError } from './args.ts';
 import { runDynamodb } from './commands/dynamodb.ts';
+import { runErase } from './commands/erase.ts';
 import { runNamespace } from './commands/namespace.ts';
 import { runReconcile } from './commands/reconcile.ts';
 import { runStages } from './commands/serve.ts';
@@ -25,6 +26,9 @@ commands:
   dynamodb init         create the --store dynamodb tables of --namespace when absent (on-demand billing, streams on)
   namespace drop NAME   delete everything the distributed mode keeps under namespace NAME (Kafka topics
                         and groups, the --store's tables, Redis keys); stop its processes first
+  erase --user ID | --post ID [--url URL] [--token JWT] [--wait-ms MS]
+                        erase every like of a user (given before now) or of a post, through the running api
+                        (default http://--host:--port; TALLY_TOKEN for --auth jwt); prints progress, exits 0 once applied
   token --sub ID [--scope "likes:write likers:read"] [--ttl SECONDS]
                         print an HS256 token signed with --jwt-secret-file (a service token when --scope is given)
   help                  this text
@@ -42,6 +46,7 @@ const COMMAND_WORDS: Record<string, number> = { namespace: 2, dynamodb: 1 };
 const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
   reconcile: { post: 'string', scheduled: 'boolean' },
   token: { sub: 'string', scope: 'string', ttl: 'string' },
+  erase: { user: 'string', post: 'string', url: 'string', token: 'string', 'wait-ms': 'string' },
 };
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -63,6 +68,9 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     case 'token':
       await runToken(options, flags);
+      return;
+    case 'erase':
+      await runErase(options, flags);
       return;
     case 'namespace':
       await runNamespace(options, positionals);

@@ -65,6 +65,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         progress: ports.progress,
         metrics,
         onApplied: (events) => reader.written(events.map((e) => e.postId)),
+        onErased: (posts) => (posts === 'all' ? reader.writtenAll() : reader.written(posts)),
         ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}),
         ...(live ? { onAccepted: (e) => live.accepted(e) } : {}),
       },

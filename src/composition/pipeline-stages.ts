@@ -41,7 +41,7 @@ export function pipelineStages(
   if (names.has('ingest')) {
     const step = new IngestStep(
       { log: ports.events, store: ports.likes, metrics, ...sink },
-      { group: 'ingest', maxEvents: options.ingestBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs },
+      { group: 'ingest', maxEvents: options.ingestBatch, maxWaitMs: options.batchWaitMs, idleMs: options.idleMs, eraseBatch: options.eraseBatch },
     );
     stages.push(new LoopStage('ingest', step, log, metrics));
   }

@@ -1,4 +1,5 @@
 import type { StreamPosition } from '../domain/change.ts';
+import type { ErasureMarker } from '../domain/erasure.ts';
 import type { LikeEvent } from '../domain/like-event.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -12,6 +13,12 @@ export interface LogBatch {
   readonly events: readonly LikeEvent[];
   /** For each partition in the batch: the position after its last event (what `commit` stores). */
   readonly positions: readonly StreamPosition[];
+  /**
+   * An erasure marker that ends the batch: it comes after every event of `events` in read order,
+   * sits at `offset` in `partition`, and `positions` include it (its partition's position is
+   * `offset + 1`). A batch holds at most one marker, always last.
+   */
+  readonly marker?: { readonly event: ErasureMarker; readonly partition: number; readonly offset: number };
 }
 
 export interface ConsumerOptions {
@@ -44,6 +51,13 @@ export interface LogConsumer {
  */
 export interface EventLog extends Lifecycle {
   readonly partitions: number;
+  /** The sub-shards S of a post's log key (DESIGN.md, hot keys); 1 when the log keys by post alone. */
+  readonly hotShards: number;
   append(events: readonly LikeEvent[]): Promise<AppendResult>;
+  /**
+   * Appends the marker to every partition of `markerPartitions(marker, partitions)`, in one
+   * durable write; resolves with the position after the marker in each.
+   */
+  appendErasure(marker: ErasureMarker): Promise<AppendResult>;
   consumer(options: ConsumerOptions): Promise<LogConsumer>;
 }

@@ -1,4 +1,5 @@
 import type { StreamPosition } from '../domain/change.ts';
+import type { ErasureKind, ErasureMarker, ErasureStatus } from '../domain/erasure.ts';
 import type { LikeEvent } from '../domain/like-event.ts';
 import type { Lifecycle } from './lifecycle.ts';
 
@@ -35,6 +36,24 @@ export interface LikersPage {
   readonly items: readonly Liker[];
   /** Opaque; undefined on the last page. */
   readonly nextCursor: string | undefined;
+}
+
+/** Where an erasure marker sits in the log, and how the log places pairs. */
+export interface MarkerPlace {
+  readonly partition: number;
+  readonly offset: number;
+  /** The log's partition count (with the marker's S, it says which pairs this partition holds). */
+  readonly partitions: number;
+}
+
+/** What one `eraseStep` did. */
+export interface EraseStepResult {
+  /** Rows deleted by this step. */
+  readonly removed: number;
+  /** True once this partition's part of the erasure is complete (the stored log position is then past the marker). */
+  readonly done: boolean;
+  /** As in ApplyResult. */
+  readonly feedPositions?: readonly StreamPosition[];
 }
 
 /** A like the user gave, in its Likes tab. */
@@ -79,4 +98,17 @@ export interface LikesStore extends Lifecycle {
   recount(postIds: readonly string[]): Promise<Map<string, number>>;
   /** Post ids with at least one row, in ascending order, after `afterPostId`; for full reconciles. */
   postsAfter(afterPostId: string, limit: number): Promise<string[]>;
+  /**
+   * One bounded step of an erasure's part in one log partition, in one transaction: deletes at
+   * most `limit` of the matching rows whose events travel through `place.partition` (each an
+   * ordinary delete with its change-feed record), adds them to the erasure's removed count, and,
+   * when none are left, stores the log position past the marker. Fenced like `apply`: throws a
+   * retriable `position_conflict` unless the stored position of the partition is the marker's.
+   * Repeating a step after a crash deletes nothing twice.
+   */
+  eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult>;
+  /** Records that an erasure was accepted into the log (idempotent), so its status is `pending` at once. */
+  erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void>;
+  /** The latest erasure of a user or a post, or undefined when there was none. */
+  erasureStatus(kind: ErasureKind, target: string): Promise<ErasureStatus | undefined>;
 }

@@ -3,8 +3,9 @@ import type { StreamPosition } from '../../domain/change.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { isTallyError, TallyError } from '../../domain/errors.ts';
 import { partitionOf, shardOf } from '../../domain/hash.ts';
+import { erasuresUnsupported, type ErasureKind, type ErasureMarker, type ErasureStatus } from '../../domain/erasure.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
+import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
 import type { CassandraConnection, CqlSession, CqlStatement } from './cassandra-client.ts';
 import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
 import { deltaStatement, recountStatement, type LoggedDelta } from './cassandra-change-log.ts';
@@ -317,6 +318,18 @@ export class CassandraLikesStore implements LikesStore {
   }
 
   /** Scans the partition keys (token order) and sorts: a full scan, as a periodic reconcile may afford. */
+  async eraseStep(_marker: ErasureMarker, _place: MarkerPlace, _limit: number): Promise<EraseStepResult> {
+    throw erasuresUnsupported('cassandra');
+  }
+
+  async erasureAccepted(_marker: ErasureMarker, _partitionsTotal: number): Promise<void> {
+    throw erasuresUnsupported('cassandra');
+  }
+
+  async erasureStatus(_kind: ErasureKind, _target: string): Promise<ErasureStatus | undefined> {
+    return undefined;
+  }
+
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {
     const shardsOf = new Map<string, number[]>();
     let pageState: string | undefined;

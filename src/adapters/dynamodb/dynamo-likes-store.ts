@@ -5,8 +5,9 @@ import type { StreamPosition } from '../../domain/change.ts';
 import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor, type LikersCursor } from '../../domain/cursor.ts';
 import { TallyError } from '../../domain/errors.ts';
+import { erasuresUnsupported, type ErasureKind, type ErasureMarker, type ErasureStatus } from '../../domain/erasure.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
+import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
 import { batchGet, batchWrite, getN, getS, mapLimit, num, str, transactWrite, TransactionCancelled, TRANSACT_MAX, type Item } from './dynamo-batch.ts';
 import { backoffMs, createDynamoClient, withRetry, type DynamoSettings } from './dynamo-client.ts';
 import { DynamoFence, partitionsOf } from './dynamo-fence.ts';
@@ -309,6 +310,18 @@ export class DynamoLikesStore implements LikesStore {
    * keys once (a parallel Scan would be the AWS-scale version) and later pages read that sorted
    * snapshot for a minute. Posts first liked after the snapshot get their count from their changes.
    */
+  async eraseStep(_marker: ErasureMarker, _place: MarkerPlace, _limit: number): Promise<EraseStepResult> {
+    throw erasuresUnsupported('dynamodb');
+  }
+
+  async erasureAccepted(_marker: ErasureMarker, _partitionsTotal: number): Promise<void> {
+    throw erasuresUnsupported('dynamodb');
+  }
+
+  async erasureStatus(_kind: ErasureKind, _target: string): Promise<ErasureStatus | undefined> {
+    return undefined;
+  }
+
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {
     const now = Date.now();
     if (afterPostId === '' || this.#postsSnapshot === undefined || now - this.#postsSnapshot.at > 60_000) {

@@ -1,4 +1,6 @@
 import type { Change } from '../../domain/change.ts';
+import type { ErasureMarker } from '../../domain/erasure.ts';
+import { TallyError } from '../../domain/errors.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 
 /**
@@ -11,11 +13,34 @@ export function encodeEvent(event: LikeEvent): Buffer {
   return Buffer.from(JSON.stringify({ op: event.op, postId: event.postId, userId: event.userId, at: event.at }));
 }
 
-/** A like event, or undefined when the value is not one (a message from a foreign producer). */
-export function decodeEvent(value: Buffer | null): LikeEvent | undefined {
+/** The value of an erasure marker message: `{"op":"erase-user"|"erase-post","erasureId","target","at","shards"}`. */
+export function encodeMarker(marker: ErasureMarker): Buffer {
+  return Buffer.from(JSON.stringify({ op: marker.op, erasureId: marker.erasureId, target: marker.target, at: marker.at, shards: marker.shards }));
+}
+
+const MARKER_PREFIX = Buffer.from('{"op":"erase');
+
+/** Cheap test of a raw value (no JSON parse): whether it is an erasure marker as `encodeMarker` writes it. */
+export function isMarkerValue(value: Buffer | null): boolean {
+  return value !== null && value.length > MARKER_PREFIX.length && value.subarray(0, MARKER_PREFIX.length).equals(MARKER_PREFIX);
+}
+
+/**
+ * A like event or an erasure marker, or undefined when the value is not a Tally event (a message
+ * from a foreign producer). An `op` that names an erasure this version does not know, or a
+ * malformed marker, throws: skipping it would silently lose the erasure.
+ */
+export function decodeEvent(value: Buffer | null): LikeEvent | ErasureMarker | undefined {
   const v = parse(value);
   if (v === undefined) return undefined;
   const { op, postId, userId, at } = v;
+  if (typeof op === 'string' && op.startsWith('erase')) {
+    const { erasureId, target, shards } = v;
+    if ((op !== 'erase-user' && op !== 'erase-post') || typeof erasureId !== 'string' || typeof target !== 'string' || typeof at !== 'number' || typeof shards !== 'number') {
+      throw new TallyError('internal', `the like-events log holds an erasure this version of Tally does not know: ${JSON.stringify(v).slice(0, 200)}; run the version that wrote it`);
+    }
+    return { op, erasureId, target, at, shards };
+  }
   if ((op !== 'like' && op !== 'unlike') || typeof postId !== 'string' || typeof userId !== 'string' || typeof at !== 'number') return undefined;
   return { op, postId, userId, at };
 }

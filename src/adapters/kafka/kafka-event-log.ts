@@ -13,6 +13,10 @@
  * - value: UTF-8 JSON `{"op":"like"|"unlike","postId":"<id>","userId":"<id>","at":<ms>}` where
  *   ids are strings matching `^[A-Za-z0-9_-]{1,64}$` and `at` is when the api accepted the
  *   event, in milliseconds since the epoch;
+ * - erasure markers (DELETE /v1/users/{id}/likes, DELETE /v1/posts/{id}/likes): value
+ *   `{"op":"erase-user"|"erase-post","erasureId":"<id>","target":"<user or post id>","at":<ms>,"shards":<S>}`,
+ *   key `<op>#<target>`, one copy in every partition that can hold likes of the target (all
+ *   partitions for a user, the post's S consecutive partitions for a post);
  * - no headers; written by an idempotent producer with acks=all.
  *
  * Example: `kcat -C -b 127.0.0.1:9092 -t tally.like-events -f '%p %o %k %s\n'`.
@@ -20,12 +24,13 @@
 import { TallyError } from '../../domain/errors.ts';
 import { logKeyOf, logPartitionOf } from '../../domain/log-key.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
+import { isErasureMarker, markerPartitions, type ErasureMarker } from '../../domain/erasure.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
 import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
-import { decodeEvent, encodeEvent } from './kafka-codec.ts';
+import { decodeEvent, encodeEvent, encodeMarker, isMarkerValue } from './kafka-codec.ts';
 import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { ensureHotShards } from './kafka-hot-shards.ts';
@@ -69,7 +74,7 @@ export class KafkaEventLog implements EventLog {
   readonly #options: KafkaEventLogOptions;
   readonly #connection: KafkaConnection;
   #batcher: KafkaBatchProducer | undefined;
-  readonly #consumers = new Set<DecodingReader<LikeEvent>>();
+  readonly #consumers = new Set<DecodingReader<PlacedEvent>>();
 
   constructor(options: KafkaEventLogOptions) {
     checkPartitions(options.partitions);
@@ -128,6 +133,17 @@ export class KafkaEventLog implements EventLog {
     return { positions: [...after].map(([partition, offset]) => ({ partition, offset })) };
   }
 
+  async appendErasure(marker: ErasureMarker): Promise<AppendResult> {
+    const batcher = this.#batcher;
+    if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka event log is not initialised', { retriable: true });
+    if (this.#options.appends === false) throw new Error('this Kafka event log was opened by a process that does not append (appends: false)');
+    const value = encodeMarker(marker);
+    const key = Buffer.from(`${marker.op}#${marker.target}`);
+    const messages: OutgoingMessage[] = markerPartitions(marker, this.partitions).map((partition) => ({ partition, key, value }));
+    const after = await batcher.send(messages);
+    return { positions: [...after].map(([partition, offset]) => ({ partition, offset })) };
+  }
+
   async consumer(options: ConsumerOptions): Promise<LogConsumer> {
     const reader = await KafkaGroupReader.open({
       connection: this.#connection,
@@ -138,12 +154,16 @@ export class KafkaEventLog implements EventLog {
       maxWaitMs: options.maxWaitMs,
       startAt: options.resumeFrom ?? 'committed',
       timings: this.#options.groupTimings,
+      endsBatch: (record) => isMarkerValue(record.value),
     });
     const log = this.#options.log;
-    const decoding = new DecodingReader<LikeEvent>(
+    const decoding = new DecodingReader<PlacedEvent>(
       reader,
       {
-        decode: (record) => decodeEvent(record.value),
+        decode: (record) => {
+          const event = decodeEvent(record.value);
+          return event === undefined ? undefined : { event, partition: record.partition, offset: record.offset };
+        },
         skipped: (record) => log?.warn({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-events message that is not a like event'),
       },
       this.#consumers,
@@ -152,17 +172,35 @@ export class KafkaEventLog implements EventLog {
   }
 }
 
+/** A decoded record of the like-events topic, with where it sits (a marker's place is applied with it). */
+interface PlacedEvent {
+  readonly event: LikeEvent | ErasureMarker;
+  readonly partition: number;
+  readonly offset: number;
+}
+
 /** A member of a consumer group of the like-events topic. */
 class KafkaLogConsumer implements LogConsumer {
-  readonly #reader: DecodingReader<LikeEvent>;
+  readonly #reader: DecodingReader<PlacedEvent>;
 
-  constructor(reader: DecodingReader<LikeEvent>) {
+  constructor(reader: DecodingReader<PlacedEvent>) {
     this.#reader = reader;
   }
 
   async poll(idleMs: number): Promise<LogBatch> {
     const { items, positions } = await this.#reader.poll(idleMs);
-    return { events: items, positions };
+    const events: LikeEvent[] = [];
+    for (const [i, { event, partition, offset }] of items.entries()) {
+      if (!isErasureMarker(event)) {
+        events.push(event);
+      } else if (i === items.length - 1) {
+        return { events, positions, marker: { event, partition, offset } };
+      } else {
+        // The reader ends a batch at each marker it recognises; this one was written otherwise.
+        throw new TallyError('internal', `kafka: an erasure marker at partition ${partition} offset ${offset} is not encoded as Tally writes markers (it must start with {"op":"erase); refusing to apply it out of place`);
+      }
+    }
+    return { events, positions };
   }
 
   commit(batch: LogBatch): Promise<void> {

@@ -35,6 +35,8 @@ export interface GroupReaderOptions {
   readonly maxWaitMs: number;
   readonly startAt: StartPositions;
   readonly timings?: GroupTimings;
+  /** A record for which this is true is the last of its batch (the like-events log's erasure markers). */
+  readonly endsBatch?: (record: FetchedRecord) => boolean;
 }
 
 const MIN_FETCH_BYTES = 1 << 20;
@@ -126,7 +128,7 @@ export class KafkaGroupReader {
         fillUntil = undefined;
       }
       if (this.#seekNeeded) continue;
-      this.#takeBuffered(taken, max - taken.length);
+      if (this.#takeBuffered(taken, max - taken.length)) break;
       if (taken.length >= max) break;
       if (taken.length > 0) fillUntil ??= Date.now() + this.#options.maxWaitMs;
       const remaining = (fillUntil ?? idleUntil) - Date.now();
@@ -216,11 +218,23 @@ export class KafkaGroupReader {
     return result;
   }
 
-  #takeBuffered(into: FetchedRecord[], count: number): void {
-    const end = Math.min(this.#buffer.length, this.#bufferHead + count);
-    for (let i = this.#bufferHead; i < end; i++) into.push(this.#buffer[i] as FetchedRecord);
+  /** Moves up to `count` buffered records into `into`; true when it stopped after a record that ends the batch. */
+  #takeBuffered(into: FetchedRecord[], count: number): boolean {
+    let end = Math.min(this.#buffer.length, this.#bufferHead + count);
+    const endsBatch = this.#options.endsBatch;
+    let ended = false;
+    for (let i = this.#bufferHead; i < end; i++) {
+      const record = this.#buffer[i] as FetchedRecord;
+      into.push(record);
+      if (endsBatch !== undefined && endsBatch(record)) {
+        end = i + 1;
+        ended = true;
+        break;
+      }
+    }
     this.#bufferHead = end;
     if (this.#bufferHead >= this.#buffer.length) this.#dropBuffer();
+    return ended;
   }
 
   #dropBuffer(): void {

@@ -3,7 +3,9 @@ import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, LikersPage, LikesStore, LogFence, UserLikesPage } from '../../ports/likes-store.ts';
+import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
+import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace, UserLikesPage } from '../../ports/likes-store.ts';
+import { PgErasures } from './pg-erasures.ts';
 import { inTransaction, PgPoolLifecycle, queryOnce, type PgPool } from './pg-client.ts';
 import { postLocks, type PostLocks } from './pg-post-locks.ts';
 import { PgPositions } from './pg-positions.ts';
@@ -32,6 +34,7 @@ export class PgLikesStore implements LikesStore {
   readonly #sql: ReturnType<typeof statements>;
   readonly #pool: PgPoolLifecycle;
   readonly #positions: PgPositions;
+  readonly #erasures: PgErasures;
 
   constructor(options: PgLikesStoreOptions) {
     this.#options = options;
@@ -40,6 +43,7 @@ export class PgLikesStore implements LikesStore {
     this.#locks = postLocks(options.namespace);
     this.#sql = statements(this.#names);
     this.#pool = new PgPoolLifecycle({ url: options.url, max: options.maxConnections ?? 8, applicationName: `tally-likes-${options.namespace}` }, 'PostgreSQL likes store');
+    this.#erasures = new PgErasures(this.#names, this.#positions, this.#locks);
   }
 
   async init(): Promise<void> {
@@ -137,6 +141,18 @@ export class PgLikesStore implements LikesStore {
       await tx.query(this.#sql.deleteRecounts, [added.rows.map((row) => row.id)]);
     });
     return counts;
+  }
+
+  eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
+    return inTransaction(this.#db, (tx) => this.#erasures.step(tx, marker, place, limit));
+  }
+
+  erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void> {
+    return this.#erasures.accepted(this.#db, marker, partitionsTotal);
+  }
+
+  erasureStatus(kind: ErasureKind, target: string): Promise<ErasureStatus | undefined> {
+    return this.#erasures.status(this.#db, kind, target);
   }
 
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {

@@ -17,6 +17,8 @@ export interface PgNames {
   readonly counts: string;
   readonly counterPositions: string;
   readonly ingestPositions: string;
+  readonly erasures: string;
+  readonly erasureParts: string;
   /** Plain names, as pg catalogs and replication commands want them. */
   readonly publication: string;
   readonly slot: string;
@@ -32,6 +34,8 @@ export function pgNames(namespace: string): PgNames {
     counts: `${schema}.counts`,
     counterPositions: `${schema}.counter_positions`,
     ingestPositions: `${schema}.ingest_positions`,
+    erasures: `${schema}.erasures`,
+    erasureParts: `${schema}.erasure_parts`,
     publication: `${namespace}_changes`,
     slot: `${namespace}_changes`,
   };
@@ -123,6 +127,24 @@ async function createTables(db: PgQueryable, n: PgNames, partitions: number): Pr
   await db.query(`CREATE TABLE IF NOT EXISTS ${n.ingestPositions} (
     partition integer PRIMARY KEY,
     next_offset bigint NOT NULL
+  )`);
+  // Erasures (DELETE /v1/users/{id}/likes, /v1/posts/{id}/likes): one row per request, and one
+  // per (request, log partition) changed in the transaction of each bounded batch of deletes.
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.erasures} (
+    erasure_id text COLLATE "C" PRIMARY KEY,
+    kind text NOT NULL,
+    target text COLLATE "C" NOT NULL,
+    accepted_at bigint NOT NULL,
+    partitions_total integer NOT NULL
+  )`);
+  await db.query(`CREATE INDEX IF NOT EXISTS erasures_by_target ON ${n.erasures} (kind, target, accepted_at)`);
+  await db.query(`CREATE TABLE IF NOT EXISTS ${n.erasureParts} (
+    erasure_id text COLLATE "C" NOT NULL,
+    partition integer NOT NULL,
+    cursor text NOT NULL,
+    removed bigint NOT NULL,
+    done boolean NOT NULL,
+    PRIMARY KEY (erasure_id, partition)
   )`);
 }
 

@@ -3,8 +3,9 @@ import type { StreamPosition } from '../../domain/change.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { partitionOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
+import { isErasureMarker, markerPartitions, type ErasureMarker } from '../../domain/erasure.ts';
 import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
-import { decodeEvents, encodeEvents } from './sqlite-codec.ts';
+import { decodeRecord, encodeEvents, encodeMarker } from './sqlite-codec.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 
 const TOPIC = 'log_records';
@@ -19,6 +20,8 @@ export interface SqliteEventLogOptions {
 
 interface PendingAppend {
   readonly events: readonly LikeEvent[];
+  /** An erasure marker appended instead of events (then `events` is empty). */
+  readonly marker?: ErasureMarker;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -29,6 +32,8 @@ interface PendingAppend {
  */
 export class SqliteEventLog implements EventLog {
   readonly partitions: number;
+  /** The embedded log keys by post alone. */
+  readonly hotShards = 1;
   readonly #db: SqliteDatabase;
   readonly #maxPendingEvents: number;
   #pending: PendingAppend[] = [];
@@ -111,6 +116,16 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
+  appendErasure(marker: ErasureMarker): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ events: [], marker, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
   #flush(): void {
     this.#flushScheduled = false;
     const batch = this.#pending;
@@ -123,8 +138,14 @@ export class SqliteEventLog implements EventLog {
       return;
     }
     const byPartition = new Map<number, LikeEvent[]>();
+    const markers: { marker: ErasureMarker; partitions: number[] }[] = [];
     const touched = batch.map((append) => {
       const partitions = new Set<number>();
+      if (append.marker !== undefined) {
+        const where = markerPartitions(append.marker, this.partitions);
+        markers.push({ marker: append.marker, partitions: where });
+        for (const p of where) partitions.add(p);
+      }
       for (const event of append.events) {
         const partition = partitionOf(event.postId, this.partitions);
         partitions.add(partition);
@@ -142,6 +163,15 @@ export class SqliteEventLog implements EventLog {
           insert.run(partition, base, events.length, encodeEvents(events));
           this.#db.recentEvents.set(`${partition}:${base}`, events);
           after.set(partition, base + events.length);
+        }
+        // Each marker is a record of its own, after this group's likes in its partitions.
+        for (const { marker, partitions } of markers) {
+          const payload = encodeMarker(marker);
+          for (const partition of partitions) {
+            const base = after.get(partition) ?? this.#nextOffsets[partition] ?? 0;
+            insert.run(partition, base, 1, payload);
+            after.set(partition, base + 1);
+          }
         }
       });
     } catch (cause) {
@@ -198,18 +228,19 @@ class SqliteLogConsumer implements LogConsumer {
 
   async poll(idleMs: number): Promise<LogBatch> {
     let batch = this.#readAvailable();
-    if (batch.events.length === 0 && !this.#closed) {
+    if (batch.events.length === 0 && batch.marker === undefined && !this.#closed) {
       await this.#db.waitFor(TOPIC, idleMs);
       if (!this.#closed) batch = this.#readAvailable();
     }
     // A part-full batch waits up to maxWaitMs for more: per-transaction costs (commit, index
     // pages) are paid once for the larger batch.
     const deadline = Date.now() + this.#options.maxWaitMs;
-    while (batch.events.length > 0 && batch.events.length < this.#options.maxEvents && !this.#closed && Date.now() < deadline) {
+    while (batch.marker === undefined && batch.events.length > 0 && batch.events.length < this.#options.maxEvents && !this.#closed && Date.now() < deadline) {
       await this.#db.waitFor(TOPIC, deadline - Date.now());
       if (this.#closed) break;
       const more = this.#readAvailable(this.#options.maxEvents - batch.events.length);
-      if (more.events.length === 0) continue;
+      // A read holding only a marker still ends the batch with it (the consumer is past it now).
+      if (more.events.length === 0 && more.marker === undefined) continue;
       batch = mergeBatches(batch, more);
     }
     return batch;
@@ -223,7 +254,14 @@ class SqliteLogConsumer implements LogConsumer {
       const rows = this.#read.all(partition, next, 64) as { base_offset: number; event_count: number; payload: string }[];
       if (rows.length === 0) continue;
       for (const row of rows) {
-        const decoded = this.#db.recentEvents.take(`${partition}:${row.base_offset}`) ?? decodeEvents(row.payload);
+        const decoded = this.#db.recentEvents.take(`${partition}:${row.base_offset}`) ?? decodeRecord(row.payload);
+        if (isErasureMarker(decoded)) {
+          if (next > row.base_offset) continue;
+          // A marker ends the batch (LogBatch.marker).
+          this.#next[partition] = row.base_offset + 1;
+          positions.push({ partition, offset: row.base_offset + 1 });
+          return { events, positions, marker: { event: decoded, partition, offset: row.base_offset } };
+        }
         // A record is taken whole; skip the part of it a previous commit already covered.
         const skip = Math.max(0, next - row.base_offset);
         for (let i = skip; i < decoded.length; i++) events.push(decoded[i] as LikeEvent);
@@ -259,5 +297,6 @@ function mergeBatches(first: LogBatch, second: LogBatch): LogBatch {
   return {
     events: [...first.events, ...second.events],
     positions: [...positions].map(([partition, offset]) => ({ partition, offset })),
+    ...(second.marker === undefined ? {} : { marker: second.marker }),
   };
 }

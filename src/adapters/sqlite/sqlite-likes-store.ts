@@ -3,7 +3,9 @@ import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
-import type { ApplyResult, LikersPage, LikesStore, LogFence, UserLikesPage } from '../../ports/likes-store.ts';
+import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
+import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace, UserLikesPage } from '../../ports/likes-store.ts';
+import { SqliteErasures } from './sqlite-erasures.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { encodeChanges } from './sqlite-codec.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
@@ -24,6 +26,7 @@ export class SqliteLikesStore implements LikesStore {
   readonly #db: SqliteDatabase;
   readonly #shards: number;
   #statements: ReturnType<typeof prepare> | undefined;
+  #erasures: SqliteErasures | undefined;
 
   constructor(db: SqliteDatabase, options: SqliteLikesStoreOptions) {
     this.#db = db;
@@ -32,6 +35,7 @@ export class SqliteLikesStore implements LikesStore {
 
   async init(): Promise<void> {
     this.#statements = prepare(this.#db);
+    this.#erasures = new SqliteErasures(this.#db);
   }
 
   async close(): Promise<void> {}
@@ -39,6 +43,11 @@ export class SqliteLikesStore implements LikesStore {
   get #s(): ReturnType<typeof prepare> {
     if (this.#statements === undefined) throw new TallyError('not_ready', 'the likes store is not initialised', { retriable: true });
     return this.#statements;
+  }
+
+  get #e(): SqliteErasures {
+    if (this.#erasures === undefined) throw new TallyError('not_ready', 'the likes store is not initialised', { retriable: true });
+    return this.#erasures;
   }
 
   async apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult> {
@@ -126,6 +135,37 @@ export class SqliteLikesStore implements LikesStore {
     });
     this.#db.notify(CHANGES_TOPIC);
     return counts;
+  }
+
+  async eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
+    const s = this.#s;
+    const result = this.#e.step(
+      {
+        positions: s.positions,
+        recordChanges: (changes) => {
+          const seq = Number(s.insertChange.run(encodeChanges(changes)).lastInsertRowid);
+          this.#db.recentChanges.set(String(seq), changes);
+          return seq + 1;
+        },
+        feedEnd: () => {
+          const last = (s.lastSeq.get() as { seq: number | null }).seq;
+          return last === null ? 0 : last + 1;
+        },
+      },
+      marker,
+      place,
+      limit,
+    );
+    if (result.changes > 0) this.#db.notify(CHANGES_TOPIC);
+    return { removed: result.removed, done: result.done, ...(result.feedPositions === undefined ? {} : { feedPositions: result.feedPositions }) };
+  }
+
+  async erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void> {
+    this.#e.accepted(marker, partitionsTotal);
+  }
+
+  async erasureStatus(kind: ErasureKind, target: string): Promise<ErasureStatus | undefined> {
+    return this.#e.status(kind, target);
   }
 
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {

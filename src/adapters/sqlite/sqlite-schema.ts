@@ -48,6 +48,25 @@ CREATE INDEX IF NOT EXISTS likes_newest_first ON likes (post_id, liked_at DESC, 
 -- The Likes tab: a user's likes, newest first (ties by post id).
 CREATE INDEX IF NOT EXISTS likes_by_user ON likes (user_id, liked_at DESC, post_id);
 
+CREATE TABLE IF NOT EXISTS erasures (
+  erasure_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  partitions_total INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX IF NOT EXISTS erasures_by_target ON erasures (kind, target, accepted_at);
+
+CREATE TABLE IF NOT EXISTS erasure_parts (
+  erasure_id TEXT NOT NULL,
+  partition INTEGER NOT NULL,
+  cursor TEXT NOT NULL,
+  removed INTEGER NOT NULL,
+  done INTEGER NOT NULL,
+  PRIMARY KEY (erasure_id, partition)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS change_records (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   payload TEXT NOT NULL

@@ -10,6 +10,16 @@ export const PostParams = Type.Object({ postId: Id });
 export const LikeParams = Type.Object({ postId: Id, userId: Id });
 export const UserParams = Type.Object({ userId: Id });
 
+export const ErasureStatusBody = Type.Object({
+  userId: Type.Optional(Type.String()),
+  postId: Type.Optional(Type.String()),
+  status: Type.Union([Type.Literal('none'), Type.Literal('pending'), Type.Literal('applied')]),
+  removed: Type.Integer({ description: 'likes removed so far' }),
+  partitionsDone: Type.Integer({ description: 'log partitions whose part of the erasure is complete' }),
+  partitionsTotal: Type.Integer(),
+  acceptedAt: Type.Union([Type.String({ description: 'ISO 8601' }), Type.Null()]),
+});
+
 export const WaitQuery = Type.Object({
   wait: Type.Optional(Type.Literal('applied', { description: 'answer only once the counts include the write (read-your-writes)' })),
 });

@@ -11,6 +11,7 @@ import { registerUserLikesRoutes } from './routes/user-likes-routes.ts';
 import { registerDashboardRoutes } from './dashboard/dashboard-routes.ts';
 import { registerStreamRoutes } from './routes/stream-routes.ts';
 import { registerWriteRoutes } from './routes/write-routes.ts';
+import { registerErasureRoutes } from './routes/erasure-routes.ts';
 import { validatorCompiler } from './validators.ts';
 import { registerAuth } from './auth/auth-hooks.ts';
 import { clientErrorHandler, frameworkErrors, registerNotFound, registerRequestGuards } from './http-edges.ts';
@@ -76,6 +77,7 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
 
   registerWriteRoutes(app, deps, options);
   registerReadRoutes(app, deps, options);
+  registerErasureRoutes(app, deps);
   registerUserLikesRoutes(app, deps);
   registerOpsRoutes(app, deps);
   if (deps.live !== undefined) {

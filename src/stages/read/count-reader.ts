@@ -58,6 +58,11 @@ export class CountReader {
    * A write to these posts is applied (a `?wait=applied` answer is about to go out): this
    * process's later reads of them include it, whatever the near cache or the shared cache held.
    */
+  /** A write to posts not named was applied (a user's erasure): the near cache serves nothing older. */
+  writtenAll(): void {
+    this.#near?.writtenAll();
+  }
+
   written(postIds: Iterable<string>): void {
     this.#near?.written(postIds);
   }

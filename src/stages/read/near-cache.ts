@@ -44,6 +44,8 @@ export class NearCache {
   readonly #flights = new Map<string, Flight>();
   /** Post → when a write to it was applied: loads that started before are not served. */
   readonly #floors = new Map<string, number>();
+  /** When a write to posts not named was applied (an erasure of a user): a floor for every post. */
+  #floorAll: number | undefined;
 
   constructor(load: CountLoader, loadFresh: CountLoader, options: NearCacheOptions) {
     if (!(options.boundMs > 0)) throw new Error(`near cache: boundMs must be positive, got ${options.boundMs}`);
@@ -96,7 +98,19 @@ export class NearCache {
     this.#pruneFloors(now);
   }
 
+  /** A write to any posts has just been applied (a user's erasure): nothing loaded before now is served. */
+  writtenAll(): void {
+    this.#floorAll = this.#clock();
+  }
+
   #floor(postId: string, now: number): number | undefined {
+    if (this.#floorAll !== undefined && now - this.#floorAll > FLOOR_KEEP_MS) this.#floorAll = undefined;
+    const all = this.#floorAll;
+    const own = this.#perPostFloor(postId, now);
+    return all === undefined ? own : own === undefined ? all : Math.max(own, all);
+  }
+
+  #perPostFloor(postId: string, now: number): number | undefined {
     const floor = this.#floors.get(postId);
     if (floor !== undefined && now - floor > FLOOR_KEEP_MS) {
       this.#floors.delete(postId);

@@ -10,7 +10,8 @@ import { partitionOf } from '../../../src/domain/hash.ts';
 import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
 import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
 import { relayedThroughKafka } from '../../helpers/cdc-relay.ts';
 import { freshKeyspace } from './cassandra-fixture.ts';
@@ -19,12 +20,15 @@ const PARTITIONS = 4;
 
 // The distributed change feed end to end: Cassandra likes → change-log table → cdc relay → Kafka
 // changes topic → the feed's reader.
-likesStoreConformance('cassandra + change-log relay + kafka', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const ks = await freshKeyspace();
   const likes = ks.track(new CassandraLikesStore({ ...ks.connection, shards: 8, partitions: PARTITIONS }));
   await likes.init();
   return relayedThroughKafka({ namespace: ks.namespace, likes, capture: new CassandraChangeCapture(ks.connection), partitions: PARTITIONS, cleanup: () => ks.cleanup() });
-});
+};
+
+likesStoreConformance('cassandra + change-log relay + kafka', makeLikesStore);
+likesStoreErasureConformance('cassandra + change-log relay + kafka', makeLikesStore, { supported: false });
 
 changeCaptureConformance('cassandra change log', async () => {
   const ks = await freshKeyspace();

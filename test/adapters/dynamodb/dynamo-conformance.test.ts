@@ -7,19 +7,23 @@ import { createDynamoCapture } from '../../../src/composition/stores/dynamodb-st
 import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
 import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
 import { fixtureLog, relayedThroughKafka } from '../../helpers/cdc-relay.ts';
 import { freshDynamoNamespace } from './dynamo-fixture.ts';
 
 // The distributed change feed end to end: DynamoDB items → DynamoDB Streams → cdc relay → Kafka
 // changes topic → the feed's reader. Against moto_server (./tally services up dynamodb), not AWS.
-likesStoreConformance('dynamodb + streams cdc relay + kafka', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const ns = await freshDynamoNamespace();
   const likes = ns.track(new DynamoLikesStore({ ...ns.settings, shards: 8 }));
   await likes.init();
   return relayedThroughKafka({ namespace: ns.namespace, likes, capture: createDynamoCapture(ns.settings, fixtureLog, likes), partitions: 4, cleanup: () => ns.cleanup() });
-});
+};
+
+likesStoreConformance('dynamodb + streams cdc relay + kafka', makeLikesStore);
+likesStoreErasureConformance('dynamodb + streams cdc relay + kafka', makeLikesStore, { supported: false });
 
 changeCaptureConformance('dynamodb streams', async () => {
   const ns = await freshDynamoNamespace();

@@ -5,20 +5,24 @@ import { PgProgressProbe } from '../../../src/adapters/postgres/pg-progress-prob
 import { changeCaptureConformance } from '../../conformance/change-capture.conformance.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
 import { ingestFenceConformance } from '../../conformance/ingest-fence.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 import { sourceProgressConformance } from '../../conformance/progress-probes.conformance.ts';
 import { relayedThroughKafka } from '../../helpers/cdc-relay.ts';
 import { freshNamespace, PG_URL } from './pg-fixture.ts';
 
 // The distributed change feed end to end: PostgreSQL rows → logical replication → cdc relay →
 // Kafka changes topic → the feed's reader.
-likesStoreConformance('postgres + cdc relay + kafka', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const ns = await freshNamespace();
   const namespace = ns.namespace; // the PostgreSQL schema and the Kafka topics
   const likes = ns.track(new PgLikesStore({ url: PG_URL, namespace, shards: 8 }));
   await likes.init();
   return relayedThroughKafka({ namespace, likes, capture: new PgChangeCapture({ url: PG_URL, namespace }), partitions: 4, cleanup: () => ns.cleanup() });
-});
+};
+
+likesStoreConformance('postgres + cdc relay + kafka', makeLikesStore);
+likesStoreErasureConformance('postgres + cdc relay + kafka', makeLikesStore);
 
 changeCaptureConformance('postgres logical replication', async () => {
   const ns = await freshNamespace();

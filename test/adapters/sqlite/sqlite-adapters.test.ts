@@ -8,7 +8,8 @@ import { SqliteEventLog } from '../../../src/adapters/sqlite/sqlite-event-log.ts
 import { SqliteLikesStore } from '../../../src/adapters/sqlite/sqlite-likes-store.ts';
 import { counterStoreConformance } from '../../conformance/counter-store.conformance.ts';
 import { eventLogConformance } from '../../conformance/event-log.conformance.ts';
-import { likesStoreConformance } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreConformance, type LikesStoreFixture } from '../../conformance/likes-store.conformance.ts';
+import { likesStoreErasureConformance } from '../../conformance/likes-store-erasure.conformance.ts';
 
 function freshDatabase(): { db: SqliteDatabase; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tally-sqlite-'));
@@ -23,14 +24,17 @@ eventLogConformance('sqlite', async () => {
   return { log, cleanup: async () => { await log.close(); remove(); } };
 });
 
-likesStoreConformance('sqlite', async () => {
+const makeLikesStore = async (): Promise<LikesStoreFixture> => {
   const { db, remove } = freshDatabase();
   const likes = new SqliteLikesStore(db, { shards: 8 });
   const feed = new SqliteChangeFeed(db);
   await likes.init();
   await feed.init();
   return { likes, feed, cleanup: async () => remove() };
-});
+};
+
+likesStoreConformance('sqlite', makeLikesStore);
+likesStoreErasureConformance('sqlite', makeLikesStore);
 
 counterStoreConformance('sqlite', async () => {
   const { db, remove } = freshDatabase();

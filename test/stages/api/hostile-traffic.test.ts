@@ -142,7 +142,12 @@ test(`${RUNS} generated hostile requests: only documented 4xx (or 2xx when allow
         // The oracle: a write succeeded only for a caller allowed to make it.
         const parsedUrl = new URL(url, 'http://x');
         const single = /^\/v1\/posts\/([^/]+)\/likes\/([^/]+)$/.exec(parsedUrl.pathname);
-        if (single !== null) {
+        const erasure = r.method === 'DELETE' ? /^\/v1\/posts\/([^/]+)\/likes$/.exec(parsedUrl.pathname) : null;
+        if (erasure !== null) {
+          assert.ok(caller.kind === 'service' && caller.scopes.includes('admin'), `a post's erasure only with admin: ${where}`);
+          const postId = decodeURIComponent(erasure[1] ?? '');
+          for (const pair of [...liked]) if (pair.startsWith(`${postId}/`)) liked.delete(pair);
+        } else if (single !== null) {
           const [postId, userId] = [decodeURIComponent(single[1] ?? ''), decodeURIComponent(single[2] ?? '')];
           assert.ok((caller.kind === 'user' && caller.sub === userId) || (caller.kind === 'service' && caller.scopes.includes('likes:write')), `write allowed only as itself or with likes:write: ${where}`);
           if (r.method === 'PUT') liked.add(`${postId}/${userId}`);

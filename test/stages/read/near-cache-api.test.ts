@@ -43,7 +43,7 @@ function standIns() {
       for (const e of entries) if ((shared.get(e.postId)?.version ?? -1) < e.version) shared.set(e.postId, e);
     },
   };
-  const log: EventLog = { ...lifecycle, partitions: 1, append: async () => ({ positions: [{ partition: 0, offset: 1 }] }), consumer: () => Promise.reject(new Error('unused')) };
+  const log: EventLog = { ...lifecycle, partitions: 1, hotShards: 1, append: async () => ({ positions: [{ partition: 0, offset: 1 }] }), appendErasure: () => Promise.reject(new Error('unused')), consumer: () => Promise.reject(new Error('unused')) };
   /** The pipeline counts a write: the counter store moves, the shared cache does not (yet). */
   const count = (events: readonly LikeEvent[]): void => {
     for (const e of events) {

@@ -18,6 +18,10 @@ export type Access =
   | 'bulk'
   /** A post's likers: public, or services with likers:read under --likers service. */
   | 'likers'
+  /** Erase `userId`'s likes or read its erasure: that user itself, or a service with admin. */
+  | 'erase-user'
+  /** Erase a post's likes: services with admin only. */
+  | 'admin'
   /** A user's Likes tab: the user itself, services with likers:read or admin, or anyone under --user-likes public. */
   | 'user-likes';
 
@@ -32,6 +36,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/counts': 'counts',
   'GET /v1/stream/counts': 'count',
   'POST /v1/events': 'bulk',
+  'DELETE /v1/users/:userId/likes': 'erase-user',
+  'GET /v1/users/:userId/erasure': 'erase-user',
+  'DELETE /v1/posts/:postId/likes': 'admin',
+  'GET /v1/posts/:postId/erasure': 'admin',
 };
 
 /** The access of a route, by method and URL pattern (HEAD is its GET). */
@@ -98,6 +106,14 @@ export function authorize(access: Access, principal: Principal | undefined, inpu
       if (settings.likers === 'service' && !hasScope(principal, 'likers:read')) {
         throw new TallyError('forbidden', 'the likers of a post are private here (--likers service): only service tokens with the likers:read scope may list them');
       }
+      return;
+    case 'erase-user':
+      if (principal.kind === 'user' ? principal.sub !== input.userId : !hasScope(principal, 'admin')) {
+        throw new TallyError('forbidden', `only the user "${String(input.userId).slice(0, 64)}" itself, or a service token with the admin scope, may erase its likes or read its erasure`);
+      }
+      return;
+    case 'admin':
+      if (!hasScope(principal, 'admin')) throw new TallyError('forbidden', "erasing a post's likes, or reading that erasure, needs a service token with the admin scope");
       return;
     case 'user-likes':
       if (settings.userLikes === 'public') return;
