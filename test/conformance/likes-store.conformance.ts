@@ -66,6 +66,17 @@ export function likesStoreConformance(label: string, make: () => Promise<LikesSt
       assert.deepEqual(changes.map((c) => c.change), [{ kind: 'delta', postId: 'p1', userId: 'u1', delta: 1 }]);
     });
 
+    test('likedPosts over many posts answers exactly the viewer\'s likes among them (ids that look like numbers too)', async (t) => {
+      const { likes, cleanup } = await make();
+      t.after(cleanup);
+      const posts = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? String(i) : `m${i}`));
+      const mine = posts.filter((_, i) => i % 4 === 1 || i % 7 === 0);
+      await likes.apply([...mine.map((p) => like(p, 'viewer')), ...posts.map((p) => like(p, 'other'))]);
+      assert.deepEqual([...(await likes.likedPosts('viewer', posts))].sort(), [...mine].sort());
+      assert.deepEqual([...(await likes.likedPosts('viewer', ['007', 'nope', ...mine.slice(0, 3)]))].sort(), mine.slice(0, 3).sort());
+      assert.equal((await likes.likedPosts('nobody', posts)).size, 0);
+    });
+
     test('like → unlike → like from one user ends liked, in one batch and across batches (invariant 3)', async (t) => {
       const { likes, cleanup } = await make();
       t.after(cleanup);

@@ -49,10 +49,9 @@ export class SqliteCounterStore implements CounterStore {
   async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
     const s = this.#statements();
     const counts = new Map<string, VersionedCount>();
-    for (const postId of postIds) {
-      const row = s.get.get(postId) as { count: number; version: number } | undefined;
-      if (row !== undefined) counts.set(postId, { postId, count: row.count, version: row.version });
-    }
+    // One statement for the whole list: each statement call costs ~2 µs more than its lookup.
+    const rows = s.getMany.all(JSON.stringify(postIds)) as { post_id: string; count: number; version: number }[];
+    for (const row of rows) counts.set(row.post_id, { postId: row.post_id, count: row.count, version: row.version });
     return counts;
   }
 }
@@ -66,7 +65,7 @@ function prepare(db: SqliteDatabase) {
     set: conn.prepare(
       'INSERT INTO counts (post_id, count, version) VALUES (?, ?, 1) ON CONFLICT (post_id) DO UPDATE SET count = excluded.count, version = version + 1 RETURNING count, version',
     ),
-    get: conn.prepare('SELECT count, version FROM counts WHERE post_id = ?'),
+    getMany: conn.prepare('SELECT post_id, count, version FROM counts WHERE post_id IN (SELECT value FROM json_each(?))'),
     positions: new SqlitePositions(db, 'counter_positions', 'counter store (change-feed positions)'),
   };
 }

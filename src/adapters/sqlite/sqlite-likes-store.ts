@@ -88,7 +88,14 @@ export class SqliteLikesStore implements LikesStore {
     const s = this.#s;
     const shard = shardOf(userId, this.#shards);
     const liked = new Set<string>();
-    for (const postId of postIds) if (s.exists.get(postId, shard, userId) !== undefined) liked.add(postId);
+    if (postIds.length === 1) {
+      const postId = postIds[0] as string;
+      if (s.exists.get(postId, shard, userId) !== undefined) liked.add(postId);
+      return liked;
+    }
+    // One statement for the whole list: each statement call costs ~2 µs more than its lookup.
+    const rows = s.likedAmong.all(JSON.stringify(postIds), shard, userId) as { post_id: string }[];
+    for (const row of rows) liked.add(row.post_id);
     return liked;
   }
 
@@ -180,6 +187,7 @@ function prepare(db: SqliteDatabase) {
     insert: conn.prepare('INSERT OR IGNORE INTO likes (post_id, shard, user_id, liked_at) VALUES (?, ?, ?, ?)'),
     remove: conn.prepare('DELETE FROM likes WHERE post_id = ? AND shard = ? AND user_id = ?'),
     exists: conn.prepare('SELECT 1 AS x FROM likes WHERE post_id = ? AND shard = ? AND user_id = ?'),
+    likedAmong: conn.prepare('SELECT post_id FROM likes WHERE post_id IN (SELECT value FROM json_each(?)) AND shard = ? AND user_id = ?'),
     lastSeq: conn.prepare('SELECT MAX(seq) AS seq FROM change_records'),
     insertChange: conn.prepare('INSERT INTO change_records (payload) VALUES (?)'),
     likersFirst: conn.prepare(

@@ -68,3 +68,15 @@ test('the likers cursor walks every page newest first, while likes and unlikes k
   assert.deepEqual(users.filter((u) => u.startsWith('u')).sort(), expected.sort(), 'every like older than the walk and not removed is seen exactly once');
   assert.ok(pages >= Math.ceil(expected.length / 17), `${pages} pages for ${expected.length} likers`);
 });
+
+test('GET /v1/counts answers the Counts body as JSON: every post once, flags with viewer, ids that look like numbers', async (t) => {
+  const { app } = await startEmbedded(t);
+  await put(app, '/v1/posts/12/likes/v1');
+  await put(app, '/v1/posts/c-a/likes/v2?wait=applied');
+  const res = await app.api?.inject({ method: 'GET', url: '/v1/counts?posts=c-a,12,never_liked,12&viewer=v1' });
+  assert.equal(res?.statusCode, 200);
+  assert.match(res?.headers['content-type'] ?? '', /^application\/json/);
+  assert.deepEqual(res?.json(), { counts: { 'c-a': 1, '12': 1, never_liked: 0 }, liked: { 'c-a': false, '12': true, never_liked: false } });
+  const plain = await app.api?.inject({ method: 'GET', url: '/v1/counts?posts=never_liked,c-a' });
+  assert.deepEqual(plain?.json(), { counts: { never_liked: 0, 'c-a': 1 } });
+});

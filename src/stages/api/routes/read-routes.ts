@@ -1,3 +1,4 @@
+import type { Static } from 'typebox';
 import { TallyError } from '../../../domain/errors.ts';
 import { isValidId } from '../../../domain/ids.ts';
 import { Count, Counts, CountsQuery, ErrorBody, LikeParams, Liked, LikersPage, LikersQuery, PostParams } from '../schemas.ts';
@@ -61,14 +62,30 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
       const counts = await deps.reader.counts(postIds);
       if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
       const viewer = request.query.viewer;
-      const body: { counts: Record<string, number>; liked?: Record<string, boolean> } = { counts: Object.fromEntries(counts) };
-      if (viewer !== undefined) {
-        const liked = await deps.likes.likedPosts(viewer, postIds);
-        body.liked = Object.fromEntries(postIds.map((postId) => [postId, liked.has(postId)]));
-      }
-      return body;
+      const liked = viewer === undefined ? undefined : await deps.likes.likedPosts(viewer, postIds);
+      // The Counts body written directly: building two objects of dynamic keys and serializing
+      // them cost more than the lookups. Valid ids need no escaping in JSON.
+      // A string with a JSON content type is sent as is; the typed reply only knows the object form.
+      const body = countsJson(postIds, counts, liked) as unknown as Static<typeof Counts>;
+      return reply.type('application/json; charset=utf-8').send(body);
     },
   );
+}
+
+/** `{"counts": {...}, "liked": {...}}` (the Counts schema) for valid, distinct post ids. */
+export function countsJson(postIds: readonly string[], counts: ReadonlyMap<string, number>, liked: ReadonlySet<string> | undefined): string {
+  let json = '{"counts":{';
+  for (let i = 0; i < postIds.length; i++) {
+    const postId = postIds[i] as string;
+    json += `${i === 0 ? '' : ','}"${postId}":${counts.get(postId) ?? 0}`;
+  }
+  if (liked === undefined) return `${json}}}`;
+  json += '},"liked":{';
+  for (let i = 0; i < postIds.length; i++) {
+    const postId = postIds[i] as string;
+    json += `${i === 0 ? '' : ','}"${postId}":${liked.has(postId) ? 'true' : 'false'}`;
+  }
+  return `${json}}}`;
 }
 
 /** The `posts=` list of a read: distinct, valid, at most `max` (the rules of GET /v1/counts). */
