@@ -1,4 +1,4 @@
-import { newErasure, type ErasureStatus } from '../../../domain/erasure.ts';
+import { newErasure, type ErasureKind, type ErasureStatus } from '../../../domain/erasure.ts';
 import { Accepted, ErasureStatusBody, ErrorBody, PostParams, UserParams, WaitQuery } from '../schemas.ts';
 import type { Api, ApiDeps } from '../api-types.ts';
 
@@ -8,6 +8,12 @@ import type { Api, ApiDeps } from '../api-types.ts';
  * a user's latest erasure.
  */
 export function registerErasureRoutes(app: Api, deps: ApiDeps): void {
+  /** Appends the erasure's markers (recorded as accepted first, so its status reads `pending` at once). */
+  const erase = (kind: ErasureKind, target: string, wait: boolean) => {
+    const marker = newErasure(kind, target, deps.writer.hotShards);
+    return deps.writer.erase(marker, wait, (total) => deps.likes.erasureAccepted(marker, total));
+  };
+
   app.delete(
     '/v1/users/:userId/likes',
     {
@@ -19,11 +25,7 @@ export function registerErasureRoutes(app: Api, deps: ApiDeps): void {
         response: { 202: Accepted, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
-    async (request, reply) => {
-      const marker = newErasure('user', request.params.userId, deps.writer.hotShards);
-      const result = await deps.writer.erase(marker, request.query.wait === 'applied', (total) => deps.likes.erasureAccepted(marker, total));
-      return reply.status(202).send(result);
-    },
+    async (request, reply) => reply.status(202).send(await erase('user', request.params.userId, request.query.wait === 'applied')),
   );
 
   app.delete(
@@ -37,11 +39,7 @@ export function registerErasureRoutes(app: Api, deps: ApiDeps): void {
         response: { 202: Accepted, '4xx': ErrorBody, '5xx': ErrorBody },
       },
     },
-    async (request, reply) => {
-      const marker = newErasure('post', request.params.postId, deps.writer.hotShards);
-      const result = await deps.writer.erase(marker, request.query.wait === 'applied', (total) => deps.likes.erasureAccepted(marker, total));
-      return reply.status(202).send(result);
-    },
+    async (request, reply) => reply.status(202).send(await erase('post', request.params.postId, request.query.wait === 'applied')),
   );
 
   app.get(
