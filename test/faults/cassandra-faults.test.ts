@@ -16,7 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import { REPO_ROOT } from '../helpers/server-process.ts';
 import { CONTACT_POINTS } from '../adapters/cassandra/cassandra-fixture.ts';
-import { FaultCluster, run, services, shuffled, type StageKind, type StoreInspector } from './fault-cluster.ts';
+import { FaultCluster, run, services, type StoreInspector } from './fault-cluster.ts';
 
 const KILL_ROUNDS = 3;
 const TESTS = 5;
@@ -79,15 +79,7 @@ test('Cassandra unreachable at start-up: the stage stops with a message naming t
 });
 
 test(`kill -9 of ingest, cdc and counter at random moments under load, ${KILL_ROUNDS} times each, each restarted`, { timeout: 300_000 }, async (t) => {
-  for (let round = 0; round < KILL_ROUNDS; round++) {
-    for (const kind of shuffled<StageKind>(['ingest', 'cdc', 'counter'])) {
-      await sleep(300 + Math.random() * 1200);
-      const before = cluster.writer.acknowledgedBatches;
-      const readyMs = await cluster.killAndRestart(kind);
-      const recoveredMs = await cluster.pipelineFlows(`after kill -9 of ${kind} (round ${round + 1})`);
-      t.diagnostic(`round ${round + 1}: kill -9 ${kind}, new process ready in ${readyMs} ms, counting again ${recoveredMs} ms later; ${cluster.writer.acknowledgedBatches - before} batches acknowledged meanwhile`);
-    }
-  }
+  await cluster.killInRounds(['ingest', 'cdc', 'counter'], KILL_ROUNDS, (line) => t.diagnostic(line));
   t.diagnostic(`writer: ${cluster.writer.summary()}`);
   passed++;
 });

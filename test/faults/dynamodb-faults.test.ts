@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoClient } from '../../src/adapters/dynamodb/dynamo-client.ts';
 import { DYNAMODB_ENDPOINT } from '../adapters/dynamodb/dynamo-fixture.ts';
-import { FaultCluster, servicePid, shuffled, type StageKind, type StoreInspector } from './fault-cluster.ts';
+import { FaultCluster, servicePid, type StoreInspector } from './fault-cluster.ts';
 
 const KILL_ROUNDS = 3;
 const SCALE_CYCLES = 1;
@@ -81,16 +81,7 @@ after(async () => {
 });
 
 test(`kill -9 of ingest, cdc and counter at random moments under load, ${KILL_ROUNDS} times each, each restarted`, { timeout: 300_000 }, async (t) => {
-  for (let round = 0; round < KILL_ROUNDS; round++) {
-    for (const kind of shuffled<StageKind>(['ingest', 'cdc', 'counter'])) {
-      await sleep(300 + Math.random() * 1200);
-      const before = cluster.writer.acknowledgedBatches;
-      const readyMs = await cluster.killAndRestart(kind);
-      const recoveredMs = await cluster.pipelineFlows(`after kill -9 of ${kind} (round ${round + 1})`);
-      kills.push(`${kind} ${readyMs + recoveredMs} ms`);
-      t.diagnostic(`round ${round + 1}: kill -9 ${kind}, new process ready in ${readyMs} ms, counting again ${recoveredMs} ms later; ${cluster.writer.acknowledgedBatches - before} batches acknowledged meanwhile`);
-    }
-  }
+  kills.push(...(await cluster.killInRounds(['ingest', 'cdc', 'counter'], KILL_ROUNDS, (line) => t.diagnostic(line))));
   passed++;
 });
 

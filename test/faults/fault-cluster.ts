@@ -204,6 +204,26 @@ export class FaultCluster {
     return Date.now() - started;
   }
 
+  /**
+   * `rounds` rounds of: for each kind, in a random order, after a random 0.3–1.5 s, kill -9 one
+   * process of that kind, start a new one, and wait until the pipeline counts again. Tells
+   * `diagnostic` about each kill; resolves with one `<kind> <ms to recover> ms` line per kill.
+   */
+  async killInRounds(kinds: readonly StageKind[], rounds: number, diagnostic: (line: string) => void): Promise<string[]> {
+    const recoveries: string[] = [];
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of shuffled(kinds)) {
+        await sleep(300 + Math.random() * 1200);
+        const before = this.writer.acknowledgedBatches;
+        const readyMs = await this.killAndRestart(kind);
+        const recoveredMs = await this.pipelineFlows(`after kill -9 of ${kind} (round ${round + 1})`);
+        recoveries.push(`${kind} ${readyMs + recoveredMs} ms`);
+        diagnostic(`round ${round + 1}: kill -9 ${kind}, new process ready in ${readyMs} ms, counting again ${recoveredMs} ms later; ${this.writer.acknowledgedBatches - before} batches acknowledged meanwhile`);
+      }
+    }
+    return recoveries;
+  }
+
   /** Stops one process with SIGTERM (it must exit 0) and forgets it. */
   async retire(stage: StageProcess, kind: StageKind): Promise<void> {
     const code = await stopStage(stage);
