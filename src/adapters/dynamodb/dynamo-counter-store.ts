@@ -137,7 +137,7 @@ export class DynamoCounterStore implements CounterStore {
   }
 
   #redoKey(seq: number, part: number): Item {
-    return { kind: str('batch'), id: str(`${String(seq).padStart(16, '0')}#${String(part).padStart(4, '0')}`) };
+    return { kind: str('batch'), id: str(`${redoPrefix(seq)}${String(part).padStart(4, '0')}`) };
   }
 
   async #writeRedo(redo: Redo): Promise<void> {
@@ -155,9 +155,7 @@ export class DynamoCounterStore implements CounterStore {
       this.#db.client.send(
         new QueryCommand({
           TableName: this.#names.positions,
-          KeyConditionExpression: '#k = :k AND begins_with(#i, :p)',
-          ExpressionAttributeNames: { '#k': 'kind', '#i': 'id' },
-          ExpressionAttributeValues: { ':k': str('batch'), ':p': str(`${String(seq).padStart(16, '0')}#`) },
+          ...redoItemsOf(seq),
           ConsistentRead: true,
         }),
       ),
@@ -177,9 +175,7 @@ export class DynamoCounterStore implements CounterStore {
       this.#db.client.send(
         new QueryCommand({
           TableName: this.#names.positions,
-          KeyConditionExpression: '#k = :k AND begins_with(#i, :p)',
-          ExpressionAttributeNames: { '#k': 'kind', '#i': 'id' },
-          ExpressionAttributeValues: { ':k': str('batch'), ':p': str(`${String(seq).padStart(16, '0')}#`) },
+          ...redoItemsOf(seq),
           ProjectionExpression: '#k, #i',
         }),
       ),
@@ -233,4 +229,18 @@ export class DynamoCounterStore implements CounterStore {
 
 function toCount(item: Item): VersionedCount {
   return { postId: getS(item, 'postId') ?? '', count: getN(item, 'count') ?? 0, version: getN(item, 'seq') ?? 0 };
+}
+
+/** The key condition of the redo items of batch `seq` in the positions table. */
+function redoItemsOf(seq: number) {
+  return {
+    KeyConditionExpression: '#k = :k AND begins_with(#i, :p)',
+    ExpressionAttributeNames: { '#k': 'kind', '#i': 'id' },
+    ExpressionAttributeValues: { ':k': str('batch'), ':p': str(redoPrefix(seq)) },
+  };
+}
+
+/** The id prefix of batch `seq`'s redo items (`<seq, 16 digits>#<part, 4 digits>`). */
+function redoPrefix(seq: number): string {
+  return `${String(seq).padStart(16, '0')}#`;
 }
