@@ -1,6 +1,6 @@
 import type { BaselineResult } from './baselines/baseline-result.ts';
 import type { LatencySummary } from './histogram.ts';
-import type { StreamsWindowPair } from './phases/live-streams.ts';
+import type { LiveStreamsMeasured } from './phases/live-streams.ts';
 import type { Mismatch } from './verify.ts';
 
 /** Everything one run measured; `--json` prints it as the last line of stdout. */
@@ -119,23 +119,17 @@ export interface PacedFigure {
 }
 
 /** The live-streams phase's figures. */
-export interface LiveStreamsFigure {
-  readonly streams: number;
-  readonly probeLikes: number;
+/** What the report keeps of the live-streams phase: its measures, with the latency summarised. */
+export type LiveStreamsFigure = Pick<
+  LiveStreamsMeasured,
+  'streams' | 'probeLikes' | 'missed' | 'apiCores' | 'rssBeforeMb' | 'rssMaxMb' | 'pairs' | 'readsRatioMedian' | 'writesRatioMedian'
+> & {
   /** A like's 202 → the SSE event showing it, one sample per (like, stream watching the post). */
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
   readonly samples: number;
-  readonly missed: number;
-  readonly apiCores: number | null;
-  readonly rssBeforeMb: number | null;
-  readonly rssMaxMb: number | null;
-  /** Reads and writes per second in alternating windows without and with the streams open; ratio = with ÷ without. */
-  readonly pairs: readonly StreamsWindowPair[];
-  readonly readsRatioMedian: number;
-  readonly writesRatioMedian: number;
-}
+};
 
 /** Tally ÷ baseline, each measured in the same run; null when the baseline was skipped. */
 export interface Ratios {
