@@ -7,10 +7,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/services/lib.sh
 source scripts/services/lib.sh
-if ! command -v wrk >/dev/null 2>&1; then
-  mkdir -p .services
-  exec 8>".services/.wrk-install.lock"
-  flock -w 600 8 || die "another run holds .services/.wrk-install.lock"
-  command -v wrk >/dev/null 2>&1 || apt_install wrk
-fi
-command -v wrk
+ensure_command wrk

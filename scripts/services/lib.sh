@@ -53,6 +53,19 @@ wait_gone() {
   done
 }
 
+# ensure_command NAME: prints the path of command NAME, installing the Debian package of the same
+# name first when it is missing, under a lock in .services/ so that parallel runs install it once.
+ensure_command() {
+  local name="$1"
+  if ! command -v "$name" >/dev/null 2>&1; then
+    mkdir -p .services
+    exec 8>".services/.$name-install.lock"
+    flock -w 600 8 || die "another run holds .services/.$name-install.lock"
+    command -v "$name" >/dev/null 2>&1 || apt_install "$name"
+  fi
+  command -v "$name"
+}
+
 # apt_install PACKAGE...: Debian packages, without letting their scripts start the
 # system-wide services (the project runs its own instances).
 apt_install() {
