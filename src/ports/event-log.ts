@@ -51,7 +51,7 @@ export interface LogConsumer {
  */
 export interface EventLog extends Lifecycle {
   readonly partitions: number;
-  /** The sub-shards S of a post's log key (DESIGN.md, hot keys); 1 when the log keys by post alone. */
+  /** The sub-shards S of a post's log key (docs/architecture.md, "Hot keys"); 1 when the log keys by post alone. */
   readonly hotShards: number;
   append(events: readonly LikeEvent[]): Promise<AppendResult>;
   /**

@@ -82,7 +82,7 @@ export async function migratePostgres(options: MigrateOptions): Promise<void> {
 
 async function createTables(db: PgQueryable, n: PgNames, partitions: number): Promise<void> {
   await db.query(`CREATE SCHEMA IF NOT EXISTS ${n.schema}`);
-  // One row per (post, user); the key carries the user's shard (DESIGN.md, hot keys). liked_at is
+  // One row per (post, user); the key carries the user's shard (docs/architecture.md, "Hot keys"). liked_at is
   // milliseconds since the epoch, exactly what the API returns. Default replica identity (the
   // primary key) puts the whole key into the WAL of a delete, which is all the change feed needs.
   await db.query(`CREATE TABLE IF NOT EXISTS ${n.likes} (

@@ -14,7 +14,7 @@ import { SqlitePositions } from './sqlite-positions.ts';
 export const CHANGES_TOPIC = 'change_records';
 
 export interface SqliteLikesStoreOptions {
-  /** Shards per post (DESIGN.md, hot keys): the row key is (post, hash(user) mod shards, user). */
+  /** Shards per post (docs/architecture.md, "Hot keys"): the row key is (post, hash(user) mod shards, user). */
   readonly shards: number;
 }
 

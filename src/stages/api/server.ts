@@ -17,7 +17,7 @@ import { registerAuth } from './auth/auth-hooks.ts';
 import { clientErrorHandler, frameworkErrors, registerNotFound, registerRequestGuards } from './http-edges.ts';
 import { rateLimitSettings, registerRateLimits } from './limits/rate-limits.ts';
 
-/** The HTTP API v1 of DESIGN.md, with OpenAPI at /docs. */
+/** The HTTP API v1 (README "HTTP API v1"), with OpenAPI at /docs. */
 export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api> {
   const app = Fastify({
     loggerInstance: deps.log,
