@@ -7,6 +7,7 @@ import { LikeWriter } from '../stages/api/like-writer.ts';
 import type { Api } from '../stages/api/api-types.ts';
 import { buildApi } from '../stages/api/server.ts';
 import { CountReader } from '../stages/read/count-reader.ts';
+import { LikedPairsFilter } from '../stages/read/liked-pairs-filter.ts';
 import type { Stage } from '../stages/stage.ts';
 import { createApiSecurity, type ApiSecurity } from './create-api-security.ts';
 import { createLive } from './live-wiring.ts';
@@ -50,6 +51,8 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
   let api: Api | undefined;
   let security: ApiSecurity | undefined;
   const live = stages.has('api') ? createLive(ports, options, metrics, log) : undefined;
+  // Viewer flags skip the lookups of pairs never liked, where this process sees every like.
+  const likedFilter = stages.has('api') && ports.likedPairs !== undefined ? new LikedPairsFilter({ ...ports.likedPairs, log, gauge: metrics.viewerFilterReady }) : undefined;
   if (stages.has('api')) {
     security = await createApiSecurity(options, log);
     // The near cache fronts a shared (remote) cache; the embedded cache is in process already.
@@ -67,7 +70,10 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         onApplied: (events) => reader.written(events.map((e) => e.postId)),
         onErased: (posts) => (posts === 'all' ? reader.writtenAll() : reader.written(posts)),
         ...(tracker ? { onAppended: (p) => tracker.appended(p) } : {}),
-        ...(live ? { onAccepted: (e) => live.accepted(e) } : {}),
+        onAccepted: (events) => {
+          likedFilter?.accepted(events);
+          live?.accepted(events);
+        },
       },
       { maxIngestLag: options.maxIngestLag, waitAppliedMs: options.waitAppliedMs },
     );
@@ -76,6 +82,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
         writer,
         reader,
         likes: ports.likes,
+        likedFilter,
         metrics,
         log,
         notReady: () => running.filter((s) => !s.running).map((s) => s.name),
@@ -97,6 +104,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       await ports.init();
       for (const stage of running) await stage.start();
       live?.start();
+      likedFilter?.start();
       if (api !== undefined) {
         try {
           await security?.init();
@@ -121,6 +129,7 @@ export async function createApp(ports: PortSet, options: Options, stages: Readon
       // Closing the server waits for in-flight requests, hence for their appends to be durable.
       if (api !== undefined) await api.close();
       live?.stop();
+      likedFilter?.stop();
       await security?.close();
       log.info('stopped taking writes; draining');
       if (tracker !== undefined && stages.has('ingest') && stages.has('counter')) {

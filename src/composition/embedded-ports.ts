@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryCountCache } from '../adapters/memory/memory-count-cache.ts';
 import { MemoryCountNotifier } from '../adapters/memory/memory-count-notifier.ts';
 import type { Options } from '../config/options.ts';
@@ -15,6 +16,7 @@ import { openSqliteAdapters } from './sqlite-adapters.ts';
  */
 export function createEmbeddedPorts(options: Options): PortSet {
   const tracker = new InProcessProgress();
+  let closed = false;
   let pipeline: PipelineWorkerStage | undefined;
   const sqlite = openSqliteAdapters(options, options.pipelineThread ? 'api' : 'all', { onCommitted: () => pipeline?.appended() });
   const cache = new MemoryCountCache({ maxEntries: options.cacheEntries });
@@ -34,12 +36,27 @@ export function createEmbeddedPorts(options: Options): PortSet {
     progress: tracker,
     tracker,
     extraStages,
+    likedPairs: {
+      source: sqlite.likes,
+      // The store's ingest positions are committed with its rows: once they reach the log's end
+      // at the call, every like the log held then has its row.
+      async caughtUp() {
+        const end = sqlite.events.endPositions();
+        for (;;) {
+          if (closed) throw new Error('closed before ingest caught up with the log');
+          const stored = new Map((await sqlite.likes.logPositions()).map((p) => [p.partition, p.offset]));
+          if (end.every((p) => (stored.get(p.partition) ?? 0) >= p.offset)) return;
+          await sleep(50);
+        }
+      },
+    },
     async init() {
       await sqlite.init();
       await cache.init();
       await notifier.init();
     },
     async close() {
+      closed = true;
       tracker.close();
       await notifier.close();
       await cache.close();

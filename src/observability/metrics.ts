@@ -13,6 +13,7 @@ export class Metrics {
   readonly stageErrors = new Counter({ name: 'tally_stage_errors_total', help: 'Errors a stage recovered from by retrying', labelNames: ['stage'], registers: [this.registry] });
   readonly overloaded = new Counter({ name: 'tally_overloaded_total', help: 'Writes refused with 429/503', registers: [this.registry] });
   readonly readsDegraded = new Counter({ name: 'tally_reads_degraded_total', help: 'Count reads that went around a failed backend (cache: served by the counter store; counter store: misses failed)', labelNames: ['backend'], registers: [this.registry] });
+  readonly viewerFilterReady = new Gauge({ name: 'tally_viewer_filter_ready', help: '1 once the liked-pairs filter has loaded the likes store and viewer flags look up only the pairs it may hold; 0 before (every flag is looked up)', registers: [this.registry] });
   readonly ingestLag = new Gauge({ name: 'tally_ingest_lag_events', help: 'Events in the log not yet applied to the likes store, as seen by the last write', registers: [this.registry] });
   readonly batchSize = new Histogram({
     name: 'tally_stage_batch_size',

@@ -103,6 +103,11 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
+  /** The position after the last committed record of each partition. */
+  endPositions(): StreamPosition[] {
+    return this.#nextOffsets.map((offset, partition) => ({ partition, offset }));
+  }
+
   async close(): Promise<void> {
     // Appends already accepted are committed (or fail) before the writer stops.
     while (this.#writing !== undefined || this.#pending.length > 0) {

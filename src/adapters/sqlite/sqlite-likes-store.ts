@@ -4,6 +4,7 @@ import { TallyError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/hash.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
+import type { LikedPairsSource, PairsPage } from '../../ports/liked-pairs-source.ts';
 import type { ApplyResult, EraseStepResult, LikersPage, LikesStore, LogFence, MarkerPlace, UserLikesPage } from '../../ports/likes-store.ts';
 import { SqliteErasures } from './sqlite-erasures.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
@@ -22,7 +23,7 @@ export interface SqliteLikesStoreOptions {
  * The embedded likes store. Rows and the change record describing them are written in one
  * transaction: the change feed can never miss or invent a change.
  */
-export class SqliteLikesStore implements LikesStore {
+export class SqliteLikesStore implements LikesStore, LikedPairsSource {
   readonly #db: SqliteDatabase;
   readonly #shards: number;
   #statements: ReturnType<typeof prepare> | undefined;
@@ -179,6 +180,17 @@ export class SqliteLikesStore implements LikesStore {
     const rows = this.#s.postsAfter.all(afterPostId, limit) as { post_id: string }[];
     return rows.map((row) => row.post_id);
   }
+
+  /** Every (post, user) row in key order, a page at a time (the liked-pairs filter's start). */
+  async pairsAfter(after: string | undefined, limit: number): Promise<PairsPage> {
+    const [postId, shard, userId] = after === undefined ? ['', -1, ''] : (JSON.parse(after) as [string, number, string]);
+    const rows = this.#s.pairsAfter.all(postId, shard, userId, limit) as { post_id: string; shard: number; user_id: string }[];
+    const last = rows.at(-1);
+    return {
+      pairs: rows.map((row) => [row.post_id, row.user_id] as const),
+      next: rows.length < limit || last === undefined ? undefined : JSON.stringify([last.post_id, last.shard, last.user_id]),
+    };
+  }
 }
 
 function prepare(db: SqliteDatabase) {
@@ -205,6 +217,7 @@ function prepare(db: SqliteDatabase) {
     ),
     countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
     postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),
+    pairsAfter: conn.prepare('SELECT post_id, shard, user_id FROM likes WHERE (post_id, shard, user_id) > (?, ?, ?) ORDER BY post_id, shard, user_id LIMIT ?'),
     positions: new SqlitePositions(db, 'ingest_positions', 'likes store (ingest log positions)'),
   };
 }

@@ -12,6 +12,7 @@ import type { TokenBuckets } from '../../ports/token-buckets.ts';
 import type { AuthMode, LikersAccess, UserLikesAccess } from '../../config/security-options.ts';
 import type { TokenVerifier } from './auth/token-verifier.ts';
 import type { CountReader } from '../read/count-reader.ts';
+import type { LikedPairsFilter } from '../read/liked-pairs-filter.ts';
 import type { LikeWriter } from './like-writer.ts';
 import type { CountStreamHub } from '../stream/count-stream-hub.ts';
 import type { TopPosts } from '../stream/top-posts.ts';
@@ -20,6 +21,8 @@ export interface ApiDeps {
   readonly writer: LikeWriter;
   readonly reader: CountReader;
   readonly likes: LikesStore;
+  /** Narrows viewer-flag lookups to the pairs that may be liked; absent: every pair is looked up. */
+  readonly likedFilter?: LikedPairsFilter | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Names of stages that are not running; empty when the process is ready. */

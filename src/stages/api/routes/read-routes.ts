@@ -11,7 +11,7 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
     { schema: { tags: ['reads'], summary: 'Has this user liked the post', params: LikeParams, response: { 200: Liked, '4xx': ErrorBody, 503: ErrorBody } } },
     async (request) => {
       const { postId, userId } = request.params;
-      const liked = await deps.likes.likedPosts(userId, [postId]);
+      const liked = await likedAmong(deps, userId, [postId]);
       return { liked: liked.has(postId) };
     },
   );
@@ -62,7 +62,7 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
       const counts = await deps.reader.counts(postIds);
       if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
       const viewer = request.query.viewer;
-      const liked = viewer === undefined ? undefined : await deps.likes.likedPosts(viewer, postIds);
+      const liked = viewer === undefined ? undefined : await likedAmong(deps, viewer, postIds);
       // The Counts body written directly: building two objects of dynamic keys and serializing
       // them cost more than the lookups. Valid ids need no escaping in JSON.
       // A string with a JSON content type is sent as is; the typed reply only knows the object form.
@@ -70,6 +70,12 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
       return reply.type('application/json; charset=utf-8').send(body);
     },
   );
+}
+
+/** Of `postIds`, those the user liked: looked up in the store, except the pairs the filter rules out. */
+async function likedAmong(deps: ApiDeps, userId: string, postIds: readonly string[]): Promise<ReadonlySet<string>> {
+  const candidates = deps.likedFilter?.candidates(userId, postIds) ?? postIds;
+  return candidates.length === 0 ? new Set() : deps.likes.likedPosts(userId, candidates);
 }
 
 /** `{"counts": {...}, "liked": {...}}` (the Counts schema) for valid, distinct post ids. */
