@@ -50,9 +50,12 @@ export class SqliteDatabase {
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec('PRAGMA busy_timeout = 10000');
-    this.#db.exec('PRAGMA cache_size = -262144');
+    // Page cache: 256 MiB where the likes store's indexes live; the log is appended and read
+    // once, in order, so a small cache serves it (each thread's connection has its own cache).
+    const roles = options.roles ?? ['log', 'store'];
+    this.#db.exec(`PRAGMA cache_size = ${roles.includes('store') ? -262144 : -16384}`);
     this.#db.exec('PRAGMA temp_store = MEMORY');
-    this.#db.exec(schemaSql(options.roles ?? ['log', 'store']));
+    this.#db.exec(schemaSql(roles));
     if (this.path !== ':memory:' && options.checkpointer !== false) {
       // A worker thread backfills the WAL into the database continuously (PASSIVE checkpoints never
       // block the writer), so the checkpoint a commit runs every ~40 MB of WAL finds little left
