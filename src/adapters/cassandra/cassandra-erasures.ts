@@ -184,41 +184,56 @@ export class CassandraErasures {
     throw conflict(place.partition, (await this.#positions.read(place.partition)).next, place.offset);
   }
 
-  /** Scans at most `limit` candidate rows from the part's cursor; keeps those of this log partition that exist. */
+  /** Finds at most `limit` rows of this part from its cursor, that exist. */
   async #plan(marker: ErasureMarker, place: MarkerPlace, part: Part | undefined, limit: number): Promise<Plan> {
     const base = ERASE_SEQ_BASE + (part?.removed ?? 0);
     const cursor = part?.cursor ?? '';
-    const scan = marker.op === 'erase-user' ? await this.#scanUser(marker.target, cursor, limit) : await this.#scanPost(marker.target, cursor, limit);
     // The rows of this part: those whose events this store numbers in the marker's partition, their
     // post's (`apply` places a post's changes there: the profile runs with --hot-shards 1, where
     // this is `rowInPartition`). A marker written with sub-shards (S > 1) then has all of a post's
     // rows in the part of the post's own partition, and none in the others.
-    const mine = scan.rows.filter((r) => partitionOf(r.p, place.partitions) === place.partition);
-    const present = marker.op === 'erase-user' ? await this.#present(mine) : mine;
-    return { rows: present.map((r, i) => ({ ...r, q: base + i })), cursor: scan.cursor ?? cursor, final: scan.scanned < limit };
+    const mine = (postId: string): boolean => partitionOf(postId, place.partitions) === place.partition;
+    const scan =
+      marker.op === 'erase-user' ? await this.#scanUser(marker.target, cursor, limit, mine, place.partitions) : await this.#scanPost(marker.target, cursor, limit, mine);
+    const present = marker.op === 'erase-user' ? await this.#present(scan.rows) : scan.rows;
+    return { rows: present.map((r, i) => ({ ...r, q: base + i })), cursor: scan.cursor ?? cursor, final: scan.final };
   }
 
-  /** The user's likes after the cursor, in the Likes tab's order (liked_at DESC, post_id ASC). */
-  async #scanUser(userId: string, cursor: string, limit: number): Promise<Scan> {
+  /**
+   * The user's likes of this part after the cursor, in the Likes tab's order (liked_at DESC,
+   * post_id ASC): pages of `limit` rows of `likes_by_user` (at most `pages` of them, as the part
+   * holds about 1/partitions of them) until `limit` rows of this part are found.
+   */
+  async #scanUser(userId: string, cursor: string, limit: number, mine: (postId: string) => boolean, pages: number): Promise<Scan> {
     const shard = shardOf(userId, this.#layout.shards);
     const table = this.#names.likesByUser;
     const read = async (where: string, params: unknown[], want: number): Promise<Omit<ErasedRow, 'q'>[]> => {
       const result = await this.#db().execute(`SELECT liked_at, post_id FROM ${table} WHERE user_id = ?${where} LIMIT ?`, [userId, ...params, want], { fetchSize: want });
       return result.rows.map((row) => ({ p: str(row.get('post_id')) ?? '', s: shard, u: userId, a: num(row.get('liked_at')) }));
     };
-    let rows: Omit<ErasedRow, 'q'>[];
-    if (cursor === '') rows = await read('', [], limit);
-    else {
-      const [likedAt, postId] = splitCursor(cursor);
-      rows = await read(' AND liked_at = ? AND post_id > ?', [BigInt(likedAt), postId], limit);
-      if (rows.length < limit) rows.push(...(await read(' AND liked_at < ?', [BigInt(likedAt)], limit - rows.length)));
+    const found: Omit<ErasedRow, 'q'>[] = [];
+    let at = cursor;
+    for (let page = 0; page < pages; page++) {
+      let rows: Omit<ErasedRow, 'q'>[];
+      if (at === '') rows = await read('', [], limit);
+      else {
+        const [likedAt, postId] = splitCursor(at);
+        rows = await read(' AND liked_at = ? AND post_id > ?', [BigInt(likedAt), postId], limit);
+        if (rows.length < limit) rows.push(...(await read(' AND liked_at < ?', [BigInt(likedAt)], limit - rows.length)));
+      }
+      for (const row of rows) {
+        at = `${row.a} ${row.p}`;
+        if (!mine(row.p)) continue;
+        found.push(row);
+        if (found.length >= limit) return { rows: found, final: false, cursor: at };
+      }
+      if (rows.length < limit) return { rows: found, final: true, cursor: at };
     }
-    const last = rows.at(-1);
-    return { rows, scanned: rows.length, cursor: last === undefined ? undefined : `${last.a} ${last.p}` };
+    return { rows: found, final: false, cursor: at };
   }
 
-  /** The post's likes after the cursor, shard by shard, by user id. */
-  async #scanPost(postId: string, cursor: string, limit: number): Promise<Scan> {
+  /** The post's likes of this part after the cursor, shard by shard, by user id: at most `limit` scanned. */
+  async #scanPost(postId: string, cursor: string, limit: number, mine: (postId: string) => boolean): Promise<Scan> {
     const [shardText, after] = cursor === '' ? ['0', ''] : splitCursor(cursor);
     const rows: Omit<ErasedRow, 'q'>[] = [];
     for (let shard = Number(shardText); shard < this.#layout.shards && rows.length < limit; shard++) {
@@ -236,7 +251,7 @@ export class CassandraErasures {
       }
     }
     const last = rows.at(-1);
-    return { rows, scanned: rows.length, cursor: last === undefined ? undefined : `${last.s} ${last.u}` };
+    return { rows: mine(postId) ? rows : [], final: rows.length < limit, cursor: last === undefined ? undefined : `${last.s} ${last.u}` };
   }
 
   /** Of the user's rows found in `likes_by_user`, those in `likes` (with their liked_at there). */
@@ -249,10 +264,10 @@ export class CassandraErasures {
   }
 }
 
-/** What a scan read: the candidate rows, how many it read, and the cursor after the last. */
+/** What a scan found: the part's rows, whether it reached the end, and the cursor after what it read. */
 interface Scan {
   readonly rows: Omit<ErasedRow, 'q'>[];
-  readonly scanned: number;
+  readonly final: boolean;
   readonly cursor: string | undefined;
 }
 

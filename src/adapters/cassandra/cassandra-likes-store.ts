@@ -22,6 +22,8 @@ export interface CassandraLikesStoreOptions extends CassandraConnection {
   readonly concurrency?: number;
   /** Tests only: awaited between the fence check and the first write (a stalled, soon stale, ingest). */
   readonly afterFenceCheck?: () => Promise<void>;
+  /** Tests only: awaited after an erasure step's deletes, before its commit (a crash there leaves the planned step to redo). */
+  readonly afterEraseRows?: () => Promise<void>;
 }
 
 /** One event of a batch with the log offset it was read at. */
@@ -323,7 +325,10 @@ export class CassandraLikesStore implements LikesStore {
   }
 
   async eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
-    return this.#erasures.step(marker, place, limit, (stream, offset, rows) => this.#eraseRows(stream, offset, rows));
+    return this.#erasures.step(marker, place, limit, async (stream, offset, rows) => {
+      await this.#eraseRows(stream, offset, rows);
+      await this.#options.afterEraseRows?.();
+    });
   }
 
   async erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void> {
@@ -350,9 +355,10 @@ export class CassandraLikesStore implements LikesStore {
    * Deletes a likes partition's planned rows as unlikes at the marker's offset: one conditional
    * batch moves `applied` to the marker's offset (a recount of the post then waits until the part
    * is complete) and keeps the deletes in `last_changes`; then every planned row's -1 goes to the
-   * change log under its planned key, whether this call or an earlier one (cut short) deleted it.
-   * A partition whose `applied` is past the marker is left alone: the erasure is complete, and a
-   * late redo (a stale ingest) must not delete a like given after it.
+   * change log under its planned key, whether this call or an earlier one (cut short) deleted it
+   * (rewriting them is harmless: same keys, and index deletes stamped at the marker's offset, older
+   * than any later like). A partition whose `applied` is past the marker is left alone: the
+   * erasure is complete, and a late redo (a stale ingest) must not delete a like given after it.
    */
   async #eraseGroup(stream: number, markerOffset: number, rows: readonly ErasedRow[]): Promise<void> {
     const n = this.#names;
@@ -362,11 +368,12 @@ export class CassandraLikesStore implements LikesStore {
     const group: Group = { postId: first.p, shard: first.s, stream, events: [] };
     const deltas: LoggedDelta[] = rows.map((r) => ({ u: r.u, d: -1, o: markerOffset, at: r.a, s: r.q }));
     for (let attempt = 0; attempt < GROUP_ATTEMPTS; attempt++) {
-      const appliedRaw = (await this.#db.execute(`SELECT applied FROM ${n.likes} WHERE post_id = ? AND shard = ? LIMIT 1`, key)).rows[0]?.get('applied');
+      const users = deltas.map((d) => d.u);
+      // The static `applied` comes with each row found; with none found there is nothing to delete.
+      const existing = await this.#db.execute(`SELECT applied, user_id FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id IN ?`, [...key, users], { fetchSize: users.length + 1 });
+      const appliedRaw = existing.rows[0]?.get('applied');
       const applied = num(appliedRaw, -1);
       if (applied > markerOffset) return;
-      const users = deltas.map((d) => d.u);
-      const existing = await this.#db.execute(`SELECT user_id FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id IN ?`, [...key, users], { fetchSize: users.length + 1 });
       const present = new Set(existing.rows.map((row) => str(row.get('user_id')) ?? ''));
       const deleted = deltas.filter((d) => present.has(d.u));
       if (deleted.length > 0) {
