@@ -1,6 +1,6 @@
 /**
  * Erasing one user with many likes while the normal write load runs (issue 15):
- * `./tally node bench/measure/erasure.ts [--mode embedded|distributed] [--likes 100000] [--load-seconds 10]`;
+ * `./tally node bench/measure/erasure.ts [--mode embedded|distributed] [--store postgres|cassandra] [--likes 100000] [--load-seconds 10]`;
  *
  * `--rate 5000 --writers 4 --batch 200` shape the other traffic.
  *
@@ -27,6 +27,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Args {
   readonly mode: 'embedded' | 'distributed';
+  /** The distributed store profile (`--store cassandra` runs with --hot-shards 1, as it needs). */
+  readonly store: 'postgres' | 'cassandra';
   readonly likes: number;
   readonly loadSeconds: number;
   readonly writers: number;
@@ -42,7 +44,9 @@ function parse(argv: readonly string[]): Args {
   };
   const mode = get('mode', 'embedded');
   if (mode !== 'embedded' && mode !== 'distributed') throw new Error('--mode embedded|distributed');
-  return { mode, likes: Number(get('likes', '100000')), loadSeconds: Number(get('load-seconds', '10')), writers: Number(get('writers', '4')), batch: Number(get('batch', '200')), rate: Number(get('rate', '5000')) };
+  const store = get('store', 'postgres');
+  if (store !== 'postgres' && store !== 'cassandra') throw new Error('--store postgres|cassandra');
+  return { mode, store, likes: Number(get('likes', '100000')), loadSeconds: Number(get('load-seconds', '10')), writers: Number(get('writers', '4')), batch: Number(get('batch', '200')), rate: Number(get('rate', '5000')) };
 }
 
 async function startTally(args: readonly string[]): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -110,7 +114,8 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-erasure-'));
   const ns = `b_${Math.random().toString(36).slice(2, 10)}`;
-  const serveArgs = args.mode === 'embedded' ? ['serve', '--data', dir, '--port', '0', '--log-level', 'warn'] : ['serve', '--distributed', '--namespace', ns, '--port', '0', '--log-level', 'warn'];
+  const storeArgs = args.store === 'cassandra' ? ['--store', 'cassandra', '--hot-shards', '1'] : [];
+  const serveArgs = args.mode === 'embedded' ? ['serve', '--data', dir, '--port', '0', '--log-level', 'warn'] : ['serve', '--distributed', '--namespace', ns, ...storeArgs, '--port', '0', '--log-level', 'warn'];
   const tally = await startTally([...serveArgs, '--reconcile-interval-ms', '0', '--wait-applied-ms', '60000']);
   try {
     const started = performance.now();
@@ -118,7 +123,8 @@ async function main(): Promise<void> {
       const events = Array.from({ length: Math.min(10_000, args.likes - i) }, (_, k) => ({ op: 'like', postId: `bp${i + k}`, userId: 'big' }));
       await post(tally.url, '/v1/events?wait=applied', { events });
     }
-    console.log(`${args.mode}: seeded ${args.likes} likes of one user over ${args.likes} posts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const label = args.mode === 'distributed' ? `distributed (${args.store})` : args.mode;
+    console.log(`${label}: seeded ${args.likes} likes of one user over ${args.likes} posts in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
     let current = new Window();
     let stop = false;
@@ -196,14 +202,14 @@ async function main(): Promise<void> {
       const counts = (await post(tally.url, `/v1/counts?posts=${ids.join(',')}`, undefined, 'GET')).counts as Record<string, number>;
       for (const id of ids) if ((counts[id] ?? 0) !== (id === 'bp0' ? 1 : 0)) nonZero++;
     }
-    console.log(`${args.mode}: erased ${String(status.removed)} likes in ${(erasureMs / 1000).toFixed(1)} s (${String(status.partitionsTotal)} partitions) under ${args.rate} likes/s offered by ${args.writers} writers in ${args.batch}-like batches; wrong counts after: ${nonZero}`);
+    console.log(`${label}: erased ${String(status.removed)} likes in ${(erasureMs / 1000).toFixed(1)} s (${String(status.partitionsTotal)} partitions) under ${args.rate} likes/s offered by ${args.writers} writers in ${args.batch}-like batches; wrong counts after: ${nonZero}`);
     console.log(`  before: ${baseline.summary()}`);
     console.log(`  during: ${during.summary()}`);
     console.log(`  after:  ${afterWindow.summary()}`);
   } finally {
     await tally.stop();
     rmSync(dir, { recursive: true, force: true });
-    if (args.mode === 'distributed') await promisify(execFile)(process.execPath, ['src/cli/main.ts', 'namespace', 'drop', ns], { cwd: ROOT }).catch((e: unknown) => console.error(`dropping ${ns}: ${String(e)}`));
+    if (args.mode === 'distributed') await promisify(execFile)(process.execPath, ['src/cli/main.ts', 'namespace', 'drop', ns, ...storeArgs], { cwd: ROOT }).catch((e: unknown) => console.error(`dropping ${ns}: ${String(e)}`));
   }
 }
 

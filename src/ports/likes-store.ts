@@ -75,6 +75,13 @@ export interface UserLikesPage {
  */
 export interface LikesStore extends Lifecycle {
   /**
+   * True when the store numbers each event by its log offset, derived from the fence (a
+   * partition's events in `apply` are then the whole run of the log ending at `fence.to`): while
+   * an erasure's part is under way, ingest then holds back every event of the marker's partition,
+   * not only the target's, and applies them after it. Absent: false.
+   */
+  readonly offsetsFromFence?: boolean;
+  /**
    * Applies events in the given order: like inserts the row if absent, unlike deletes it if
    * present. With a fence (ingest always passes one), throws a retriable `position_conflict`
    * TallyError, changing nothing, when the stored log positions differ from `fence.from`.

@@ -3,7 +3,8 @@
  * likes, unlikes, user erasures and post erasures, each step waiting for `applied`; after every
  * step the likers lists, the Likes tabs and the counts equal the model's. Then the concurrency rules: likes by a
  * user racing its erasure (acknowledged before the request → gone; sent after its 202 → stay),
- * and a reconcile running during an erasure changes nothing in the final counts.
+ * and a reconcile running during an erasure changes nothing in the final counts. Distributed runs
+ * on PostgreSQL, and on Cassandra (`distributed-cassandra`, --hot-shards 1 as that profile needs).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,13 +12,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { mulberry32, randomInt } from '../../bench/prng.ts';
+import { CONTACT_POINTS } from '../adapters/cassandra/cassandra-fixture.ts';
 import { ErasureClient } from '../helpers/erasure-client.ts';
 import { distributedNamespace, dropDistributedNamespace, serverFlags } from '../helpers/distributed-namespace.ts';
 import { LikesModel } from '../helpers/likes-model.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
 
-type Mode = 'embedded' | 'distributed';
+type Mode = 'embedded' | 'distributed' | 'distributed-cassandra';
+
+/** The store flags of each distributed mode. */
+const STORES = {
+  distributed: { store: 'postgres', flags: ['--hot-shards', '2'] },
+  'distributed-cassandra': { store: 'cassandra', flags: ['--store', 'cassandra', '--cassandra-contact-points', CONTACT_POINTS, '--hot-shards', '1'] },
+} as const;
 
 const COMMON = ['--user-likes', 'public', '--port', '0', '--log-level', process.env.ERASURE_LOG ?? 'error', '--erase-batch', '13', '--partitions', '4'];
 
@@ -33,11 +41,12 @@ async function start(t: { after: (fn: () => Promise<void>) => void }, mode: Mode
     return server;
   }
   const ns = distributedNamespace();
-  const server = await startServer(['serve', '--distributed', ...serverFlags(ns), '--hot-shards', '2', ...COMMON, ...extra]);
+  const { store, flags } = STORES[mode];
+  const server = await startServer(['serve', '--distributed', ...serverFlags(ns), ...flags, ...COMMON, ...extra], {}, 120_000);
   t.after(async () => {
     server.child.kill('SIGTERM');
     await server.exited;
-    await dropDistributedNamespace(ns);
+    await dropDistributedNamespace(ns, store);
   });
   return server;
 }
@@ -47,11 +56,11 @@ function modelLikers(model: LikesModel, postId: string, users: readonly string[]
   return users.filter((u) => model.liked(postId, u)).sort();
 }
 
-for (const mode of ['embedded', 'distributed'] as const) {
+for (const mode of ['embedded', 'distributed', 'distributed-cassandra'] as const) {
   test(`${mode}: random likes, unlikes, user and post erasures: likers, Likes tabs and counts equal the model after every applied step`, { timeout: 200_000 }, async (t) => {
     const server = await start(t, mode, ['--reconcile-interval-ms', '0']);
     const client = new ErasureClient(server.url);
-    const random = mulberry32(mode === 'embedded' ? 15 : 1515);
+    const random = mulberry32({ embedded: 15, distributed: 1515, 'distributed-cassandra': 151515 }[mode]);
     const posts = Array.from({ length: 10 }, (_, i) => `mp${i}`);
     const users = Array.from({ length: 8 }, (_, i) => `mu${i}`);
     const model = new LikesModel();

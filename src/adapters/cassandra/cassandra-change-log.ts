@@ -45,12 +45,23 @@ export interface LoggedDelta {
   readonly o: number;
   /** The row's liked_at (the new one for a like, the removed one for an unlike). */
   readonly at: number;
+  /**
+   * `cdc$batch_seq_no` when not `DELTA_SEQ`: an erasure's deletes all sit at their marker's offset,
+   * numbered from `ERASE_SEQ_BASE` (see cassandra-erasures.ts).
+   */
+  readonly s?: number;
 }
+
+/**
+ * First `cdc$batch_seq_no` of an erasure's deletes at its marker's offset: after every recount
+ * taken there (recounts number from 1), before `DELTA_SEQ`, room for 10^9 deletes per part.
+ */
+export const ERASE_SEQ_BASE = 1_000_000_000;
 
 export function deltaStatement(n: CassandraNames, stream: number, postId: string, delta: LoggedDelta): CqlStatement {
   return {
     query: `INSERT INTO ${n.changes} ("cdc$stream_id", bucket, "cdc$time", "cdc$batch_seq_no", "cdc$operation", post_id, user_id) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    params: [stream, bucketOf(delta.o), BigInt(delta.o), DELTA_SEQ, delta.d > 0 ? OP_INSERT : OP_DELETE, postId, delta.u],
+    params: [stream, bucketOf(delta.o), BigInt(delta.o), delta.s ?? DELTA_SEQ, delta.d > 0 ? OP_INSERT : OP_DELETE, postId, delta.u],
   };
 }
 

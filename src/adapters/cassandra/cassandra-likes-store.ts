@@ -3,12 +3,13 @@ import type { StreamPosition } from '../../domain/change.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor } from '../../domain/cursor.ts';
 import { isTallyError, TallyError } from '../../domain/errors.ts';
 import { partitionOf, shardOf } from '../../domain/hash.ts';
-import { erasuresUnsupported, type ErasureKind, type ErasureMarker, type ErasureStatus } from '../../domain/erasure.ts';
+import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
 import type { CassandraConnection, CqlSession, CqlStatement } from './cassandra-client.ts';
 import { connectCassandra, mapLimit, num, POSITION_TIMESTAMP_BASE, str } from './cassandra-client.ts';
 import { deltaStatement, recountStatement, type LoggedDelta } from './cassandra-change-log.ts';
+import { CassandraErasures, type ErasedRow } from './cassandra-erasures.ts';
 import { CassandraIngestPositions } from './cassandra-ingest-positions.ts';
 import { cassandraNames, type CassandraNames } from './cassandra-schema.ts';
 
@@ -21,6 +22,8 @@ export interface CassandraLikesStoreOptions extends CassandraConnection {
   readonly concurrency?: number;
   /** Tests only: awaited between the fence check and the first write (a stalled, soon stale, ingest). */
   readonly afterFenceCheck?: () => Promise<void>;
+  /** Tests only: awaited after an erasure step's deletes, before its commit (a crash there leaves the planned step to redo). */
+  readonly afterEraseRows?: () => Promise<void>;
 }
 
 /** One event of a batch with the log offset it was read at. */
@@ -62,12 +65,16 @@ export class CassandraLikesStore implements LikesStore {
   readonly #options: CassandraLikesStoreOptions;
   readonly #names: CassandraNames;
   readonly #positions: CassandraIngestPositions;
+  readonly #erasures: CassandraErasures;
   #session: CqlSession | undefined;
+  /** Events are numbered by their log offsets, derived from the fence (see `LikesStore.offsetsFromFence`). */
+  readonly offsetsFromFence = true;
 
   constructor(options: CassandraLikesStoreOptions) {
     this.#options = options;
     this.#names = cassandraNames(options.keyspace);
     this.#positions = new CassandraIngestPositions(this.#names, () => this.#db);
+    this.#erasures = new CassandraErasures(this.#names, () => this.#db, this.#positions, { shards: options.shards });
   }
 
   async init(): Promise<void> {
@@ -317,19 +324,73 @@ export class CassandraLikesStore implements LikesStore {
     throw new TallyError('backend_unavailable', `likes store: no quiet moment to recount post ${postId} in ${RECOUNT_ATTEMPTS} attempts; reconcile retries later`, { retriable: true });
   }
 
+  async eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
+    return this.#erasures.step(marker, place, limit, async (stream, offset, rows) => {
+      await this.#eraseRows(stream, offset, rows);
+      await this.#options.afterEraseRows?.();
+    });
+  }
+
+  async erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void> {
+    await this.#erasures.accepted(marker, this.#options.partitions, partitionsTotal);
+  }
+
+  async erasureStatus(kind: ErasureKind, target: string): Promise<ErasureStatus | undefined> {
+    return this.#erasures.status(kind, target);
+  }
+
+  /** An erasure step's deletes, grouped by likes partition (see `EraseRows`). */
+  async #eraseRows(stream: number, markerOffset: number, rows: readonly ErasedRow[]): Promise<void> {
+    const groups = new Map<string, ErasedRow[]>();
+    for (const row of rows) {
+      const key = `${row.p}\u0000${row.s}`;
+      let list = groups.get(key);
+      if (list === undefined) groups.set(key, (list = []));
+      list.push(row);
+    }
+    await mapLimit([...groups.values()], this.#options.concurrency ?? 128, (list) => this.#eraseGroup(stream, markerOffset, list));
+  }
+
+  /**
+   * Deletes a likes partition's planned rows as unlikes at the marker's offset: one conditional
+   * batch moves `applied` to the marker's offset (a recount of the post then waits until the part
+   * is complete) and keeps the deletes in `last_changes`; then every planned row's -1 goes to the
+   * change log under its planned key, whether this call or an earlier one (cut short) deleted it
+   * (rewriting them is harmless: same keys, and index deletes stamped at the marker's offset, older
+   * than any later like). A partition whose `applied` is past the marker is left alone: the
+   * erasure is complete, and a late redo (a stale ingest) must not delete a like given after it.
+   */
+  async #eraseGroup(stream: number, markerOffset: number, rows: readonly ErasedRow[]): Promise<void> {
+    const n = this.#names;
+    const first = rows[0];
+    if (first === undefined) return;
+    const key = [first.p, first.s];
+    const group: Group = { postId: first.p, shard: first.s, stream, events: [] };
+    const deltas: LoggedDelta[] = rows.map((r) => ({ u: r.u, d: -1, o: markerOffset, at: r.a, s: r.q }));
+    for (let attempt = 0; attempt < GROUP_ATTEMPTS; attempt++) {
+      const users = deltas.map((d) => d.u);
+      // The static `applied` comes with each row found; with none found there is nothing to delete.
+      const existing = await this.#db.execute(`SELECT applied, user_id FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id IN ?`, [...key, users], { fetchSize: users.length + 1 });
+      const appliedRaw = existing.rows[0]?.get('applied');
+      const applied = num(appliedRaw, -1);
+      if (applied > markerOffset) return;
+      const present = new Set(existing.rows.map((row) => str(row.get('user_id')) ?? ''));
+      const deleted = deltas.filter((d) => present.has(d.u));
+      if (deleted.length > 0) {
+        const head =
+          appliedRaw === null || appliedRaw === undefined
+            ? { query: `UPDATE ${n.likes} SET applied = ?, last_changes = ? WHERE post_id = ? AND shard = ? IF applied = null`, params: [BigInt(markerOffset), JSON.stringify(deleted), ...key] }
+            : { query: `UPDATE ${n.likes} SET applied = ?, last_changes = ? WHERE post_id = ? AND shard = ? IF applied = ?`, params: [BigInt(markerOffset), JSON.stringify(deleted), ...key, BigInt(applied)] };
+        const removes = deleted.map((d) => ({ query: `DELETE FROM ${n.likes} WHERE post_id = ? AND shard = ? AND user_id = ?`, params: [...key, d.u] }));
+        if (!(await this.#db.batch([head, ...removes])).wasApplied()) continue;
+      }
+      await this.#logChanges(group, deltas);
+      return;
+    }
+    throw new TallyError('backend_unavailable', `likes store: partition (${first.p}, ${first.s}) kept moving under ${GROUP_ATTEMPTS} attempts`, { retriable: true });
+  }
+
   /** Scans the partition keys (token order) and sorts: a full scan, as a periodic reconcile may afford. */
-  async eraseStep(_marker: ErasureMarker, _place: MarkerPlace, _limit: number): Promise<EraseStepResult> {
-    throw erasuresUnsupported('cassandra');
-  }
-
-  async erasureAccepted(_marker: ErasureMarker, _partitionsTotal: number): Promise<void> {
-    throw erasuresUnsupported('cassandra');
-  }
-
-  async erasureStatus(_kind: ErasureKind, _target: string): Promise<ErasureStatus | undefined> {
-    return undefined;
-  }
-
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {
     const shardsOf = new Map<string, number[]>();
     let pageState: string | undefined;

@@ -18,6 +18,10 @@ export interface CassandraNames {
   readonly counts: string;
   readonly counterPositions: string;
   readonly counterBatches: string;
+  /** `((kind, target), accepted_at DESC, erasure_id DESC)`: the erasures of a user or a post, latest first. */
+  readonly erasures: string;
+  /** `((erasure_id, partition))`: one erasure's part in one log partition (cursor, removed, done, the step in flight). */
+  readonly erasureParts: string;
 }
 
 export function cassandraNames(namespace: string): CassandraNames {
@@ -34,6 +38,8 @@ export function cassandraNames(namespace: string): CassandraNames {
     counts: `${k}.counts`,
     counterPositions: `${k}.counter_positions`,
     counterBatches: `${k}.counter_batches`,
+    erasures: `${k}.erasures`,
+    erasureParts: `${k}.erasure_parts`,
   };
 }
 
@@ -67,6 +73,10 @@ function tableStatements(n: CassandraNames): string[] {
     `CREATE TABLE IF NOT EXISTS ${n.counts} (post_id text PRIMARY KEY, count bigint, version bigint)`,
     `CREATE TABLE IF NOT EXISTS ${n.counterPositions} (partition int PRIMARY KEY, next_offset bigint, pending text)`,
     `CREATE TABLE IF NOT EXISTS ${n.counterBatches} (id text PRIMARY KEY, body text, state text) WITH default_time_to_live = 86400`,
+    `CREATE TABLE IF NOT EXISTS ${n.erasures} (kind text, target text, accepted_at bigint, erasure_id text, partitions_total int, parts text,
+      PRIMARY KEY ((kind, target), accepted_at, erasure_id)) WITH CLUSTERING ORDER BY (accepted_at DESC, erasure_id DESC)`,
+    `CREATE TABLE IF NOT EXISTS ${n.erasureParts} (erasure_id text, partition int, cursor text, removed bigint, done boolean, step int, pending text,
+      PRIMARY KEY ((erasure_id, partition)))`,
   ];
 }
 

@@ -1,5 +1,6 @@
 import type { StreamPosition } from '../../domain/change.ts';
 import { rowInPartition, type ErasureMarker } from '../../domain/erasure.ts';
+import { logPartitionOf } from '../../domain/log-key.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { EventLog, LogConsumer } from '../../ports/event-log.ts';
 import type { MarkerPlace } from '../../ports/likes-store.ts';
@@ -13,7 +14,10 @@ import type { ProgressSink } from '../../ports/progress-sink.ts';
 interface Erasing {
   readonly marker: ErasureMarker;
   readonly place: MarkerPlace;
-  /** The target's events after the marker in its partition, in order: applied once the part is complete. */
+  /**
+   * The target's events after the marker in its partition (every event of the partition for a
+   * store whose `offsetsFromFence`), in order: applied once the part is complete.
+   */
   readonly held: LikeEvent[];
   /** Where the partition has been read (and, but for `held`, applied) up to. */
   readUpTo: number;
@@ -116,7 +120,9 @@ export class IngestStep implements LoopStep {
    * every other event is applied now. The partition's stored position stays at the marker until
    * the part is complete, so a crash replays from it: the erasure resumes at its cursor, and the
    * events after the marker are applied again, which changes no row that is already right (a like
-   * of a present row, an unlike of an absent one) and so counts nothing twice.
+   * of a present row, an unlike of an absent one) and so counts nothing twice. A store that numbers
+   * events by their offsets (`offsetsFromFence`) gets none of the partition's events until the
+   * part is complete: then they are the whole run after the marker.
    */
   #holdBack(erasing: Erasing, to: readonly StreamPosition[], events: readonly LikeEvent[]): { to: StreamPosition[]; events: LikeEvent[] } {
     const { marker, place } = erasing;
@@ -124,7 +130,13 @@ export class IngestStep implements LoopStep {
     if (read === undefined) return { to: [...to], events: [...events] };
     erasing.readUpTo = read.offset;
     const now: LikeEvent[] = [];
+    const whole = this.#store.offsetsFromFence === true;
     for (const event of events) {
+      if (whole) {
+        if (logPartitionOf(event.postId, event.userId, marker.shards, place.partitions) === place.partition) erasing.held.push(event);
+        else now.push(event);
+        continue;
+      }
       const target = marker.op === 'erase-user' ? event.userId === marker.target : event.postId === marker.target;
       if (target && rowInPartition(marker, event.postId, event.userId, place.partition, place.partitions)) erasing.held.push(event);
       else now.push(event);

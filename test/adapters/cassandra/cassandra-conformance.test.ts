@@ -28,7 +28,7 @@ const makeLikesStore = async (): Promise<LikesStoreFixture> => {
 };
 
 likesStoreConformance('cassandra + change-log relay + kafka', makeLikesStore);
-likesStoreErasureConformance('cassandra + change-log relay + kafka', makeLikesStore, { supported: false });
+likesStoreErasureConformance('cassandra + change-log relay + kafka', makeLikesStore);
 
 changeCaptureConformance('cassandra change log', async () => {
   const ks = await freshKeyspace();
