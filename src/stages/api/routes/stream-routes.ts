@@ -19,7 +19,6 @@ const SSE_EVENT = {
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
   // nginx and similar proxies would otherwise buffer the stream.
   'x-accel-buffering': 'no',
 } as const;
@@ -54,9 +53,15 @@ export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptio
   );
 }
 
+/**
+ * The response as a stream's sink. The body is not chunked: it ends with the connection
+ * (`Connection: close`), which is how an event stream ends anyway, and each flush is then one
+ * plain socket write instead of a chunk's four pieces (size, CRLF, text, CRLF).
+ */
 function responseSink(res: ServerResponse): StreamSink {
   const head = (): void => {
     if (res.headersSent) return;
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);
   };
