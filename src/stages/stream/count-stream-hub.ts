@@ -98,7 +98,6 @@ export class CountStreamHub implements CountListener {
       onClosed: (closed, reason) => this.#remove(closed, reason),
     });
     // Watching before reading the snapshot: a change arriving meanwhile is offered to the stream.
-    const upTo = this.#sequence.current;
     this.#streams.add(stream);
     for (const postId of postIds) {
       let set = this.#watchers.get(postId);
@@ -109,6 +108,9 @@ export class CountStreamHub implements CountListener {
     this.#opening++;
     try {
       const current = await this.#deps.snapshot(postIds);
+      // Every change numbered so far is in the snapshot or was offered to the stream meanwhile,
+      // which sends those with its opening values: its last opening id can be `upTo`.
+      const upTo = this.#sequence.current;
       const mark = parseEventId(lastEventId);
       const resumes = mark !== undefined && mark.epoch === this.#epoch && mark.seq <= upTo;
       const send: VersionedCount[] = [];
@@ -118,11 +120,8 @@ export class CountStreamHub implements CountListener {
         if (resumes && !this.#sequence.changedAfter(postId, mark.seq)) known.set(postId, count.version);
         else send.push(count);
       }
-      const now = performance.now();
-      const sent = stream.open(send, known, resumes ? formatEventId(mark) : NOTHING_SEEN, upTo, now);
+      const sent = stream.open(send, known, resumes ? formatEventId(mark) : NOTHING_SEEN, upTo, performance.now());
       if (sent > 0) this.#deps.metrics.events.inc(sent);
-      // Changes offered while the snapshot was read wait for the stream's first flush.
-      if (stream.dirty) this.#markDirty(stream, now);
     } catch (error) {
       stream.close('gone');
       throw error;

@@ -79,23 +79,33 @@ export class CountStream {
   }
 
   /**
-   * Sends the opening values. `resumedFrom` is the id the client already holds (`0` if none): it
-   * goes on every event but the last, which carries `upTo`, so a stream cut in the middle of them
-   * resumes from where it started. Returns the events written.
+   * Sends the opening values: `counts`, each replaced by a newer change offered meanwhile, and
+   * any other change offered meanwhile that is newer than what the client has (`known`). So the
+   * opening covers every change numbered up to `upTo` for the stream's posts. `resumedFrom` is
+   * the id the client already holds (`0` if none): it goes on every event but the last, which
+   * carries `upTo`, so a stream cut in the middle of them resumes from where it started. Returns
+   * the events written.
    */
   open(counts: readonly VersionedCount[], known: ReadonlyMap<string, number>, resumedFrom: string, upTo: number, now: number): number {
     if (this.#closed) return 0;
     for (const [postId, version] of known) this.#sent.set(postId, version);
+    const opening = new Map(counts.map((count) => [count.postId, count]));
+    for (const [postId, change] of this.#pending) {
+      const have = opening.get(postId)?.version ?? this.#sent.get(postId) ?? -1;
+      if (change.count.version > have) opening.set(postId, change.count);
+    }
+    this.#pending.clear();
     let text = 'retry: 1000\n\n';
-    counts.forEach((count, i) => {
+    let i = 0;
+    for (const count of opening.values()) {
       this.#sent.set(count.postId, count.version);
-      text += countEvent(count, i === counts.length - 1 ? `${this.#epoch}.${upTo}` : resumedFrom);
-    });
-    if (counts.length === 0) text += `: resumed at ${this.#epoch}.${upTo}\n\n`;
+      text += countEvent(count, ++i === opening.size ? `${this.#epoch}.${upTo}` : resumedFrom);
+    }
+    if (opening.size === 0) text += `: resumed at ${this.#epoch}.${upTo}\n\n`;
     this.#ready = true;
     this.#lastFlush = now;
     this.#write(text);
-    return counts.length;
+    return opening.size;
   }
 
   /** Sends the pending changes (the hub calls it once {@link dueIn} is over); returns the events written. */

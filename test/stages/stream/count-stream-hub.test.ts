@@ -27,7 +27,11 @@ class RecordingSink implements StreamSink {
   }
 }
 
-function hubOf(t: { after(fn: () => void): void }, options: Partial<CountStreamHubOptions> = {}): { hub: CountStreamHub; change: (counts: VersionedCount[]) => void } {
+function hubOf(
+  t: { after(fn: () => void): void },
+  options: Partial<CountStreamHubOptions> = {},
+  snapshot: (postIds: readonly string[]) => Promise<Map<string, VersionedCount>> = async (postIds) => new Map(postIds.map((postId) => [postId, { postId, count: 0, version: 0 }])),
+): { hub: CountStreamHub; change: (counts: VersionedCount[]) => void } {
   let listener: CountListener | undefined;
   const notifier: CountNotifier = {
     init: async () => undefined,
@@ -41,7 +45,7 @@ function hubOf(t: { after(fn: () => void): void }, options: Partial<CountStreamH
   const hub = new CountStreamHub(
     {
       notifier,
-      snapshot: async (postIds) => new Map(postIds.map((postId) => [postId, { postId, count: 0, version: 0 }])),
+      snapshot,
       metrics: new LiveMetrics(new Registry()),
       log: createLogger('error'),
     },
@@ -126,4 +130,30 @@ test('a closed stream leaves the dirty set; a slow one is dropped when its buffe
   assert.equal(gone.writes.length, 1, 'nothing written after the close');
   assert.equal(slow.destroyed, true);
   assert.equal(hub.size, 0);
+});
+
+test('changes heard while a stream reads its snapshot go out with its opening values, and its last opening id covers them', async (t) => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  // The snapshot already has a's version 2 (the change's notice comes after it was read) and b at 0.
+  const { hub, change } = hubOf(t, { intervalMs: 20 }, async () => {
+    await gate;
+    return new Map([
+      ['a', { postId: 'a', count: 2, version: 2 }],
+      ['b', { postId: 'b', count: 0, version: 0 }],
+    ]);
+  });
+  const sink = new RecordingSink();
+  const opening = hub.open(['a', 'b'], undefined, sink);
+  change([{ postId: 'a', count: 2, version: 2 }]);
+  change([{ postId: 'b', count: 5, version: 5 }]);
+  release();
+  await opening;
+  await sleep(60);
+  assert.equal(sink.writes.length, 1, 'nothing left to flush after the opening');
+  const text = sink.writes[0]?.text ?? '';
+  assert.match(text, /data: \{"postId":"a","count":2\}/);
+  assert.match(text, /data: \{"postId":"b","count":5\}/, 'the newer change replaces the snapshot value');
+  const ids = [...text.matchAll(/^id: (.*)$/gm)].map((m) => m[1]);
+  assert.match(ids.at(-1) ?? '', /^[a-z0-9]+\.2$/, 'the last id covers both changes (numbered 1 and 2)');
 });
