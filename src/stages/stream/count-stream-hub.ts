@@ -4,6 +4,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { CountListener, CountNotifier, CountSubscription } from '../../ports/count-notifier.ts';
 import type { VersionedCount } from '../../ports/counter-store.ts';
 import { ChangeSequence } from './change-sequence.ts';
+import { CountChange } from './count-change.ts';
 import { CountStream, type CloseReason, type StreamSink } from './count-stream.ts';
 import { NOTHING_SEEN, formatEventId, parseEventId } from './event-id.ts';
 import type { LiveMetrics } from '../../observability/live-metrics.ts';
@@ -34,6 +35,11 @@ export interface CountStreamHubDeps {
  * change it hears (see `event-id.ts`), and hands each to the streams watching that post. A
  * stream opens with the current values (only those changed since its `Last-Event-ID` when it
  * resumes on this process); after a notifier resync every stream gets the current values again.
+ *
+ * One flush timer serves every stream: a stream holding changes is in the dirty set, and the
+ * timer fires when the earliest of them may flush (one interval after its last flush), flushing
+ * every dirty stream that is due. Streams kept busy thus flush together, once per interval, on one
+ * timer; each change's event text is built once and shared by the streams that send it.
  */
 export class CountStreamHub implements CountListener {
   readonly #deps: CountStreamHubDeps;
@@ -42,6 +48,10 @@ export class CountStreamHub implements CountListener {
   readonly #sequence: ChangeSequence;
   readonly #watchers = new Map<string, Set<CountStream>>();
   readonly #streams = new Set<CountStream>();
+  readonly #dirty = new Set<CountStream>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  /** performance.now() at which the flush timer fires. */
+  #flushAt = Number.POSITIVE_INFINITY;
   #opening = 0;
   #subscription: CountSubscription | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -71,6 +81,7 @@ export class CountStreamHub implements CountListener {
     this.#subscription = undefined;
     clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
+    this.#disarm();
     for (const stream of [...this.#streams]) stream.close('shutdown');
   }
 
@@ -85,10 +96,8 @@ export class CountStreamHub implements CountListener {
     }
     const stream = new CountStream(postIds, this.#epoch, sink, this.#options, {
       onClosed: (closed, reason) => this.#remove(closed, reason),
-      onSent: (events) => this.#deps.metrics.events.inc(events),
     });
     // Watching before reading the snapshot: a change arriving meanwhile is offered to the stream.
-    const upTo = this.#sequence.current;
     this.#streams.add(stream);
     for (const postId of postIds) {
       let set = this.#watchers.get(postId);
@@ -99,6 +108,9 @@ export class CountStreamHub implements CountListener {
     this.#opening++;
     try {
       const current = await this.#deps.snapshot(postIds);
+      // Every change numbered so far is in the snapshot or was offered to the stream meanwhile,
+      // which sends those with its opening values: its last opening id can be `upTo`.
+      const upTo = this.#sequence.current;
       const mark = parseEventId(lastEventId);
       const resumes = mark !== undefined && mark.epoch === this.#epoch && mark.seq <= upTo;
       const send: VersionedCount[] = [];
@@ -108,7 +120,8 @@ export class CountStreamHub implements CountListener {
         if (resumes && !this.#sequence.changedAfter(postId, mark.seq)) known.set(postId, count.version);
         else send.push(count);
       }
-      stream.open(send, known, resumes ? formatEventId(mark) : NOTHING_SEEN, upTo);
+      const sent = stream.open(send, known, resumes ? formatEventId(mark) : NOTHING_SEEN, upTo, performance.now());
+      if (sent > 0) this.#deps.metrics.events.inc(sent);
     } catch (error) {
       stream.close('gone');
       throw error;
@@ -119,11 +132,15 @@ export class CountStreamHub implements CountListener {
   }
 
   changed(counts: readonly VersionedCount[]): void {
+    let now: number | undefined;
     for (const count of counts) {
       const seq = this.#sequence.next(count.postId);
       const watchers = this.#watchers.get(count.postId);
       if (watchers === undefined) continue;
-      for (const stream of watchers) stream.offer(count, seq);
+      const change = new CountChange(count, seq, this.#epoch);
+      for (const stream of watchers) {
+        if (stream.offer(change) && !this.#dirty.has(stream)) this.#markDirty(stream, (now ??= performance.now()));
+      }
     }
   }
 
@@ -137,7 +154,49 @@ export class CountStreamHub implements CountListener {
     );
   }
 
+  /** Adds a stream holding changes to the dirty set; the flush timer fires by the time it is due. */
+  #markDirty(stream: CountStream, now: number): void {
+    this.#dirty.add(stream);
+    const at = now + Math.max(0, stream.dueIn(now));
+    // A timer already set to fire by then (within a millisecond) will flush it too.
+    if (at < this.#flushAt - 1) this.#arm(at, now);
+  }
+
+  #arm(at: number, now: number): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushAt = at;
+    this.#flushTimer = setTimeout(() => this.#flushDue(), Math.max(0, Math.ceil(at - now)));
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#flushAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Flushes every dirty stream that is due; the timer is set again for the earliest one left. */
+  #flushDue(): void {
+    this.#flushTimer = undefined;
+    this.#flushAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    let events = 0;
+    for (const stream of this.#dirty) {
+      const wait = stream.dueIn(now);
+      if (wait > 0) {
+        // A timer fires on the event loop's cached clock, up to a few ms early by this one.
+        next = Math.min(next, wait);
+        continue;
+      }
+      this.#dirty.delete(stream);
+      events += stream.flush(now);
+    }
+    if (events > 0) this.#deps.metrics.events.inc(events);
+    if (this.#dirty.size > 0) this.#arm(now + Math.max(1, next), now);
+  }
+
   #remove(stream: CountStream, reason: CloseReason): void {
+    this.#dirty.delete(stream);
     if (!this.#streams.delete(stream)) return;
     for (const postId of stream.posts) {
       const set = this.#watchers.get(postId);

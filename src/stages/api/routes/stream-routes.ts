@@ -19,7 +19,6 @@ const SSE_EVENT = {
 const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
   // nginx and similar proxies would otherwise buffer the stream.
   'x-accel-buffering': 'no',
 } as const;
@@ -54,16 +53,31 @@ export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptio
   );
 }
 
+/**
+ * The response as a stream's sink. The body is not chunked: it ends with the connection
+ * (`Connection: close`), which is how an event stream ends anyway, and each flush is then one
+ * plain socket write instead of a chunk's four pieces (size, CRLF, text, CRLF). With 1,000
+ * streams flushing 10 times a second these writes are most of the streams' cost (see
+ * BENCHMARKS.md, "Live streams: what 1,000 streams cost").
+ */
 function responseSink(res: ServerResponse): StreamSink {
   const head = (): void => {
     if (res.headersSent) return;
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, SSE_HEADERS);
     res.socket?.setNoDelay(true);
   };
   return {
     write: (text) => {
-      head();
-      if (!res.destroyed) res.write(text);
+      if (res.destroyed) return;
+      const socket = res.socket;
+      // Once the head is out, the body is raw bytes on the socket (not chunked): writing there
+      // directly skips the response's cork and its uncork on the next tick, per write.
+      if (res.headersSent && socket !== null) socket.write(text);
+      else {
+        head();
+        res.write(text);
+      }
     },
     get buffered() {
       return res.writableLength;
