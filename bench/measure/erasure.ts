@@ -1,6 +1,6 @@
 /**
  * Erasing one user with many likes while the normal write load runs (issue 15):
- * `./tally node bench/measure/erasure.ts [--mode embedded|distributed] [--likes 100000] [--load-seconds 10]`;
+ * `./tally node bench/measure/erasure.ts [--mode embedded|distributed] [--store postgres|dynamodb] [--likes 100000] [--load-seconds 10]`;
  *
  * `--rate 5000 --writers 4 --batch 200` shape the other traffic.
  *
@@ -27,6 +27,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface Args {
   readonly mode: 'embedded' | 'distributed';
+  /** The distributed store profile (`--store` of `./tally serve`). */
+  readonly store: string;
   readonly likes: number;
   readonly loadSeconds: number;
   readonly writers: number;
@@ -42,7 +44,7 @@ function parse(argv: readonly string[]): Args {
   };
   const mode = get('mode', 'embedded');
   if (mode !== 'embedded' && mode !== 'distributed') throw new Error('--mode embedded|distributed');
-  return { mode, likes: Number(get('likes', '100000')), loadSeconds: Number(get('load-seconds', '10')), writers: Number(get('writers', '4')), batch: Number(get('batch', '200')), rate: Number(get('rate', '5000')) };
+  return { mode, store: get('store', 'postgres'), likes: Number(get('likes', '100000')), loadSeconds: Number(get('load-seconds', '10')), writers: Number(get('writers', '4')), batch: Number(get('batch', '200')), rate: Number(get('rate', '5000')) };
 }
 
 async function startTally(args: readonly string[]): Promise<{ url: string; stop: () => Promise<void> }> {
@@ -110,7 +112,7 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-erasure-'));
   const ns = `b_${Math.random().toString(36).slice(2, 10)}`;
-  const serveArgs = args.mode === 'embedded' ? ['serve', '--data', dir, '--port', '0', '--log-level', 'warn'] : ['serve', '--distributed', '--namespace', ns, '--port', '0', '--log-level', 'warn'];
+  const serveArgs = args.mode === 'embedded' ? ['serve', '--data', dir, '--port', '0', '--log-level', 'warn'] : ['serve', '--distributed', '--store', args.store, '--namespace', ns, '--port', '0', '--log-level', 'warn'];
   const tally = await startTally([...serveArgs, '--reconcile-interval-ms', '0', '--wait-applied-ms', '60000']);
   try {
     const started = performance.now();
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
   } finally {
     await tally.stop();
     rmSync(dir, { recursive: true, force: true });
-    if (args.mode === 'distributed') await promisify(execFile)(process.execPath, ['src/cli/main.ts', 'namespace', 'drop', ns], { cwd: ROOT }).catch((e: unknown) => console.error(`dropping ${ns}: ${String(e)}`));
+    if (args.mode === 'distributed') await promisify(execFile)(process.execPath, ['src/cli/main.ts', 'namespace', 'drop', ns, '--store', args.store], { cwd: ROOT }).catch((e: unknown) => console.error(`dropping ${ns}: ${String(e)}`));
   }
 }
 
