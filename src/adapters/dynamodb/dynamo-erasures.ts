@@ -27,6 +27,12 @@ export interface DynamoErasuresDeps {
   readonly leaseMs: number;
   /** How long a step waits for a recount holding its posts before giving up (retriable). */
   readonly lockWaitMs: number;
+  /**
+   * How long the by-user index may lag the table: a user part scans only once this long has passed
+   * since its first step (2 s on AWS, whose global secondary indexes are eventually consistent; 0
+   * on the emulator, whose index is synchronous).
+   */
+  readonly indexLagMs: number;
   /** A page of the user's likes from the by-user index, newest first (the Likes tab's read). */
   readonly userLikes: (userId: string, limit: number, cursor: string | undefined) => Promise<UserLikesPage>;
 }
@@ -51,6 +57,8 @@ interface PartState {
   readonly cursor: string;
   readonly removed: number;
   readonly done: boolean;
+  /** When a user part's first step ran (ms since the epoch), when it waits for the index. */
+  readonly startedAt: number | undefined;
 }
 
 /**
@@ -79,9 +87,12 @@ interface PartState {
  * Post erasures read the base table, every shard of the post with strongly consistent queries, so a
  * like applied just before the marker is always found. User erasures read the by-user global
  * secondary index (`likesOf`), the only index of a user's likes: on AWS a GSI is eventually
- * consistent, so a like applied in the instant before the marker may show up there a moment late,
- * and a part whose scan ends before it appears would miss it. On the emulator the index is
- * synchronous. A row the index still shows after its delete fails its condition and counts nothing.
+ * consistent, so a like applied in the instant before the marker may show up there a moment late.
+ * Ingest applies every event before the marker, then calls the first step: a user part's first
+ * step only records when it ran, and the steps until `indexLagMs` later answer "not done" without
+ * scanning, so the scan starts once the likes written before the marker have reached the index
+ * (unless it lags more than that; the emulator's index is synchronous, and there it scans at
+ * once). A row the index still shows after its delete fails its condition and counts nothing.
  */
 export class DynamoErasures {
   readonly #d: DynamoErasuresDeps;
@@ -92,6 +103,12 @@ export class DynamoErasures {
 
   async step(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
     const d = this.#d;
+    const settles = marker.op === 'erase-user' && d.indexLagMs > 0;
+    if (settles) {
+      // Waiting for the index: nothing to write, so no claim (the claim of the step that scans fences it).
+      const startedAt = (await this.#part(marker.erasureId, place.partition))?.startedAt;
+      if (startedAt !== undefined && Date.now() < startedAt + d.indexLagMs) return { removed: 0, done: false };
+    }
     const at = { partition: place.partition, offset: place.offset };
     const holder = randomUUID();
     await d.fence.claim([at], [], holder, d.leaseMs, true);
@@ -99,6 +116,10 @@ export class DynamoErasures {
       const part = await this.#part(marker.erasureId, place.partition);
       if (part === undefined) await this.accepted(marker, markerPartitions(marker, place.partitions).length);
       const cursor = part?.cursor ?? '';
+      if (settles && part?.startedAt === undefined) {
+        await this.#save(marker.erasureId, place, { rows: [], cursor, last: false }, holder, Date.now());
+        return { removed: 0, done: false };
+      }
       // A done part has its position past the marker in the same transaction, so the claim refused it already.
       const scan: Scan = part?.done === true ? { rows: [], cursor, last: true } : marker.op === 'erase-user' ? await this.#userRows(marker.target, cursor, limit) : await this.#postRows(marker.target, cursor, limit);
       const doomed = scan.rows.filter((row) => rowInPartition(marker, row.postId, row.userId, place.partition, place.partitions));
@@ -283,8 +304,8 @@ export class DynamoErasures {
     return 0;
   }
 
-  /** Stores the part's cursor and, at its end, `done` with the position past the marker; lets go of the partition. */
-  async #save(erasureId: string, place: MarkerPlace, scan: Scan, holder: string): Promise<void> {
+  /** Stores the part's cursor (and `startedAt` when given) and, at its end, `done` with the position past the marker; lets go of the partition. */
+  async #save(erasureId: string, place: MarkerPlace, scan: Scan, holder: string, startedAt?: number): Promise<void> {
     const d = this.#d;
     const to = scan.last ? [{ partition: place.partition, offset: place.offset + 1 }] : [];
     const actions: TransactWriteItem[] = [
@@ -293,9 +314,9 @@ export class DynamoErasures {
         Update: {
           TableName: d.names.positions,
           Key: partKey(erasureId, place.partition),
-          UpdateExpression: 'SET #c = :c, #d = :d',
-          ExpressionAttributeNames: { '#c': 'cursor', '#d': 'done' },
-          ExpressionAttributeValues: { ':c': str(scan.cursor), ':d': num(scan.last ? 1 : 0) },
+          UpdateExpression: startedAt === undefined ? 'SET #c = :c, #d = :d' : 'SET #c = :c, #d = :d, #s = :s',
+          ExpressionAttributeNames: { '#c': 'cursor', '#d': 'done', ...(startedAt === undefined ? {} : { '#s': 'startedAt' }) },
+          ExpressionAttributeValues: { ':c': str(scan.cursor), ':d': num(scan.last ? 1 : 0), ...(startedAt === undefined ? {} : { ':s': num(startedAt) }) },
         },
       },
     ];
@@ -320,5 +341,5 @@ function partKey(erasureId: string, partition: number): Item {
 }
 
 function toPart(item: Item): PartState {
-  return { cursor: getS(item, 'cursor') ?? '', removed: getN(item, 'removed') ?? 0, done: getN(item, 'done') === 1 };
+  return { cursor: getS(item, 'cursor') ?? '', removed: getN(item, 'removed') ?? 0, done: getN(item, 'done') === 1, startedAt: getN(item, 'startedAt') };
 }

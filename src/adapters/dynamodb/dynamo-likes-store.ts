@@ -13,7 +13,7 @@ import { backoffMs, createDynamoClient, withRetry, type DynamoSettings } from '.
 import { DynamoErasures } from './dynamo-erasures.ts';
 import { DynamoFence, partitionsOf } from './dynamo-fence.ts';
 import { bucketOf, DynamoPostLocks } from './dynamo-post-locks.ts';
-import { DynamoRelayProgress } from './dynamo-relay-progress.ts';
+import { DynamoRelayProgress, streamLagMs } from './dynamo-relay-progress.ts';
 import { dynamoTableNames, LIKES_BY_TIME_INDEX, LIKES_BY_USER_INDEX, type DynamoTableNames } from './dynamo-tables.ts';
 import { classifyPk, likeKey, RECOUNT_PREFIX } from './likes-keys.ts';
 import { packTransactions } from './transaction-packing.ts';
@@ -77,6 +77,7 @@ export class DynamoLikesStore implements LikesStore {
       shards: this.#options.shards,
       leaseMs: this.#options.ingestLeaseMs ?? 5000,
       lockWaitMs: LOCK_WAIT_MS,
+      indexLagMs: streamLagMs(this.#options.endpoint),
       userLikes: (userId, limit, cursor) => this.likesOf(userId, limit, cursor),
     });
   }
