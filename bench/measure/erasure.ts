@@ -1,6 +1,6 @@
 /**
  * Erasing one user with many likes while the normal write load runs (issue 15):
- * `./tally node bench/measure/erasure.ts [--mode embedded|distributed] [--store postgres|cassandra] [--likes 100000] [--load-seconds 10]`;
+ * `./tally node bench/measure/erasure.ts [--mode embedded|distributed] [--store postgres|dynamodb|cassandra] [--likes 100000] [--load-seconds 10]`;
  *
  * `--rate 5000 --writers 4 --batch 200` shape the other traffic.
  *
@@ -28,7 +28,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 interface Args {
   readonly mode: 'embedded' | 'distributed';
   /** The distributed store profile (`--store cassandra` runs with --hot-shards 1, as it needs). */
-  readonly store: 'postgres' | 'cassandra';
+  readonly store: 'postgres' | 'dynamodb' | 'cassandra';
   readonly likes: number;
   readonly loadSeconds: number;
   readonly writers: number;
@@ -45,7 +45,7 @@ function parse(argv: readonly string[]): Args {
   const mode = get('mode', 'embedded');
   if (mode !== 'embedded' && mode !== 'distributed') throw new Error('--mode embedded|distributed');
   const store = get('store', 'postgres');
-  if (store !== 'postgres' && store !== 'cassandra') throw new Error('--store postgres|cassandra');
+  if (store !== 'postgres' && store !== 'dynamodb' && store !== 'cassandra') throw new Error('--store postgres|dynamodb|cassandra');
   return { mode, store, likes: Number(get('likes', '100000')), loadSeconds: Number(get('load-seconds', '10')), writers: Number(get('writers', '4')), batch: Number(get('batch', '200')), rate: Number(get('rate', '5000')) };
 }
 
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const args = parse(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'tally-bench-erasure-'));
   const ns = `b_${Math.random().toString(36).slice(2, 10)}`;
-  const storeArgs = args.store === 'cassandra' ? ['--store', 'cassandra', '--hot-shards', '1'] : [];
+  const storeArgs = ['--store', args.store, ...(args.store === 'cassandra' ? ['--hot-shards', '1'] : [])];
   const serveArgs = args.mode === 'embedded' ? ['serve', '--data', dir, '--port', '0', '--log-level', 'warn'] : ['serve', '--distributed', '--namespace', ns, ...storeArgs, '--port', '0', '--log-level', 'warn'];
   const tally = await startTally([...serveArgs, '--reconcile-interval-ms', '0', '--wait-applied-ms', '60000']);
   try {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { TallyError } from './errors.ts';
 import { fnv1a } from './hash.ts';
 import { logPartitionOf } from './log-key.ts';
 
@@ -32,11 +31,6 @@ export interface ErasureMarker {
 /** True for a marker (log records hold likes or markers). */
 export function isErasureMarker(value: object): value is ErasureMarker {
   return 'erasureId' in value;
-}
-
-/** The error of a store profile that cannot erase yet (501 `not_implemented`). */
-export function erasuresUnsupported(profile: string): TallyError {
-  return new TallyError('not_implemented', `erasing a user's or a post's likes is not implemented for --store ${profile} yet; use --store postgres or the embedded mode`);
 }
 
 /** The marker's kind. */

@@ -29,7 +29,6 @@ export const ERROR_CODES = [
   'bad_request',
   'headers_too_large',
   'request_timeout',
-  'not_implemented',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

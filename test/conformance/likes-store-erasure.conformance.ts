@@ -34,22 +34,10 @@ async function erasePart(likes: LikesStore, marker: ReturnType<typeof newErasure
 /**
  * The erasure contract of the LikesStore port (issue 15): bounded, fenced steps that delete only
  * the rows of their log partition, an exact removed count, the position past the marker once
- * done, a change-feed record per deleted row. `supported: false`: the store refuses with
- * `not_implemented`.
+ * done, a change-feed record per deleted row.
  */
-export function likesStoreErasureConformance(label: string, make: () => Promise<LikesStoreFixture>, options: { supported?: boolean } = {}): void {
+export function likesStoreErasureConformance(label: string, make: () => Promise<LikesStoreFixture>): void {
   describe(`LikesStore erasure conformance: ${label}`, () => {
-    if (options.supported === false) {
-      test('refuses erasures with not_implemented and reports none', async (t) => {
-        const { likes, cleanup } = await make();
-        t.after(cleanup);
-        const marker = newErasure('user', 'eve', 1);
-        await assert.rejects(likes.erasureAccepted(marker, PARTITIONS), (e: unknown) => isTallyError(e) && e.code === 'not_implemented');
-        await assert.rejects(likes.eraseStep(marker, { partition: 0, offset: 0, partitions: PARTITIONS }, 10), (e: unknown) => isTallyError(e) && e.code === 'not_implemented');
-        assert.equal(await likes.erasureStatus('user', 'eve'), undefined);
-      });
-      return;
-    }
 
     test('a user erasure: bounded steps, only its partition’s rows per part, exact removed count, position past the marker, a -1 per row in the feed', async (t) => {
       const { likes, feed, cleanup } = await make();

@@ -8,50 +8,16 @@
  * It freezes only the emulator, which no other test file uses while this one runs (the emulator
  * keeps its data in memory: it is frozen, never killed). Kafka, PostgreSQL and Redis are untouched.
  */
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDynamoClient } from '../../src/adapters/dynamodb/dynamo-client.ts';
 import { DYNAMODB_ENDPOINT } from '../adapters/dynamodb/dynamo-fixture.ts';
-import { FaultCluster, servicePid, type StoreInspector } from './fault-cluster.ts';
+import { dynamoTables } from './dynamo-inspector.ts';
+import { FaultCluster, servicePid } from './fault-cluster.ts';
 
 const KILL_ROUNDS = 3;
 const SCALE_CYCLES = 1;
 const FREEZE_MS = 10_000;
 const TESTS = 4;
-
-/** Every item of a table, with the AWS SDK's own Scan (not Tally's adapters). */
-async function scan(table: string): Promise<Record<string, AttributeValue>[]> {
-  const client = createDynamoClient({ endpoint: DYNAMODB_ENDPOINT, namespace: '' });
-  try {
-    const items: Record<string, AttributeValue>[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start === undefined ? {} : { ExclusiveStartKey: start }) }));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
-  } finally {
-    client.destroy();
-  }
-}
-
-/** The likes table's like items (`pk` = `<shard>#<postId>`, `sk` = userId) and the counts table. */
-const dynamoTables: StoreInspector = {
-  async pairs(ns) {
-    const pairs = new Set<string>();
-    for (const item of await scan(`${ns}-likes`)) {
-      const pk = item.pk?.S ?? '';
-      if (pk.startsWith('#')) continue; // recount markers
-      pairs.add(`${pk.slice(pk.indexOf('#') + 1)}/${item.sk?.S ?? ''}`);
-    }
-    return pairs;
-  },
-  async counts(ns) {
-    return new Map((await scan(`${ns}-counts`)).map((item) => [item.postId?.S ?? '', Number(item.count?.N ?? 'NaN')]));
-  },
-};
 
 const cluster = new FaultCluster({
   name: 'dynamodb',

@@ -131,8 +131,24 @@ export class DynamoFence {
    * `position_conflict`: someone took them over).
    */
   async release(partitions: readonly number[], to: readonly StreamPosition[], holder: string): Promise<void> {
+    const actions = this.releaseActions(partitions, to, holder);
+    for (let i = 0; i < actions.length; i += 100) {
+      try {
+        await transactWrite(this.#client, this.#endpoint, actions.slice(i, i + 100));
+      } catch (error) {
+        if (!(error instanceof TransactionCancelled)) throw error;
+        throw new TallyError('position_conflict', `${this.#what}: another process took over partitions ${partitions.join(', ')} before this batch was done`, { cause: error, retriable: true });
+      }
+    }
+  }
+
+  /**
+   * The updates of `release`, for a caller that commits them in its own transaction with other
+   * writes (an erasure step stores its part's state with the position past the marker).
+   */
+  releaseActions(partitions: readonly number[], to: readonly StreamPosition[], holder: string): TransactWriteItem[] {
     const offsets = new Map(to.map((p) => [p.partition, p.offset]));
-    const actions: TransactWriteItem[] = partitions.map((partition) => {
+    return partitions.map((partition) => {
       const offset = offsets.get(partition);
       return {
         Update: {
@@ -145,14 +161,6 @@ export class DynamoFence {
         },
       };
     });
-    for (let i = 0; i < actions.length; i += 100) {
-      try {
-        await transactWrite(this.#client, this.#endpoint, actions.slice(i, i + 100));
-      } catch (error) {
-        if (!(error instanceof TransactionCancelled)) throw error;
-        throw new TallyError('position_conflict', `${this.#what}: another process took over partitions ${partitions.join(', ')} before this batch was done`, { cause: error, retriable: true });
-      }
-    }
   }
 }
 

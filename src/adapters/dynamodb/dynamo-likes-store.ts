@@ -5,16 +5,18 @@ import type { StreamPosition } from '../../domain/change.ts';
 import { collapseToLastPerPair } from '../../domain/collapse.ts';
 import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCursor, type LikersCursor } from '../../domain/cursor.ts';
 import { TallyError } from '../../domain/errors.ts';
-import { erasuresUnsupported, type ErasureKind, type ErasureMarker, type ErasureStatus } from '../../domain/erasure.ts';
+import type { ErasureKind, ErasureMarker, ErasureStatus } from '../../domain/erasure.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import type { ApplyResult, Liker, LikersPage, LikesStore, LogFence, EraseStepResult, MarkerPlace, UserLike, UserLikesPage } from '../../ports/likes-store.ts';
-import { batchGet, batchWrite, getN, getS, mapLimit, num, str, transactWrite, TransactionCancelled, TRANSACT_MAX, type Item } from './dynamo-batch.ts';
+import { batchGet, batchWrite, getN, getS, mapLimit, num, str, transactWrite, TransactionCancelled, type Item } from './dynamo-batch.ts';
 import { backoffMs, createDynamoClient, withRetry, type DynamoSettings } from './dynamo-client.ts';
+import { DynamoErasures } from './dynamo-erasures.ts';
 import { DynamoFence, partitionsOf } from './dynamo-fence.ts';
 import { bucketOf, DynamoPostLocks } from './dynamo-post-locks.ts';
-import { DynamoRelayProgress } from './dynamo-relay-progress.ts';
+import { DynamoRelayProgress, streamLagMs } from './dynamo-relay-progress.ts';
 import { dynamoTableNames, LIKES_BY_TIME_INDEX, LIKES_BY_USER_INDEX, type DynamoTableNames } from './dynamo-tables.ts';
 import { classifyPk, likeKey, RECOUNT_PREFIX } from './likes-keys.ts';
+import { packTransactions } from './transaction-packing.ts';
 
 export interface DynamoLikesStoreOptions extends DynamoSettings {
   /** Shards per post in the partition key: `<hash(user) mod shards>#<postId>`. */
@@ -49,6 +51,7 @@ export class DynamoLikesStore implements LikesStore {
   #fence: DynamoFence | undefined;
   #locks: DynamoPostLocks | undefined;
   #relay: DynamoRelayProgress | undefined;
+  #erasures: DynamoErasures | undefined;
   /** A sorted snapshot of every post id, for `postsAfter` pages of one full reconcile. */
   #postsSnapshot: { readonly at: number; readonly posts: string[] } | undefined;
 
@@ -65,11 +68,24 @@ export class DynamoLikesStore implements LikesStore {
     this.#fence = new DynamoFence(deps, 'ingest', 'likes store (ingest positions)');
     this.#locks = new DynamoPostLocks(deps);
     this.#relay = new DynamoRelayProgress({ client, endpoint: this.#options.endpoint, table: this.#names.checkpoints });
+    this.#erasures = new DynamoErasures({
+      client,
+      endpoint: this.#options.endpoint,
+      names: this.#names,
+      fence: this.#fence,
+      locks: this.#locks,
+      shards: this.#options.shards,
+      leaseMs: this.#options.ingestLeaseMs ?? 5000,
+      lockWaitMs: LOCK_WAIT_MS,
+      indexLagMs: streamLagMs(this.#options.endpoint),
+      userLikes: (userId, limit, cursor) => this.likesOf(userId, limit, cursor),
+    });
   }
 
   async close(): Promise<void> {
     this.#client?.destroy();
     this.#client = undefined;
+    this.#erasures = undefined;
   }
 
   get #db(): { client: DynamoDBClient; fence: DynamoFence; locks: DynamoPostLocks; relay: DynamoRelayProgress } {
@@ -305,23 +321,29 @@ export class DynamoLikesStore implements LikesStore {
     return perShard.reduce((a, b) => a + b, 0);
   }
 
+  /** See `DynamoErasures`: fenced, crash-safe steps of conditional deletes counted in the same transactions. */
+  async eraseStep(marker: ErasureMarker, place: MarkerPlace, limit: number): Promise<EraseStepResult> {
+    return this.#erasuresOrThrow.step(marker, place, limit);
+  }
+
+  async erasureAccepted(marker: ErasureMarker, partitionsTotal: number): Promise<void> {
+    return this.#erasuresOrThrow.accepted(marker, partitionsTotal);
+  }
+
+  async erasureStatus(kind: ErasureKind, target: string): Promise<ErasureStatus | undefined> {
+    return this.#erasuresOrThrow.status(kind, target);
+  }
+
+  get #erasuresOrThrow(): DynamoErasures {
+    if (this.#erasures === undefined) throw new TallyError('not_ready', 'the DynamoDB likes store is not initialised', { retriable: true });
+    return this.#erasures;
+  }
+
   /**
    * DynamoDB keeps no index by post alone: the first page of a full reconcile scans the table's
    * keys once (a parallel Scan would be the AWS-scale version) and later pages read that sorted
    * snapshot for a minute. Posts first liked after the snapshot get their count from their changes.
    */
-  async eraseStep(_marker: ErasureMarker, _place: MarkerPlace, _limit: number): Promise<EraseStepResult> {
-    throw erasuresUnsupported('dynamodb');
-  }
-
-  async erasureAccepted(_marker: ErasureMarker, _partitionsTotal: number): Promise<void> {
-    throw erasuresUnsupported('dynamodb');
-  }
-
-  async erasureStatus(_kind: ErasureKind, _target: string): Promise<ErasureStatus | undefined> {
-    return undefined;
-  }
-
   async postsAfter(afterPostId: string, limit: number): Promise<string[]> {
     const now = Date.now();
     if (afterPostId === '' || this.#postsSnapshot === undefined || now - this.#postsSnapshot.at > 60_000) {
@@ -365,29 +387,3 @@ function newestFirst(a: Liker, b: Liker): number {
   if (a.likedAt !== b.likedAt) return b.likedAt - a.likedAt;
   return a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0;
 }
-
-/**
- * Splits events into transactions: each carries `fenceChecks` holder checks, one free-check per
- * distinct lock bucket and one write per event, at most 100 actions. Sorted by bucket first
- * (stable, so a post's events keep their order), so that a transaction checks few buckets.
- */
-export function packTransactions(events: readonly LikeEvent[], fenceChecks: number): LikeEvent[][] {
-  const groups: LikeEvent[][] = [];
-  let current: LikeEvent[] = [];
-  let buckets = new Set<number>();
-  for (const event of [...events].sort((a, b) => bucketOf(a.postId) - bucketOf(b.postId))) {
-    const bucket = bucketOf(event.postId);
-    const extra = buckets.has(bucket) ? 1 : 2;
-    if (current.length > 0 && fenceChecks + buckets.size + current.length + extra > TRANSACT_MAX) {
-      groups.push(current);
-      current = [];
-      buckets = new Set();
-    }
-    current.push(event);
-    buckets.add(bucket);
-  }
-  if (current.length > 0) groups.push(current);
-  return groups;
-}
-
-

@@ -19,7 +19,7 @@ export interface DynamoTableNames {
   readonly likes: string;
   /** Counts (`postId`), with the sequence of the counter batch that last wrote each. */
   readonly counts: string;
-  /** Fence positions of ingest and counter, recount locks, the counter's redo batches (`kind`, `id`). */
+  /** Fence positions of ingest and counter, recount locks, the counter's redo batches, erasures and their parts (`kind`, `id`). */
   readonly positions: string;
   /** The stream capture's checkpoint: one state item per namespace (`id`). */
   readonly checkpoints: string;

@@ -28,5 +28,4 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   headers_too_large: 431,
   request_timeout: 408,
-  not_implemented: 501,
 };

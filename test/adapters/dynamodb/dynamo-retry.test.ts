@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { batchGet, batchWrite, BATCH_WRITE_MAX, transactWrite, TransactionCancelled } from '../../../src/adapters/dynamodb/dynamo-batch.ts';
 import { backoffMs, isLocalEndpoint, withRetry } from '../../../src/adapters/dynamodb/dynamo-client.ts';
-import { packTransactions } from '../../../src/adapters/dynamodb/dynamo-likes-store.ts';
+import { packTransactions } from '../../../src/adapters/dynamodb/transaction-packing.ts';
 import { bucketOf } from '../../../src/adapters/dynamodb/dynamo-post-locks.ts';
 import { compareSequence, recordToChange } from '../../../src/adapters/dynamodb/stream-records.ts';
 import { isTallyError } from '../../../src/domain/errors.ts';
