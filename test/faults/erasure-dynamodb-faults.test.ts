@@ -10,14 +10,10 @@
  * minute a round. Only Tally's own processes are killed; the emulator, Kafka and Redis are
  * untouched, so this file may run beside other tests.
  */
-import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DYNAMODB_ENDPOINT } from '../adapters/dynamodb/dynamo-fixture.ts';
-import { ErasureClient } from '../helpers/erasure-client.ts';
-import { eventually } from '../helpers/wait.ts';
 import { dynamoTables } from './dynamo-inspector.ts';
-import { erasureApplied, erasureMidway, seedVictim, type ErasureRound } from './erasure-rounds.ts';
+import { eraseUnderKills, type ErasureRound } from './erasure-rounds.ts';
 import { FaultCluster, type StageKind } from './fault-cluster.ts';
 
 const ROUND: ErasureRound = { likes: 500, shared: 50 };
@@ -45,32 +41,7 @@ const KINDS = (process.env.ERASURE_KILLS?.split(',') ?? ['ingest', 'counter', 'c
 
 test(`dynamodb: kill -9 of ${KINDS.join(', ')}, each while erasing a user with ${ROUND.likes} likes: each erasure completes, counts are exact per pair`, { timeout: 240_000 }, async (t) => {
   await cluster.start();
-  const client = new ErasureClient(() => cluster.apiUrl());
-  for (const kind of KINDS) {
-    const victim = `gone-${kind}`;
-    const started = Date.now();
-    const posts = await seedVictim(client, ROUND, `${kind}v`, victim);
-    const seededMs = Date.now() - started;
-    await client.accepted('DELETE', `/v1/users/${victim}/likes`);
-    const at = await erasureMidway(client, ROUND, victim);
-    const restartMs = await cluster.killAndRestart(kind);
-    const status = await erasureApplied(client, victim, 120_000);
-    assert.equal(status.removed, ROUND.likes, `${kind}: every like removed, none counted twice`);
-    await cluster.pipelineFlows(`after the erasure with a ${kind} kill`);
-    const pairs = await dynamoTables.pairs(cluster.ns);
-    assert.equal([...pairs].filter((p) => p.endsWith(`/${victim}`)).length, 0, `${kind}: no row of the erased user`);
-    const expected = (i: number): number => (i < ROUND.shared ? 1 : 0);
-    const served = await eventually(`${kind}: counts of the erased user's posts settle`, 60_000, async () => {
-      const counts = await client.counts(posts);
-      return posts.every((p, i) => (counts.get(p) ?? 0) === expected(i)) ? counts : undefined;
-    }, 250).catch(() => undefined);
-    const stored = await dynamoTables.counts(cluster.ns);
-    const wrong = posts.filter((p, i) => (stored.get(p) ?? 0) !== expected(i) || (pairs.has(`${p}/${victim}-keeper`) ? 1 : 0) !== expected(i));
-    assert.deepEqual(wrong.slice(0, 10).map((p) => `${p}: stored ${String(stored.get(p))}, keeper row ${String(pairs.has(`${p}/${victim}-keeper`))}, victim row ${String(pairs.has(`${p}/${victim}`))}`), [], `${kind}: stored counts and rows exact per pair (${wrong.length} wrong)`);
-    assert.ok(served !== undefined, `${kind}: the API serves the exact counts`);
-    t.diagnostic(`${kind}: seeded in ${seededMs} ms; killed after ${at} of ${ROUND.likes} removed, restarted in ${restartMs} ms; erasure applied ${Date.now() - started - seededMs} ms after it was sent, counts exact`);
-    await sleep(200);
-  }
+  await eraseUnderKills(t, { cluster, inspector: dynamoTables, round: ROUND, kinds: KINDS, appliedTimeoutMs: 120_000 });
   passed++;
 });
 

@@ -1,5 +1,8 @@
-import type { ErasureClient } from '../helpers/erasure-client.ts';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErasureClient } from '../helpers/erasure-client.ts';
 import { eventually } from '../helpers/wait.ts';
+import type { FaultCluster, StageKind, StoreInspector } from './fault-cluster.ts';
 
 /** The size of one erasure-under-a-kill round. */
 export interface ErasureRound {
@@ -59,5 +62,53 @@ export async function erasureApplied(client: ErasureClient, victim: string, time
     );
   } catch (error) {
     throw new Error(`${String(error)}; last status ${JSON.stringify(last)}`, { cause: error });
+  }
+}
+
+/** How `eraseUnderKills` runs its rounds on one distributed cluster. */
+export interface ErasureKillRounds {
+  readonly cluster: FaultCluster;
+  /** The cluster's store, read directly (not through Tally). */
+  readonly inspector: StoreInspector;
+  readonly round: ErasureRound;
+  /** The stages to kill, one round each. */
+  readonly kinds: readonly StageKind[];
+  /** How long an erasure may take to be applied after its kill. */
+  readonly appliedTimeoutMs: number;
+}
+
+/**
+ * One round per stage kind: seed a user, erase it, kill -9 the stage when the erasure is under
+ * way, restart it; then the erasure is applied with exactly `round.likes` removed, the user has no
+ * row left, and every count of its posts (stored and served) equals its rows per pair.
+ */
+export async function eraseUnderKills(t: { diagnostic: (message: string) => void }, rounds: ErasureKillRounds): Promise<void> {
+  const { cluster, inspector, round } = rounds;
+  const client = new ErasureClient(() => cluster.apiUrl());
+  for (const kind of rounds.kinds) {
+    const victim = `gone-${kind}`;
+    const started = Date.now();
+    const posts = await seedVictim(client, round, `${kind}v`, victim);
+    const seededMs = Date.now() - started;
+    await client.accepted('DELETE', `/v1/users/${victim}/likes`);
+    const at = await erasureMidway(client, round, victim);
+    const restartMs = await cluster.killAndRestart(kind);
+    const status = await erasureApplied(client, victim, rounds.appliedTimeoutMs);
+    const erasedMs = Date.now() - started - seededMs;
+    assert.equal(status.removed, round.likes, `${kind}: every like removed, none counted twice`);
+    await cluster.pipelineFlows(`after the erasure with a ${kind} kill`);
+    const pairs = await inspector.pairs(cluster.ns);
+    assert.equal([...pairs].filter((p) => p.endsWith(`/${victim}`)).length, 0, `${kind}: no row of the erased user`);
+    const expected = (i: number): number => (i < round.shared ? 1 : 0);
+    const served = await eventually(`${kind}: counts of the erased user's posts settle`, 60_000, async () => {
+      const counts = await client.counts(posts);
+      return posts.every((p, i) => (counts.get(p) ?? 0) === expected(i)) ? counts : undefined;
+    }, 250).catch(() => undefined);
+    const stored = await inspector.counts(cluster.ns);
+    const wrong = posts.filter((p, i) => (stored.get(p) ?? 0) !== expected(i) || (pairs.has(`${p}/${victim}-keeper`) ? 1 : 0) !== expected(i));
+    assert.deepEqual(wrong.slice(0, 10).map((p) => `${p}: stored ${String(stored.get(p))}, keeper row ${String(pairs.has(`${p}/${victim}-keeper`))}, victim row ${String(pairs.has(`${p}/${victim}`))}`), [], `${kind}: stored counts and rows exact per pair (${wrong.length} wrong)`);
+    assert.ok(served !== undefined, `${kind}: the API serves the exact counts`);
+    t.diagnostic(`${kind}: seeded in ${seededMs} ms; killed after ${at} of ${round.likes} removed, restarted in ${restartMs} ms; erasure applied ${erasedMs} ms after it was sent, counts exact`);
+    await sleep(200);
   }
 }
