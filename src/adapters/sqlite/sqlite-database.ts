@@ -12,10 +12,10 @@ export type Durability = 'durable' | 'crash-safe';
 
 /**
  * Page size of a new database file, in bytes. 16 KiB instead of SQLite's 4 KiB: shallower B-trees
- * and a quarter of the pages to split and to write to the WAL at each commit. With the Likes tab's
- * by-user index, whose inserts land on random pages, the ingest transaction costs ≈ 15% less CPU
- * (BENCHMARKS.md, "Likes tab index cost"). Only a new file takes it: SQLite cannot change the page
- * size of a WAL file in place.
+ * and a quarter as many leaf pages for a batch to dirty and for the commit to write to the WAL.
+ * The Likes tab's by-user index puts each like on a random leaf, so with it the ingest transaction
+ * costs 15–25% less CPU (BENCHMARKS.md, "Likes tab index cost"). Only a new file takes it: SQLite
+ * cannot change the page size of a WAL file in place.
  */
 export const PAGE_SIZE = 16384;
 
