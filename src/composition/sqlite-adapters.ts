@@ -3,7 +3,6 @@ import { SqliteCounterStore } from '../adapters/sqlite/sqlite-counter-store.ts';
 import { SqliteDatabase } from '../adapters/sqlite/sqlite-database.ts';
 import { SqliteEventLog } from '../adapters/sqlite/sqlite-event-log.ts';
 import { SqliteLikesStore } from '../adapters/sqlite/sqlite-likes-store.ts';
-import { WorkerLogWriter } from '../adapters/sqlite/sqlite-log-writer.ts';
 import type { Options } from '../config/options.ts';
 import type { Lifecycle } from '../ports/lifecycle.ts';
 
@@ -36,9 +35,7 @@ export interface SqliteAdapters {
 export function openSqliteAdapters(options: Options, role: SqliteThreadRole, hooks: { onCommitted?: () => void } = {}): SqliteAdapters {
   const logDb = new SqliteDatabase(options.dataDir, { file: 'log.db', roles: ['log'], checkpointer: role !== 'pipeline', keepRecent: role === 'all' });
   const storeDb = new SqliteDatabase(options.dataDir, { file: 'tally.db', roles: ['store'], checkpointer: role !== 'api', keepRecent: role !== 'api' });
-  // The api thread commits log appends in a thread of its own: it keeps answering during the fsync.
-  const writer = role === 'api' && logDb.path !== ':memory:' ? new WorkerLogWriter(logDb.path) : undefined;
-  const events = new SqliteEventLog(logDb, { partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, ...hooks, writer });
+  const events = new SqliteEventLog(logDb, { partitions: options.partitions, maxPendingEvents: options.maxPendingEvents, ...hooks });
   const likes = new SqliteLikesStore(storeDb, { shards: options.likesShards });
   const feed = new SqliteChangeFeed(storeDb);
   const counters = new SqliteCounterStore(storeDb);

@@ -6,7 +6,6 @@ import type { LikeEvent } from '../../domain/like-event.ts';
 import { isErasureMarker, markerPartitions, type ErasureMarker } from '../../domain/erasure.ts';
 import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } from '../../ports/event-log.ts';
 import { decodeRecord, encodeEvents, encodeMarker } from './sqlite-codec.ts';
-import { InThreadLogWriter, type LogRecordRow, type LogRecordWriter } from './sqlite-log-writer.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 
 const TOPIC = 'log_records';
@@ -17,8 +16,6 @@ export interface SqliteEventLogOptions {
   readonly maxPendingEvents: number;
   /** Called after each group commit (a consumer in another thread is woken through it). */
   readonly onCommitted?: () => void;
-  /** Who commits the groups; default: this thread, on `db`'s connection. */
-  readonly writer?: LogRecordWriter;
 }
 
 interface PendingAppend {
@@ -30,9 +27,8 @@ interface PendingAppend {
 }
 
 /**
- * The embedded like-events log. Appends are group committed: one fsynced transaction, one record
- * per partition holding all of its events. One group is written at a time; the appends that
- * arrive while it commits form the next group.
+ * The embedded like-events log. Appends that arrive in the same event-loop turn are group
+ * committed: one fsynced transaction, one record per partition holding all of its events.
  */
 export class SqliteEventLog implements EventLog {
   readonly partitions: number;
@@ -43,11 +39,8 @@ export class SqliteEventLog implements EventLog {
   #pending: PendingAppend[] = [];
   #pendingEvents = 0;
   #flushScheduled = false;
-  /** The group being committed, if any. */
-  #writing: Promise<void> | undefined;
-  #ready = false;
   #nextOffsets: number[] = [];
-  readonly #writer: LogRecordWriter;
+  #insert: StatementSync | undefined;
   readonly #onCommitted: (() => void) | undefined;
 
   constructor(db: SqliteDatabase, options: SqliteEventLogOptions) {
@@ -55,7 +48,6 @@ export class SqliteEventLog implements EventLog {
     this.partitions = options.partitions;
     this.#maxPendingEvents = options.maxPendingEvents;
     this.#onCommitted = options.onCommitted;
-    this.#writer = options.writer ?? new InThreadLogWriter(db);
   }
 
   async init(): Promise<void> {
@@ -72,7 +64,7 @@ export class SqliteEventLog implements EventLog {
       this.#nextOffsets[row.partition] = Math.max(this.#nextOffsets[row.partition] ?? 0, row.next);
     }
     conn.prepare("INSERT INTO log_settings (key, value) VALUES ('partitions', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(this.partitions));
-    this.#ready = true;
+    this.#insert = conn.prepare('INSERT INTO log_records (partition, base_offset, event_count, payload) VALUES (?, ?, ?, ?)');
   }
 
   /**
@@ -109,12 +101,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   async close(): Promise<void> {
-    // Appends already accepted are committed (or fail) before the writer stops.
-    while (this.#writing !== undefined || this.#pending.length > 0) {
-      this.#flush();
-      await this.#writing;
-    }
-    await this.#writer.close();
+    this.#flush();
   }
 
   append(events: readonly LikeEvent[]): Promise<AppendResult> {
@@ -146,12 +133,12 @@ export class SqliteEventLog implements EventLog {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.#writing !== undefined) return; // the commit in flight flushes again when it ends
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
     this.#pendingEvents = 0;
-    if (!this.#ready) {
+    const insert = this.#insert;
+    if (insert === undefined) {
       for (const append of batch) append.reject(new TallyError('not_ready', 'the event log is not initialised', { retriable: true }));
       return;
     }
@@ -174,40 +161,36 @@ export class SqliteEventLog implements EventLog {
       return partitions;
     });
     const after = new Map<number, number>();
-    const rows: LogRecordRow[] = [];
-    const recent: [string, LikeEvent[]][] = [];
-    for (const [partition, events] of byPartition) {
-      const base = this.#nextOffsets[partition] ?? 0;
-      rows.push({ partition, base, count: events.length, payload: encodeEvents(events) });
-      recent.push([`${partition}:${base}`, events]);
-      after.set(partition, base + events.length);
-    }
-    // Each marker is a record of its own, after this group's likes in its partitions.
-    for (const { marker, partitions } of markers) {
-      const payload = encodeMarker(marker);
-      for (const partition of partitions) {
-        const base = after.get(partition) ?? this.#nextOffsets[partition] ?? 0;
-        rows.push({ partition, base, count: 1, payload });
-        after.set(partition, base + 1);
-      }
-    }
-    const committed = (): void => {
-      for (const [partition, next] of after) this.#nextOffsets[partition] = next;
-      for (const [key, events] of recent) this.#db.recentEvents.set(key, events);
-      this.#db.notify(TOPIC);
-      this.#onCommitted?.();
-      batch.forEach((append, i) => {
-        const positions: StreamPosition[] = [];
-        for (const partition of touched[i] ?? []) positions.push({ partition, offset: after.get(partition) ?? 0 });
-        append.resolve({ positions });
+    try {
+      this.#db.transaction('durable', () => {
+        for (const [partition, events] of byPartition) {
+          const base = this.#nextOffsets[partition] ?? 0;
+          insert.run(partition, base, events.length, encodeEvents(events));
+          this.#db.recentEvents.set(`${partition}:${base}`, events);
+          after.set(partition, base + events.length);
+        }
+        // Each marker is a record of its own, after this group's likes in its partitions.
+        for (const { marker, partitions } of markers) {
+          const payload = encodeMarker(marker);
+          for (const partition of partitions) {
+            const base = after.get(partition) ?? this.#nextOffsets[partition] ?? 0;
+            insert.run(partition, base, 1, payload);
+            after.set(partition, base + 1);
+          }
+        }
       });
-    };
-    const failed = (error: unknown): void => {
+    } catch (cause) {
+      const error = new TallyError('backend_unavailable', `could not write to the embedded log ${this.#db.path}: ${String(cause)}`, { cause, retriable: true });
       for (const append of batch) append.reject(error);
-    };
-    this.#writing = this.#writer.write(rows).then(committed, failed).finally(() => {
-      this.#writing = undefined;
-      if (this.#pending.length > 0) this.#flush();
+      return;
+    }
+    for (const [partition, next] of after) this.#nextOffsets[partition] = next;
+    this.#db.notify(TOPIC);
+    this.#onCommitted?.();
+    batch.forEach((append, i) => {
+      const positions: StreamPosition[] = [];
+      for (const partition of touched[i] ?? []) positions.push({ partition, offset: after.get(partition) ?? 0 });
+      append.resolve({ positions });
     });
   }
 
