@@ -47,11 +47,6 @@ export class LikedPairsFilter {
     return this.#ready;
   }
 
-  /** Pairs held so far (likes seen, not distinct pairs). */
-  get size(): number {
-    return this.#layers.reduce((sum, layer) => sum + layer.size, 0);
-  }
-
   /** Learns the likes among durable events (call it for every append, from the start). */
   accepted(events: readonly LikeEvent[]): void {
     for (const event of events) if (event.op === 'like') this.#add(event.postId, event.userId);
@@ -152,7 +147,7 @@ class BloomLayer {
 }
 
 /** Two independent 32-bit hashes of the pair (FNV-1a and a multiply-xorshift mix of the same code units). */
-export function pairHashes(postId: string, userId: string): [number, number] {
+function pairHashes(postId: string, userId: string): [number, number] {
   let a = 0x811c9dc5;
   let b = 0x9e3779b9;
   for (let i = 0; i < postId.length; i++) {
