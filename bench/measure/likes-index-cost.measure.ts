@@ -23,22 +23,26 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { generateWorkload } from '../workload.ts';
 
-type Variant = 'none' | 'index' | 'deferred';
+type Variant = 'none' | 'index' | 'deferred' | 'levels';
 const variant = (process.argv[2] ?? 'index') as Variant;
-if (!['none', 'index', 'deferred'].includes(variant)) throw new Error(`unknown variant ${variant}: none, index or deferred`);
+if (!['none', 'index', 'deferred', 'levels'].includes(variant)) throw new Error(`unknown variant ${variant}: none, index, deferred or levels`);
 const events = Number(process.argv[3] ?? 1_000_000);
 const batch = Number(process.argv[4] ?? 20_000);
 const pageSize = Number(process.argv[5] ?? 16384);
+const postsN = Number(process.argv[6] ?? 100_000);
+const LEVEL_MIN = Number(process.argv[7] ?? 200_000);
+const LEVEL_RATIO = Number(process.argv[8] ?? 16);
 const MERGE_EVERY = 200_000;
 const MERGE_CHUNK = 50_000;
 
-const w = generateWorkload({ events, posts: 100_000, users: 10_000_000, zipf: 1.2, hotShare: 0, unlikeShare: 0.1, seed: 42, minGap: 8000 });
+let mergeCpuMs = 0;
+const w = generateWorkload({ events, posts: postsN, users: 10_000_000, zipf: 1.2, hotShare: 0, unlikeShare: 0.1, seed: 42, minGap: 8000 });
 const dir = mkdtempSync(join(tmpdir(), 'tally-index-cost-'));
 const db = new DatabaseSync(join(dir, 'tally.db'));
 db.exec(`PRAGMA page_size = ${pageSize}`);
 db.exec('PRAGMA journal_mode = WAL');
 db.exec('PRAGMA synchronous = NORMAL');
-db.exec('PRAGMA cache_size = -262144');
+db.exec(`PRAGMA cache_size = -${Number(process.env.CACHE_KIB ?? 262144)}`);
 db.exec('PRAGMA temp_store = MEMORY');
 db.exec('PRAGMA wal_autocheckpoint = 10000');
 db.exec(`
@@ -46,12 +50,35 @@ CREATE TABLE likes (post_id TEXT NOT NULL, shard INTEGER NOT NULL, user_id TEXT 
 CREATE INDEX likes_newest_first ON likes (post_id, liked_at DESC, user_id);
 CREATE TABLE change_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL);
 CREATE TABLE user_likes (user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, PRIMARY KEY (user_id, liked_at DESC, post_id)) WITHOUT ROWID;
+CREATE TABLE user_likes_recent (user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, op INTEGER NOT NULL, PRIMARY KEY (user_id, liked_at DESC, post_id)) WITHOUT ROWID;
 CREATE TABLE user_likes_pending (seq INTEGER PRIMARY KEY, user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, op INTEGER NOT NULL);`);
 if (variant === 'index') db.exec('CREATE INDEX likes_by_user ON likes (user_id, liked_at DESC, post_id)');
 if (variant === 'deferred') {
   db.exec(`
 CREATE TRIGGER likes_pending_insert AFTER INSERT ON likes BEGIN INSERT INTO user_likes_pending (user_id, liked_at, post_id, op) VALUES (NEW.user_id, NEW.liked_at, NEW.post_id, 1); END;
 CREATE TRIGGER likes_pending_delete AFTER DELETE ON likes BEGIN INSERT INTO user_likes_pending (user_id, liked_at, post_id, op) VALUES (OLD.user_id, OLD.liked_at, OLD.post_id, 0); END;`);
+}
+
+if (variant === 'levels') {
+  db.exec(`
+CREATE TRIGGER likes_recent_insert AFTER INSERT ON likes BEGIN INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, op) VALUES (NEW.user_id, NEW.liked_at, NEW.post_id, 1); END;
+CREATE TRIGGER likes_recent_delete AFTER DELETE ON likes BEGIN INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, op) VALUES (OLD.user_id, OLD.liked_at, OLD.post_id, 0); END;`);
+}
+let recentRows = 0;
+let mainRows = 0;
+const levelIns = db.prepare('INSERT OR REPLACE INTO user_likes (user_id, liked_at, post_id) SELECT user_id, liked_at, post_id FROM user_likes_recent WHERE op = 1 ORDER BY user_id, liked_at DESC, post_id');
+const levelDel = db.prepare('DELETE FROM user_likes WHERE (user_id, liked_at, post_id) IN (SELECT user_id, liked_at, post_id FROM user_likes_recent WHERE op = 0)');
+const levelClear = db.prepare('DELETE FROM user_likes_recent');
+function mergeLevels(): void {
+  const before = process.cpuUsage();
+  db.exec('BEGIN IMMEDIATE');
+  mainRows += Number(levelIns.run().changes);
+  levelDel.run();
+  levelClear.run();
+  db.exec('COMMIT');
+  recentRows = 0;
+  const used = process.cpuUsage(before);
+  mergeCpuMs += (used.user + used.system) / 1000;
 }
 
 const insert = db.prepare('INSERT OR IGNORE INTO likes (post_id, shard, user_id, liked_at) VALUES (?, ?, ?, ?)');
@@ -65,7 +92,6 @@ const chunkEnd = db.prepare('SELECT seq FROM user_likes_pending ORDER BY seq LIM
 const dropMerged = db.prepare('DELETE FROM user_likes_pending WHERE seq <= ?');
 const pendingCount = db.prepare('SELECT COUNT(*) AS n FROM user_likes_pending');
 
-let mergeCpuMs = 0;
 function merge(): void {
   const before = process.cpuUsage();
   for (;;) {
@@ -98,6 +124,8 @@ for (let i = 0; i < events; i += batch) {
   }
   insertChange.run(JSON.stringify({ d: changes }));
   db.exec('COMMIT');
+  recentRows += changes.length;
+  if (variant === 'levels' && recentRows >= Math.max(LEVEL_MIN, mainRows / LEVEL_RATIO)) mergeLevels();
   if (variant === 'deferred' && (pendingCount.get() as { n: number }).n >= MERGE_EVERY) merge();
 }
 if (variant === 'deferred') merge();

@@ -6,7 +6,7 @@ import { TallyError } from '../../domain/errors.ts';
 import type { Change } from '../../domain/change.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 import { RecentRecords } from './recent-records.ts';
-import { schemaSql, type SqliteFileRole } from './sqlite-schema.ts';
+import { applySchema, type SqliteFileRole } from './sqlite-schema.ts';
 
 export type Durability = 'durable' | 'crash-safe';
 
@@ -66,7 +66,7 @@ export class SqliteDatabase {
     const roles = options.roles ?? ['log', 'store'];
     this.#db.exec(`PRAGMA cache_size = ${roles.includes('store') ? -262144 : -16384}`);
     this.#db.exec('PRAGMA temp_store = MEMORY');
-    this.#db.exec(schemaSql(roles));
+    applySchema(this.#db, roles);
     if (this.path !== ':memory:' && options.checkpointer !== false) {
       // A worker thread backfills the WAL into the database continuously (PASSIVE checkpoints never
       // block the writer), so the checkpoint a commit runs every 10,000 pages of WAL (160 MB with

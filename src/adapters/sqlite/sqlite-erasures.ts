@@ -3,6 +3,7 @@ import { erasureKind, markerPartitions, rowInPartition, type ErasureKind, type E
 import type { EraseStepResult, MarkerPlace } from '../../ports/likes-store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { SqlitePositions } from './sqlite-positions.ts';
+import type { SqliteUserLikes, UserLikesAfter } from './sqlite-user-likes.ts';
 
 /** What a step needs from the likes store: its positions, and how it writes change records. */
 export interface ErasureHost {
@@ -22,9 +23,11 @@ export interface ErasureHost {
 export class SqliteErasures {
   readonly #db: SqliteDatabase;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #userLikes: SqliteUserLikes;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, userLikes: SqliteUserLikes) {
     this.#db = db;
+    this.#userLikes = userLikes;
     this.#s = prepare(db);
   }
 
@@ -40,7 +43,7 @@ export class SqliteErasures {
       let scanned = 0;
       if (part?.done !== 1) {
         if (marker.op === 'erase-user') {
-          const rows = (cursor === '' ? s.userFirst.all(marker.target, limit) : s.userAfter.all(marker.target, ...userCursor(cursor), limit)) as { post_id: string; shard: number; liked_at: number }[];
+          const rows = this.#userLikes.page(marker.target, limit, cursor === '' ? undefined : userCursor(cursor));
           scanned = rows.length;
           for (const row of rows) {
             if (!rowInPartition(marker, row.post_id, marker.target, place.partition, place.partitions)) continue;
@@ -89,10 +92,9 @@ export class SqliteErasures {
   }
 }
 
-function userCursor(cursor: string): [number, number, string] {
+function userCursor(cursor: string): UserLikesAfter {
   const space = cursor.indexOf(' ');
-  const likedAt = Number(cursor.slice(0, space));
-  return [likedAt, likedAt, cursor.slice(space + 1)];
+  return { likedAt: Number(cursor.slice(0, space)), postId: cursor.slice(space + 1) };
 }
 
 function postCursor(cursor: string): [number, number, string] {
@@ -108,11 +110,6 @@ function prepare(db: SqliteDatabase) {
     part: conn.prepare('SELECT cursor, removed, done FROM erasure_parts WHERE erasure_id = ? AND partition = ?'),
     savePart: conn.prepare(
       'INSERT INTO erasure_parts (erasure_id, partition, cursor, removed, done) VALUES (?, ?, ?, ?, ?) ON CONFLICT (erasure_id, partition) DO UPDATE SET cursor = excluded.cursor, removed = excluded.removed, done = excluded.done',
-    ),
-    // The user's rows newest first: the order of the Likes tab's index (user_id, liked_at DESC, post_id).
-    userFirst: conn.prepare('SELECT post_id, shard, liked_at FROM likes WHERE user_id = ? ORDER BY liked_at DESC, post_id ASC LIMIT ?'),
-    userAfter: conn.prepare(
-      'SELECT post_id, shard, liked_at FROM likes WHERE user_id = ? AND (liked_at < ? OR (liked_at = ? AND post_id > ?)) ORDER BY liked_at DESC, post_id ASC LIMIT ?',
     ),
     postFirst: conn.prepare('SELECT shard, user_id FROM likes WHERE post_id = ? ORDER BY shard, user_id LIMIT ?'),
     postAfter: conn.prepare('SELECT shard, user_id FROM likes WHERE post_id = ? AND (shard > ? OR (shard = ? AND user_id > ?)) ORDER BY shard, user_id LIMIT ?'),

@@ -11,12 +11,15 @@ import { decodeCursor, decodeUserLikesCursor, encodeCursor, encodeUserLikesCurso
 import { encodeChanges } from './sqlite-codec.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import { SqlitePositions } from './sqlite-positions.ts';
+import { SqliteUserLikes, USER_LIKES_LEVELS, type UserLikesLevelsOptions } from './sqlite-user-likes.ts';
 
 export const CHANGES_TOPIC = 'change_records';
 
 export interface SqliteLikesStoreOptions {
   /** Shards per post (docs/architecture.md, "Hot keys"): the row key is (post, hash(user) mod shards, user). */
   readonly shards: number;
+  /** When the Likes tab's recent level merges into the main one (default {@link USER_LIKES_LEVELS}; tests merge often). */
+  readonly userLikesLevels?: UserLikesLevelsOptions;
 }
 
 /**
@@ -26,17 +29,21 @@ export interface SqliteLikesStoreOptions {
 export class SqliteLikesStore implements LikesStore, LikedPairsSource {
   readonly #db: SqliteDatabase;
   readonly #shards: number;
+  readonly #levels: UserLikesLevelsOptions;
   #statements: ReturnType<typeof prepare> | undefined;
   #erasures: SqliteErasures | undefined;
+  #userLikes: SqliteUserLikes | undefined;
 
   constructor(db: SqliteDatabase, options: SqliteLikesStoreOptions) {
     this.#db = db;
     this.#shards = options.shards;
+    this.#levels = options.userLikesLevels ?? USER_LIKES_LEVELS;
   }
 
   async init(): Promise<void> {
     this.#statements = prepare(this.#db);
-    this.#erasures = new SqliteErasures(this.#db);
+    this.#userLikes = new SqliteUserLikes(this.#db, this.#levels);
+    this.#erasures = new SqliteErasures(this.#db, this.#userLikes);
   }
 
   async close(): Promise<void> {}
@@ -46,6 +53,11 @@ export class SqliteLikesStore implements LikesStore, LikedPairsSource {
     return this.#statements;
   }
 
+  get #u(): SqliteUserLikes {
+    if (this.#userLikes === undefined) throw new TallyError('not_ready', 'the likes store is not initialised', { retriable: true });
+    return this.#userLikes;
+  }
+
   get #e(): SqliteErasures {
     if (this.#erasures === undefined) throw new TallyError('not_ready', 'the likes store is not initialised', { retriable: true });
     return this.#erasures;
@@ -53,6 +65,7 @@ export class SqliteLikesStore implements LikesStore, LikedPairsSource {
 
   async apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult> {
     const s = this.#s;
+    const userLikes = this.#u;
     const ordered = collapseToLastPerPair(events);
     const changes: Change[] = [];
     const next = this.#db.transaction('crash-safe', () => {
@@ -67,6 +80,7 @@ export class SqliteLikesStore implements LikesStore, LikedPairsSource {
           changes.push({ kind: 'delta', postId: event.postId, userId: event.userId, delta: -1 });
         }
       }
+      userLikes.afterApply(changes.length);
       if (changes.length === 0) {
         // Nothing new for the counter: it has counted this batch once it has applied what exists.
         const last = (s.lastSeq.get() as { seq: number | null }).seq;
@@ -115,13 +129,7 @@ export class SqliteLikesStore implements LikesStore, LikedPairsSource {
   }
 
   async likesOf(userId: string, limit: number, cursor: string | undefined): Promise<UserLikesPage> {
-    const s = this.#s;
-    const after = cursor === undefined ? undefined : decodeUserLikesCursor(cursor);
-    const rows = (
-      after === undefined
-        ? s.likesOfFirst.all(userId, limit + 1)
-        : s.likesOfAfter.all(userId, after.likedAt, after.likedAt, after.postId, limit + 1)
-    ) as { post_id: string; liked_at: number }[];
+    const rows = this.#u.page(userId, limit + 1, cursor === undefined ? undefined : decodeUserLikesCursor(cursor));
     const items = rows.slice(0, limit).map((row) => ({ postId: row.post_id, likedAt: row.liked_at }));
     const last = items.at(-1);
     const nextCursor = rows.length > limit && last !== undefined ? encodeUserLikesCursor(last) : undefined;
@@ -207,13 +215,6 @@ function prepare(db: SqliteDatabase) {
     ),
     likersAfter: conn.prepare(
       'SELECT user_id, liked_at FROM likes WHERE post_id = ? AND (liked_at < ? OR (liked_at = ? AND user_id > ?)) ORDER BY liked_at DESC, user_id ASC LIMIT ?',
-    ),
-    likesOfFirst: conn.prepare(
-      'SELECT post_id, liked_at FROM likes WHERE user_id = ? ORDER BY liked_at DESC, post_id ASC LIMIT ?',
-    ),
-    likesOfAfter: conn.prepare(
-      // The bound on liked_at alone lets the index seek to the cursor instead of filtering from the newest.
-      'SELECT post_id, liked_at FROM likes WHERE user_id = ? AND liked_at <= ? AND (liked_at < ? OR post_id > ?) ORDER BY liked_at DESC, post_id ASC LIMIT ?',
     ),
     countRows: conn.prepare('SELECT COUNT(*) AS n FROM likes WHERE post_id = ?'),
     postsAfter: conn.prepare('SELECT DISTINCT post_id FROM likes WHERE post_id > ? ORDER BY post_id LIMIT ?'),

@@ -1,3 +1,5 @@
+import type { DatabaseSync } from 'node:sqlite';
+
 /**
  * The embedded database, in two SQLite files: the log in `log.db`, so the api's fsynced appends
  * never wait on the stages' write lock, and the likes store, change feed and counter store in
@@ -45,8 +47,32 @@ CREATE TABLE IF NOT EXISTS ingest_positions (
 
 CREATE INDEX IF NOT EXISTS likes_newest_first ON likes (post_id, liked_at DESC, user_id);
 
--- The Likes tab: a user's likes, newest first (ties by post id).
-CREATE INDEX IF NOT EXISTS likes_by_user ON likes (user_id, liked_at DESC, post_id);
+-- The Likes tab: a user's likes, newest first (ties by post id), in two levels (sqlite-user-likes.ts):
+-- triggers write each insert and delete of a like to the small recent level, merges move it to the main one.
+CREATE TABLE IF NOT EXISTS user_likes (
+  user_id TEXT NOT NULL,
+  liked_at INTEGER NOT NULL,
+  post_id TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  PRIMARY KEY (user_id, liked_at DESC, post_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS user_likes_recent (
+  user_id TEXT NOT NULL,
+  liked_at INTEGER NOT NULL,
+  post_id TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  present INTEGER NOT NULL,
+  PRIMARY KEY (user_id, liked_at DESC, post_id)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS likes_to_recent_insert AFTER INSERT ON likes BEGIN
+  INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, shard, present) VALUES (NEW.user_id, NEW.liked_at, NEW.post_id, NEW.shard, 1);
+END;
+
+CREATE TRIGGER IF NOT EXISTS likes_to_recent_delete AFTER DELETE ON likes BEGIN
+  INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, shard, present) VALUES (OLD.user_id, OLD.liked_at, OLD.post_id, OLD.shard, 0);
+END;
 
 CREATE TABLE IF NOT EXISTS erasures (
   erasure_id TEXT PRIMARY KEY,
@@ -85,6 +111,28 @@ CREATE TABLE IF NOT EXISTS counter_positions (
 `;
 
 /** The tables of a file holding these roles. */
-export function schemaSql(roles: readonly SqliteFileRole[]): string {
+function schemaSql(roles: readonly SqliteFileRole[]): string {
   return [roles.includes('log') ? LOG_SQL : '', roles.includes('store') ? STORE_SQL : ''].join('\n');
+}
+
+/**
+ * Brings the tables of `roles` into `conn`, in one transaction. A store file from before the
+ * two-level Likes tab (its `likes_by_user` index, or no by-user rows at all) gets its likes copied
+ * into `user_likes` and the index dropped, once: the first connection to open it does it.
+ */
+export function applySchema(conn: DatabaseSync, roles: readonly SqliteFileRole[]): void {
+  conn.exec('BEGIN IMMEDIATE');
+  try {
+    const store = roles.includes('store');
+    const hadUserLikes = store && conn.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'user_likes'").get() !== undefined;
+    conn.exec(schemaSql(roles));
+    if (store && !hadUserLikes) {
+      conn.exec('INSERT OR IGNORE INTO user_likes (user_id, liked_at, post_id, shard) SELECT user_id, liked_at, post_id, shard FROM likes ORDER BY user_id, liked_at DESC, post_id');
+      conn.exec('DROP INDEX IF EXISTS likes_by_user');
+    }
+    conn.exec('COMMIT');
+  } catch (error) {
+    if (conn.isTransaction) conn.exec('ROLLBACK');
+    throw error;
+  }
 }

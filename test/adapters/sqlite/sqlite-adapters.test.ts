@@ -24,17 +24,21 @@ eventLogConformance('sqlite', async () => {
   return { log, cleanup: async () => { await log.close(); remove(); } };
 });
 
-const makeLikesStore = async (): Promise<LikesStoreFixture> => {
+const makeLikesStore = async (options: { mergeOften?: boolean } = {}): Promise<LikesStoreFixture> => {
   const { db, remove } = freshDatabase();
-  const likes = new SqliteLikesStore(db, { shards: 8 });
+  // mergeOften: the Likes tab's recent level merges into the main one after a few rows, so every
+  // case also runs with rows in both levels and rounds under way.
+  const likes = new SqliteLikesStore(db, { shards: 8, ...(options.mergeOften === true ? { userLikesLevels: { minRecent: 3, ratio: 2, minChunk: 2 } } : {}) });
   const feed = new SqliteChangeFeed(db);
   await likes.init();
   await feed.init();
   return { likes, feed, cleanup: async () => remove() };
 };
 
-likesStoreConformance('sqlite', makeLikesStore);
-likesStoreErasureConformance('sqlite', makeLikesStore);
+likesStoreConformance('sqlite', () => makeLikesStore());
+likesStoreErasureConformance('sqlite', () => makeLikesStore());
+likesStoreConformance('sqlite, Likes tab merging every few rows', () => makeLikesStore({ mergeOften: true }));
+likesStoreErasureConformance('sqlite, Likes tab merging every few rows', () => makeLikesStore({ mergeOften: true }));
 
 counterStoreConformance('sqlite', async () => {
   const { db, remove } = freshDatabase();
