@@ -2,16 +2,22 @@
  * What the Likes tab's by-user index costs the embedded ingest transaction, on raw SQLite with the
  * likes store's tables and pragmas (not part of `npm test`; BENCHMARKS.md, "Likes tab index cost"):
  *
- *   ./tally node bench/measure/likes-index-cost.measure.ts VARIANT [events=1000000] [batch=20000] [page=16384]
+ *   ./tally node bench/measure/likes-index-cost.measure.ts VARIANT [events=1000000] [batch=20000] [page=16384] [posts=100000] [minRecent=200000] [ratio=16]
+ *
+ * (`CACHE_KIB` in the environment sets the page cache, default 262144: the store's.)
  *
  * VARIANT:
  * - `none`: no by-user index (the ceiling);
  * - `index`: `likes_by_user (user_id, liked_at DESC, post_id)` on the likes table (what Tally does);
  * - `deferred`: triggers append each inserted or deleted like to an insert-ordered pending table in
  *   the ingest transaction; every 200,000 pending rows they are merged into a `WITHOUT ROWID`
- *   by-user table, sorted by user, 50,000 rows per transaction (the design issue 14's brief proposed).
+ *   by-user table, sorted by user, 50,000 rows per transaction (the design issue 14's brief proposed);
+ * - `levels`: what Tally does now (src/adapters/sqlite/sqlite-user-likes.ts): triggers write each
+ *   like and unlike to a small `user_likes_recent` table keyed by user; once it holds `minRecent`
+ *   rows and 1/`ratio` of `user_likes`, it is merged into `user_likes` in key order (here in one
+ *   transaction; Tally moves a chunk per ingest transaction).
  *
- * The workload is the bench's (bench/workload.ts: 100,000 Zipf(1.2) posts, users uniform over 10M,
+ * The workload is the bench's (bench/workload.ts: `posts` Zipf(1.2) posts, users uniform over 10M,
  * 10% unlikes), applied like SqliteLikesStore.apply does: INSERT OR IGNORE / DELETE per event and one
  * change record per batch. Prints one JSON line: the process's CPU ms (user + system, the figure to
  * compare: wall time follows the machine's load), of which the merges took `mergeCpuMs`, and the
