@@ -161,8 +161,16 @@ async function spawnTally(args: readonly string[], profileDir: string | undefine
     });
   });
   child.stdout?.resume();
+  // A server that dies under load takes its reason with it unless the bench says it.
+  child.once('exit', (code, signal) => {
+    if (stopping.has(child)) return;
+    process.stderr.write(`tally bench: ${args[0] ?? ''} exited (${signal ?? `code ${code}`}) during the run; its last output: ${stderr.trim().slice(-1500) || '(none)'}\n`);
+  });
   return { child, url };
 }
+
+/** Children the bench is stopping: their exit is expected. */
+const stopping = new WeakSet<ChildProcess>();
 
 /** Drops the topics, tables and keys a distributed run created, with `./tally namespace drop` and the run's server options. */
 async function dropNamespace(namespace: string, serveArgs: readonly string[]): Promise<void> {
@@ -177,6 +185,7 @@ async function dropNamespace(namespace: string, serveArgs: readonly string[]): P
 }
 
 async function stopChild(child: ChildProcess, cleanup: () => void | Promise<void>): Promise<void> {
+  stopping.add(child);
   if (child.exitCode === null && child.signalCode === null) {
     const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
     child.kill('SIGTERM');
