@@ -2,7 +2,7 @@ import type { CountCache } from '../../ports/count-cache.ts';
 import type { VersionedCount } from '../../ports/counter-store.ts';
 
 export interface MemoryCountCacheOptions {
-  /** Entries kept; beyond it the oldest-written tenth is evicted. */
+  /** Entries kept; beyond it the tenth cached first is evicted. */
   readonly maxEntries: number;
 }
 
@@ -38,8 +38,9 @@ export class MemoryCountCache implements CountCache {
     for (const entry of entries) {
       const current = this.#entries.get(entry.postId);
       if (current !== undefined && current.version >= entry.version) continue;
-      // Re-inserting moves the key to the back of the map's insertion order.
-      if (current !== undefined) this.#entries.delete(entry.postId);
+      // In place: moving the key to the back (delete, then set) cost ~10× as much per count change
+      // on the api thread. So eviction drops the entries cached first, a hot post's among them now
+      // and then; its next read misses once and reads the store.
       this.#entries.set(entry.postId, entry);
     }
     if (this.#entries.size > this.#maxEntries) this.#evict();
