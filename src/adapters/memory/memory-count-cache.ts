@@ -1,5 +1,6 @@
 import type { CountCache } from '../../ports/count-cache.ts';
 import type { VersionedCount } from '../../ports/counter-store.ts';
+import { forgetOldest, tenthOf } from '../../domain/bounded-map.ts';
 
 export interface MemoryCountCacheOptions {
   /** Entries kept; beyond it the tenth cached first is evicted. */
@@ -47,10 +48,6 @@ export class MemoryCountCache implements CountCache {
   }
 
   #evict(): void {
-    let toDrop = Math.max(1, Math.ceil(this.#maxEntries / 10), this.#entries.size - this.#maxEntries);
-    for (const key of this.#entries.keys()) {
-      if (toDrop-- <= 0) break;
-      this.#entries.delete(key);
-    }
+    forgetOldest(this.#entries, Math.max(tenthOf(this.#maxEntries), this.#entries.size - this.#maxEntries));
   }
 }

@@ -1,4 +1,5 @@
 import type { BucketAnswer, BucketLimit, TokenBuckets } from '../../ports/token-buckets.ts';
+import { forgetOldest, tenthOf } from '../../domain/bounded-map.ts';
 
 interface Bucket {
   tokens: number;
@@ -31,10 +32,7 @@ export class MemoryTokenBuckets implements TokenBuckets {
     const now = this.#now();
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
-      if (this.#buckets.size >= this.#maxKeys) {
-        const oldest = this.#buckets.keys().next().value;
-        if (oldest !== undefined) this.#buckets.delete(oldest);
-      }
+      if (this.#buckets.size >= this.#maxKeys) forgetOldest(this.#buckets, tenthOf(this.#maxKeys));
       bucket = { tokens: limit.burst, at: now };
       this.#buckets.set(key, bucket);
     }

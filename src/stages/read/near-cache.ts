@@ -1,3 +1,5 @@
+import { forgetOldest, tenthOf } from '../../domain/bounded-map.ts';
+
 /** Loads the counts of some posts (a post never liked counts 0). */
 export type CountLoader = (postIds: readonly string[]) => Promise<Map<string, number>>;
 
@@ -155,8 +157,7 @@ export class NearCache {
       if (held.at > entry.at) return;
       this.#entries.delete(postId);
     } else if (this.#entries.size >= this.#maxEntries) {
-      const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
+      forgetOldest(this.#entries, tenthOf(this.#maxEntries));
     }
     this.#entries.set(postId, entry);
   }

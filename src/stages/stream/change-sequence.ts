@@ -1,3 +1,5 @@
+import { forgetOldest, tenthOf } from '../../domain/bounded-map.ts';
+
 /**
  * Numbers the count changes one hub receives and remembers, per post, the number of its latest
  * change, for at most `maxPosts` posts. A forgotten post (or every post, after `forgetAll`) is
@@ -24,18 +26,18 @@ export class ChangeSequence {
    * back of the map (delete, then set) cost ~10× as much on a map of 100,000 posts, on the api
    * thread, for every count change. So the post forgotten past `maxPosts` is the one remembered
    * first, not the one changed least recently: the floor may then rise to a recent number, and a
-   * resuming stream resends more current values, never fewer.
+   * resuming stream resends more current values, never fewer. Past the bound a tenth is forgotten
+   * at once: forgetting one post per new post made each `keys().next()` walk over the holes the
+   * earlier deletes left at the front of the map, which pegged the api thread with 1M posts.
    */
   next(postId: string): number {
     const seq = ++this.#seq;
     const known = this.#latest.has(postId);
     this.#latest.set(postId, seq);
     if (!known && this.#latest.size > this.#maxPosts) {
-      for (const [oldest, oldestSeq] of this.#latest) {
-        this.#latest.delete(oldest);
+      forgetOldest(this.#latest, tenthOf(this.#maxPosts), (_, oldestSeq) => {
         this.#floor = Math.max(this.#floor, oldestSeq);
-        break;
-      }
+      });
     }
     return seq;
   }

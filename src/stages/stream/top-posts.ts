@@ -1,5 +1,6 @@
 import type { CountListener } from '../../ports/count-notifier.ts';
 import type { VersionedCount } from '../../ports/counter-store.ts';
+import { forgetOldest, tenthOf } from '../../domain/bounded-map.ts';
 
 export interface TopPost {
   readonly postId: string;
@@ -33,12 +34,13 @@ export class TopPosts implements CountListener {
       const last = this.#last.get(count.postId);
       if (last !== undefined && last.version >= count.version) continue;
       const before = last?.count ?? (count.version === 1 ? 0 : undefined);
-      // In place (moving the key to the back costs ~10× as much): past `maxPosts` the post heard of
-      // first is forgotten, and its next change then adds no gain, as for a post never heard of.
+      // In place (moving the key to the back costs ~10× as much): past `maxPosts` the tenth heard of
+      // first is forgotten at once (one at a time, each `keys().next()` walked over the holes the
+      // earlier deletes left: the api thread pegged with 1M posts), and a forgotten post's next
+      // change adds no gain, as for a post never heard of.
       this.#last.set(count.postId, count);
       if (last === undefined && this.#last.size > this.#maxPosts) {
-        const oldest = this.#last.keys().next();
-        if (oldest.done !== true) this.#last.delete(oldest.value);
+        forgetOldest(this.#last, tenthOf(this.#maxPosts));
       }
       if (before === undefined || count.count === before) continue;
       if (!bucket.gains.has(count.postId) && bucket.gains.size >= this.#maxPosts) continue;

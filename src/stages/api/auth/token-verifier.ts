@@ -2,6 +2,7 @@ import { errors, jwtVerify, type JWTPayload } from 'jose';
 import { TallyError } from '../../../domain/errors.ts';
 import type { KeySource } from './key-source.ts';
 import type { Principal } from './principal.ts';
+import { forgetOldest, tenthOf } from '../../../domain/bounded-map.ts';
 
 export interface TokenVerifierOptions {
   /** Required `iss`. */
@@ -67,10 +68,7 @@ export class TokenVerifier {
     }
     const principal = toPrincipal(payload);
     const until = Math.min(now + this.#cacheMs, ((payload.exp ?? 0) + this.#options.clockSkewS) * 1000);
-    if (this.#cache.size >= this.#cacheEntries) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
+    if (this.#cache.size >= this.#cacheEntries) forgetOldest(this.#cache, tenthOf(this.#cacheEntries));
     this.#cache.set(token, { principal, until });
     return principal;
   }
