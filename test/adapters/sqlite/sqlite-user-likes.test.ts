@@ -4,22 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
+import { mulberry32 } from '../../../bench/prng.ts';
 import { SqliteDatabase } from '../../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteLikesStore } from '../../../src/adapters/sqlite/sqlite-likes-store.ts';
 import { SqliteUserLikes } from '../../../src/adapters/sqlite/sqlite-user-likes.ts';
 import type { LikeEvent } from '../../../src/domain/like-event.ts';
-
-/** A deterministic PRNG (mulberry32), so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The Likes tab of `userId` in the model: newest first, ties by post id. */
 function modelTab(model: Map<string, Map<string, number>>, userId: string): { postId: string; likedAt: number }[] {
@@ -49,7 +38,7 @@ test('the Likes tab in two levels equals a model through likes, unlikes and re-l
   const store = new SqliteLikesStore(db, { shards: 4, userLikesLevels: { minRecent: 40, ratio: 3, minChunk: 3 } });
   await store.init();
   const levels = new SqliteUserLikes(db);
-  const random = prng(7);
+  const random = mulberry32(7); // seeded: a failure replays
   const model = new Map<string, Map<string, number>>();
   const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
   const posts = Array.from({ length: 30 }, (_, i) => `p${i}`);

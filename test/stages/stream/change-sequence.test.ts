@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mulberry32, randomInt } from '../../../bench/prng.ts';
 import { ChangeSequence } from '../../../src/stages/stream/change-sequence.ts';
 import { TopPosts } from '../../../src/stages/stream/top-posts.ts';
 
@@ -8,11 +9,8 @@ test('ChangeSequence never says "unchanged" for a post that changed after a mark
   const posts = Array.from({ length: 60 }, (_, i) => `p${i}`);
   // Ground truth: every post's latest change number.
   const latest = new Map<string, number>();
-  let state = 12345;
-  const random = (n: number): number => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state % n;
-  };
+  const draw = mulberry32(12345);
+  const random = (n: number): number => randomInt(draw, n);
   let unchangedAnswers = 0;
   for (let round = 0; round < 5_000; round++) {
     // Hot posts change often (in place), cold ones now and then (past the bound: forgotten).
