@@ -66,7 +66,8 @@ export class SqliteDatabase {
     const roles = options.roles ?? ['log', 'store'];
     this.#db.exec(`PRAGMA cache_size = ${roles.includes('store') ? -262144 : -16384}`);
     this.#db.exec('PRAGMA temp_store = MEMORY');
-    applySchema(this.#db, roles);
+    // One IMMEDIATE transaction: two connections opening a new or older file do not both convert it.
+    this.transaction('crash-safe', () => applySchema(this.#db, roles));
     if (this.path !== ':memory:' && options.checkpointer !== false) {
       // A worker thread backfills the WAL into the database continuously (PASSIVE checkpoints never
       // block the writer), so the checkpoint a commit runs every 10,000 pages of WAL (160 MB with

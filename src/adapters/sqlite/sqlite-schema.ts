@@ -116,23 +116,17 @@ function schemaSql(roles: readonly SqliteFileRole[]): string {
 }
 
 /**
- * Brings the tables of `roles` into `conn`, in one transaction. A store file from before the
- * two-level Likes tab (its `likes_by_user` index, or no by-user rows at all) gets its likes copied
- * into `user_likes` and the index dropped, once: the first connection to open it does it.
+ * Brings the tables of `roles` into `conn`; run it in a transaction (SqliteDatabase does). A store
+ * file from before the two-level Likes tab (its `likes_by_user` index, or no by-user rows at all)
+ * gets its likes copied into `user_likes` and the index dropped, once: the first connection to
+ * open it does it.
  */
 export function applySchema(conn: DatabaseSync, roles: readonly SqliteFileRole[]): void {
-  conn.exec('BEGIN IMMEDIATE');
-  try {
-    const store = roles.includes('store');
-    const hadUserLikes = store && conn.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'user_likes'").get() !== undefined;
-    conn.exec(schemaSql(roles));
-    if (store && !hadUserLikes) {
-      conn.exec('INSERT OR IGNORE INTO user_likes (user_id, liked_at, post_id, shard) SELECT user_id, liked_at, post_id, shard FROM likes ORDER BY user_id, liked_at DESC, post_id');
-      conn.exec('DROP INDEX IF EXISTS likes_by_user');
-    }
-    conn.exec('COMMIT');
-  } catch (error) {
-    if (conn.isTransaction) conn.exec('ROLLBACK');
-    throw error;
+  const store = roles.includes('store');
+  const hadUserLikes = store && conn.prepare("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'user_likes'").get() !== undefined;
+  conn.exec(schemaSql(roles));
+  if (store && !hadUserLikes) {
+    conn.exec('INSERT OR IGNORE INTO user_likes (user_id, liked_at, post_id, shard) SELECT user_id, liked_at, post_id, shard FROM likes ORDER BY user_id, liked_at DESC, post_id');
+    conn.exec('DROP INDEX IF EXISTS likes_by_user');
   }
 }
