@@ -118,7 +118,8 @@ ${rows.join('\n')}
                        PostgreSQL are started with ./tally services up when unreachable, and
                        skipped with a note when that fails
   --no-baselines       same as --baselines none
-  --profile DIR        run the started server under node --cpu-prof, profile written to DIR
+  --profile DIR        run the started server (with --ingest-procs/--counter-procs, every process) under
+                       node --cpu-prof, one profile per process written to DIR
   --token-file PATH    send Authorization: Bearer <the file's token> on every request, for a target
                        with --auth jwt (e.g. ./tally token --sub bench --scope "likes:write likers:read")
   --load-generator X   wrk (default) or node: the request-rate phases (reads, single likes,

@@ -159,8 +159,8 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
     ['read requests ÷ hello-world', ratio(r.ratios.readRequestsVsHelloWorld)],
   ]);
   const phases = rows([
-    ['phase', 'seconds', 'server CPU (cores)', 'load generator CPU (cores)'],
-    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : p.serverCores.toFixed(2), p.clientCores.toFixed(2)]),
+    ['phase', 'seconds', 'server CPU (cores)', 'load generator CPU (cores)', 'server RSS max (MB)'],
+    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : p.serverCores.toFixed(2), p.clientCores.toFixed(2), p.rssMaxMb === null ? '—' : formatNumber(p.rssMaxMb)]),
   ]);
   const goals = rows([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
   const verdict = r.correct

@@ -98,6 +98,8 @@ export interface BenchResult {
     /** CPU cores the load generator / the server used during the phase: a phase near 1.0 on one side is bound by that side. */
     readonly clientCores: number;
     readonly serverCores: number | null;
+    /** The server's largest RSS seen during the phase (samples every 250 ms), MiB. */
+    readonly rssMaxMb: number | null;
   }[];
   readonly notes: readonly string[];
   readonly report: string;

@@ -14,6 +14,7 @@ import { redisUrlOf } from './redis-reads.ts';
 import { startTarget } from './target.ts';
 import { generateWorkload } from './workload.ts';
 import type { FreshnessSample } from './freshness-probe.ts';
+import type { ServerSample } from './prometheus.ts';
 
 /** Series the HTML report draws (not part of the JSON line). */
 export interface ChartData {
@@ -256,6 +257,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       toS: round((p.to - zero) / 1000, 2),
       clientCores: round(p.clientCores, 2),
       serverCores: p.serverCores === undefined ? null : round(p.serverCores, 2),
+      rssMaxMb: rssMaxMbIn(run.serverSamples, p.from, p.to),
     })),
     notes,
     report: options.report,
@@ -286,4 +288,11 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
     serverRssMb: run.serverSamples.filter((s) => s.rssBytes !== undefined).map((s) => ({ t: s.t, value: (s.rssBytes as number) / 2 ** 20 })),
   };
   return { result, charts };
+}
+
+/** The largest RSS the server's `/metrics` showed between `from` and `to` (ms into the run), MiB; null when it does not expose it. */
+function rssMaxMbIn(samples: readonly ServerSample[], from: number, to: number): number | null {
+  let max: number | undefined;
+  for (const s of samples) if (s.t >= from && s.t <= to && s.rssBytes !== undefined && (max === undefined || s.rssBytes > max)) max = s.rssBytes;
+  return max === undefined ? null : round(max / 2 ** 20);
 }

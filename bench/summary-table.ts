@@ -85,11 +85,11 @@ export function summaryTable(r: BenchResult): string {
     ['read requests ÷ hello-world', formatRatio(r.ratios.readRequestsVsHelloWorld)],
   ]);
   const phases = table([
-    ['phase', 'seconds', 'server CPU', 'load generator CPU'],
-    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : `${p.serverCores.toFixed(2)} cores`, `${p.clientCores.toFixed(2)} cores`]),
+    ['phase', 'seconds', 'server CPU', 'load generator CPU', 'server RSS max'],
+    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : `${p.serverCores.toFixed(2)} cores`, `${p.clientCores.toFixed(2)} cores`, p.rssMaxMb === null ? '—' : `${formatNumber(p.rssMaxMb)} MB`]),
     ...(r.baselines.helloWorld.clientCores === undefined
       ? []
-      : [['hello-world baseline', r.baselines.helloWorld.seconds.toFixed(1), r.baselines.helloWorld.serverCores === undefined ? '—' : `${r.baselines.helloWorld.serverCores.toFixed(2)} cores`, `${r.baselines.helloWorld.clientCores.toFixed(2)} cores`]]),
+      : [['hello-world baseline', r.baselines.helloWorld.seconds.toFixed(1), r.baselines.helloWorld.serverCores === undefined ? '—' : `${r.baselines.helloWorld.serverCores.toFixed(2)} cores`, `${r.baselines.helloWorld.clientCores.toFixed(2)} cores`, '—']]),
   ]);
   const goals = table([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
   const skipped = Object.entries(r.baselines)

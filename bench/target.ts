@@ -108,7 +108,7 @@ async function startCluster(namespace: string, serveArgs: readonly string[], pro
       ...Array.from({ length: Math.max(1, scale.ingest) }, () => 'ingest' as const),
       ...Array.from({ length: Math.max(1, scale.counter) }, () => 'counter' as const),
     ];
-    const started = await Promise.all(kinds.map((kind) => spawnTally([kind, '--metrics-port', '0', ...common], undefined, /metrics on (http:\/\/\S+)/)));
+    const started = await Promise.all(kinds.map((kind) => spawnTally([kind, '--metrics-port', '0', ...common], profileDir, /metrics on (http:\/\/\S+)/)));
     children.push(...started.map((s) => s.child));
     const stages = started.map((s, i) => ({ kind: kinds[i] as StageTarget['kind'], metricsUrl: s.url, pid: s.child.pid }));
     return {
