@@ -18,7 +18,7 @@ if (port === null) throw new Error('pipeline-worker.ts runs as a worker thread')
 const post = (message: FromPipeline): void => port.postMessage(message);
 const { options } = workerData as { options: Options };
 const log = createLogger(options.logLevel, 'tally-pipeline');
-const metrics = new Metrics({ defaultMetrics: false });
+const metrics = new Metrics({ defaultMetrics: false, thread: 'pipeline' });
 
 const sqlite = openSqliteAdapters(options, 'pipeline');
 const cache: CountCache = {

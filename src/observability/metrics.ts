@@ -1,3 +1,4 @@
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 
 /** The Prometheus metrics of one Tally process; `/metrics` renders `registry`. */
@@ -23,11 +24,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * This thread's V8 heap (prom-client's `nodejs_heap_*` describe the main thread only): the
+   * pipeline worker thread reports its own under `thread="pipeline"`.
+   */
+  readonly threadHeap: Gauge<'thread' | 'kind'>;
+
   /** Metrics of other threads (their registries as JSON), merged into `render()`. */
   readonly #sources = new Map<string, MetricObjectWithValues<MetricValue<string>>[]>();
 
-  constructor(options: { defaultMetrics: boolean } = { defaultMetrics: true }) {
+  constructor(options: { defaultMetrics: boolean; thread?: string } = { defaultMetrics: true }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    const thread = options.thread ?? 'main';
+    this.threadHeap = new Gauge({
+      name: 'tally_thread_heap_bytes',
+      help: "A thread's V8 heap: kind=total (reserved, resident once touched), used, young (the young generation's reserved size)",
+      labelNames: ['thread', 'kind'],
+      registers: [this.registry],
+      collect() {
+        const heap = getHeapStatistics();
+        const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.space_size ?? 0;
+        this.set({ thread, kind: 'total' }, heap.total_heap_size);
+        this.set({ thread, kind: 'used' }, heap.used_heap_size);
+        this.set({ thread, kind: 'young' }, young);
+      },
+    });
   }
 
   /** Records the latest metrics of another thread, as `registry.getMetricsAsJSON()` serialized. */

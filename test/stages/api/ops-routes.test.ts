@@ -46,6 +46,13 @@ test('with the pipeline in a worker thread: its metrics reach /metrics, and read
     const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
     return /^tally_changes_applied_total 1$/m.test(body) && /^tally_events_accepted_total 1$/m.test(body) ? true : undefined;
   });
+  // Each thread's V8 heap, under its own label (the worker's is not in prom-client's nodejs_heap_*).
+  const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
+  for (const thread of ['main', 'pipeline']) {
+    const used = Number(new RegExp(`^tally_thread_heap_bytes\\{thread="${thread}",kind="used"\\} (\\d+)$`, 'm').exec(body)?.[1]);
+    const total = Number(new RegExp(`^tally_thread_heap_bytes\\{thread="${thread}",kind="total"\\} (\\d+)$`, 'm').exec(body)?.[1]);
+    assert.ok(used > 0 && total >= used, `${thread} thread heap: used ${used}, total ${total}`);
+  }
   await app.stopStage('pipeline');
   const res = await api.inject({ method: 'GET', url: '/readyz' });
   assert.equal(res.statusCode, 503);
