@@ -38,7 +38,7 @@ export function createPool(options: PoolOptions): PgPool {
   // An idle connection that dies emits here; the pool drops it and the next query opens a new one.
   pool.on('error', () => undefined);
   return {
-    query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await pool.query(text, values as unknown[] | undefined)),
+    query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await pool.query(statement(text, values))),
     connect: async () => {
       const client = await pool.connect();
       // A checked-out client has no error listener of the pool's: a connection dying between
@@ -49,7 +49,7 @@ export function createPool(options: PoolOptions): PgPool {
       };
       client.on('error', onError);
       return {
-        query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await client.query(text, values as unknown[] | undefined)),
+        query: async <R>(text: string, values?: readonly unknown[]) => toResult<R>(await client.query(statement(text, values))),
         release: (error?: Error) => {
           client.removeListener('error', onError);
           client.release(error ?? broken);
@@ -58,6 +58,27 @@ export function createPool(options: PoolOptions): PgPool {
     },
     end: () => pool.end(),
   };
+}
+
+/** Statement names by text, for the whole process (the adapters' statements are a fixed set per namespace). */
+const statementNames = new Map<string, string>();
+
+/**
+ * A statement with parameters goes out as a named prepared statement: each connection parses and
+ * analyses it once, and PostgreSQL may keep its plan. Planning is what a short statement on the
+ * partitioned likes table costs most: the viewer's liked flags for 50 posts planned in 3.0 ms and
+ * ran in 0.33 ms. One without parameters (BEGIN, SET LOCAL …, several statements in one text) goes
+ * out as a simple query, which cannot be prepared. The adapters' texts are constants per namespace;
+ * none is built from data, so the names stay few.
+ */
+export function statement(text: string, values: readonly unknown[] | undefined): pg.QueryConfig {
+  if (values === undefined) return { text };
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `tally_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values: values as unknown[] };
 }
 
 /**
