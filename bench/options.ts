@@ -56,7 +56,7 @@ interface NumberSpec {
 }
 
 const NUMBERS: readonly NumberSpec[] = [
-  { flag: 'events', key: 'events', min: 1, max: 20_000_000, integer: true, full: 1_000_000, quick: 100_000, doc: 'like/unlike events in the bulk workload' },
+  { flag: 'events', key: 'events', min: 1, max: 50_000_000, integer: true, full: 1_000_000, quick: 100_000, doc: 'like/unlike events in the bulk workload' },
   { flag: 'posts', key: 'posts', min: 1, max: 10_000_000, integer: true, full: 100_000, quick: 10_000, doc: 'posts the events spread over (Zipf popularity)' },
   { flag: 'users', key: 'users', min: 1, max: 100_000_000, integer: true, full: 10_000_000, quick: 10_000_000, doc: 'users drawn uniformly' },
   { flag: 'zipf', key: 'zipf', min: 0, max: 5, integer: false, full: 1.2, quick: 1.2, doc: 'Zipf exponent s of post popularity' },

@@ -54,9 +54,9 @@ export function generateWorkload(spec: WorkloadSpec): Workload {
   const user = new Int32Array(n);
   const op = new Uint8Array(n);
   const delta = new Int8Array(n);
-  const last = new Map<number, number>();
+  const last = new ShardedMap();
   const liked: number[] = [];
-  const likedAt = new Map<number, number>();
+  const likedAt = new ShardedMap();
   let unlikes = 0;
 
   const drawPost = (): number => (hot ? (random() < spec.hotShare ? 0 : zipf.sample(random) + 1) : zipf.sample(random));
@@ -104,6 +104,34 @@ export function generateWorkload(spec: WorkloadSpec): Workload {
     user[i] = key % users;
   }
   return { spec, post, user, op, delta, likes: n - unlikes, unlikes };
+}
+
+/**
+ * A number → number map over several Maps: one V8 Map holds at most 2^24 entries, and a workload of
+ * tens of millions of events has that many distinct (post, user) pairs.
+ */
+class ShardedMap {
+  readonly #shards = Array.from({ length: 8 }, () => new Map<number, number>());
+
+  #of(key: number): Map<number, number> {
+    return this.#shards[key % 8] as Map<number, number>;
+  }
+
+  get(key: number): number | undefined {
+    return this.#of(key).get(key);
+  }
+
+  has(key: number): boolean {
+    return this.#of(key).has(key);
+  }
+
+  set(key: number, value: number): void {
+    this.#of(key).set(key, value);
+  }
+
+  delete(key: number): void {
+    this.#of(key).delete(key);
+  }
 }
 
 /** The exact count of every post touched by the first `length` events (zero counts included). */

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Stage } from './stage.ts';
@@ -49,6 +49,12 @@ export class LoopStage implements Stage {
       try {
         await this.#step.step();
         backoffMs = 50;
+        // A step on a synchronous store (SQLite) resolves without ever waiting on I/O, so a loop
+        // with a backlog would chain batches as microtasks for as long as the backlog lasts, and
+        // the thread's timers and messages (the pipeline worker's metrics reports, its stop
+        // message) would wait until then: a 30M-event bulk run showed the worker's metrics frozen
+        // for minutes. One event-loop turn between batches lets them through.
+        await yieldToEventLoop();
       } catch (error) {
         if (this.#stopping) break;
         this.#running = false;
