@@ -113,11 +113,15 @@ async function api(nearCacheMs: number) {
 test('near cache in the api: many reads of one post cost one shared-cache read per bound', async (t) => {
   const a = await api(200);
   t.after(a.close);
+  const started = performance.now();
   for (let i = 0; i < 500; i++) assert.equal(await a.count('hot'), 0);
-  assert.equal(a.rig.sharedReads, 1);
+  // One read per 200 ms bound begun (on a loaded machine the 500 reads may span more than one).
+  const bounds = Math.floor((performance.now() - started) / 200) + 1;
+  assert.ok(a.rig.sharedReads >= 1 && a.rig.sharedReads <= bounds, `${a.rig.sharedReads} shared-cache reads in ${bounds} bound(s)`);
+  const before = a.rig.sharedReads;
   await sleep(250);
   await a.count('hot');
-  assert.equal(a.rig.sharedReads, 2, 'after the bound the shared cache is read again');
+  assert.equal(a.rig.sharedReads, before + 1, 'after the bound the shared cache is read again');
 });
 
 test('near cache in the api: a write without wait shows within the bound; ?wait=applied shows at once', async (t) => {
