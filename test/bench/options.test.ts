@@ -34,7 +34,7 @@ test('baselines: a list, none, or --no-baselines', () => {
 });
 
 test('bad values name the option, the value and what is allowed', () => {
-  assert.throws(() => parseBenchOptions(['--events', 'abc']), /--events must be an integer from 1 to 20000000, got "abc"/);
+  assert.throws(() => parseBenchOptions(['--events', 'abc']), /--events must be an integer from 1 to 50000000, got "abc"/);
   assert.throws(() => parseBenchOptions(['--events', '1.5']), /--events must be an integer/);
   assert.throws(() => parseBenchOptions(['--hot-share', '2']), /--hot-share must be a number from 0 to 1, got "2"/);
   assert.throws(() => parseBenchOptions(['--concurrency', '0']), /--concurrency/);
