@@ -46,13 +46,18 @@ export class MetricsSampler {
 
   /** Largest RSS seen, in bytes. */
   maxRss(): number | undefined {
-    let max: number | undefined;
-    for (const s of this.samples) if (s.rssBytes !== undefined && (max === undefined || s.rssBytes > max)) max = s.rssBytes;
-    return max;
+    return maxRss(this.samples);
   }
 
   async close(): Promise<void> {
     this.stop();
     await this.#http.close();
   }
+}
+
+/** The largest RSS among the samples taken from `from` to `to` (ms into the run), in bytes; undefined when none shows one. */
+export function maxRss(samples: readonly ServerSample[], from = Number.NEGATIVE_INFINITY, to = Number.POSITIVE_INFINITY): number | undefined {
+  let max: number | undefined;
+  for (const s of samples) if (s.t >= from && s.t <= to && s.rssBytes !== undefined && (max === undefined || s.rssBytes > max)) max = s.rssBytes;
+  return max;
 }

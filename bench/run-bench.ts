@@ -14,7 +14,7 @@ import { redisUrlOf } from './redis-reads.ts';
 import { startTarget } from './target.ts';
 import { generateWorkload } from './workload.ts';
 import type { FreshnessSample } from './freshness-probe.ts';
-import type { ServerSample } from './prometheus.ts';
+import { maxRss } from './metrics-sampler.ts';
 
 /** Series the HTML report draws (not part of the JSON line). */
 export interface ChartData {
@@ -212,7 +212,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       server: {
         cpuSeconds: serverCpu,
         cpuSecondsPer1kLikes: serverCpu === null ? null : round((serverCpu * 1000) / bulkEvents, 5),
-        rssMaxMb: run.rssMaxBytes === undefined ? null : round(run.rssMaxBytes / 2 ** 20),
+        rssMaxMb: mibOrNull(run.rssMaxBytes),
         ingestBatchMean: batchMean(run.bulkServer.before.ingestItems, run.bulkServer.after.ingestItems, run.bulkServer.before.ingestBatches, run.bulkServer.after.ingestBatches),
         counterBatchMean: batchMean(run.bulkServer.before.counterItems, run.bulkServer.after.counterItems, run.bulkServer.before.counterBatches, run.bulkServer.after.counterBatches),
       },
@@ -257,7 +257,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       toS: round((p.to - zero) / 1000, 2),
       clientCores: round(p.clientCores, 2),
       serverCores: p.serverCores === undefined ? null : round(p.serverCores, 2),
-      rssMaxMb: rssMaxMbIn(run.serverSamples, p.from, p.to),
+      rssMaxMb: mibOrNull(maxRss(run.serverSamples, p.from, p.to)),
     })),
     notes,
     report: options.report,
@@ -290,9 +290,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
   return { result, charts };
 }
 
-/** The largest RSS the server's `/metrics` showed between `from` and `to` (ms into the run), MiB; null when it does not expose it. */
-function rssMaxMbIn(samples: readonly ServerSample[], from: number, to: number): number | null {
-  let max: number | undefined;
-  for (const s of samples) if (s.t >= from && s.t <= to && s.rssBytes !== undefined && (max === undefined || s.rssBytes > max)) max = s.rssBytes;
-  return max === undefined ? null : round(max / 2 ** 20);
+/** Bytes as whole MiB; null when unknown. */
+function mibOrNull(bytes: number | undefined): number | null {
+  return bytes === undefined ? null : round(bytes / 2 ** 20);
 }
