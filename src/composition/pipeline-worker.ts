@@ -24,7 +24,7 @@ const sqlite = openSqliteAdapters(options, 'pipeline');
 const cache: CountCache = {
   init: async () => undefined,
   close: async () => undefined,
-  getMany: async () => new Map(),
+  getMany: async (postIds) => postIds.map(() => undefined),
   setMany: async (counts) => post({ t: 'counts', counts }),
 };
 const progress: ProgressSink = {

@@ -26,13 +26,8 @@ export class MemoryCountCache implements CountCache {
     return this.#entries.size;
   }
 
-  async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
-    const hits = new Map<string, VersionedCount>();
-    for (const postId of postIds) {
-      const entry = this.#entries.get(postId);
-      if (entry !== undefined) hits.set(postId, entry);
-    }
-    return hits;
+  async getMany(postIds: readonly string[]): Promise<(VersionedCount | undefined)[]> {
+    return postIds.map((postId) => this.#entries.get(postId));
   }
 
   async setMany(entries: readonly VersionedCount[]): Promise<void> {

@@ -97,15 +97,10 @@ export class RedisCountCache implements CountCache {
     await closeRedis(redis);
   }
 
-  async getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
-    const hits = new Map<string, VersionedCount>();
-    if (postIds.length === 0) return hits;
+  async getMany(postIds: readonly string[]): Promise<(VersionedCount | undefined)[]> {
+    if (postIds.length === 0) return [];
     const values = await this.#run('reading counts', (c) => c.mget(postIds.map((id) => this.#prefix + id)));
-    postIds.forEach((postId, i) => {
-      const entry = parseEntry(postId, values[i] ?? null);
-      if (entry !== undefined) hits.set(postId, entry);
-    });
-    return hits;
+    return postIds.map((postId, i) => parseEntry(postId, values[i] ?? null));
   }
 
   async setMany(entries: readonly VersionedCount[]): Promise<void> {

@@ -49,9 +49,11 @@ export class CountReader {
         : undefined;
   }
 
-  /** Counts of the given posts; a post never liked counts 0. */
-  counts(postIds: readonly string[]): Promise<Map<string, number>> {
-    return this.#near === undefined ? this.#readThrough(postIds) : this.#near.counts(postIds);
+  /** Counts of the given posts, aligned with `postIds`; a post never liked counts 0. */
+  async counts(postIds: readonly string[]): Promise<number[]> {
+    if (this.#near === undefined) return this.#readAligned(postIds);
+    const counts = await this.#near.counts(postIds);
+    return postIds.map((postId) => counts.get(postId) ?? 0);
   }
 
   /**
@@ -75,23 +77,32 @@ export class CountReader {
     return this.#storeFailing;
   }
 
+  /** The near cache's loader: the same read, keyed by post. */
   async #readThrough(postIds: readonly string[]): Promise<Map<string, number>> {
+    const counts = await this.#readAligned(postIds);
+    return new Map(postIds.map((postId, i) => [postId, counts[i] ?? 0]));
+  }
+
+  async #readAligned(postIds: readonly string[]): Promise<number[]> {
     const hits = await this.#cache.getMany(postIds).catch((error: unknown) => {
       this.#degraded('cache', error);
-      return new Map<string, never>();
+      return [];
     });
-    const result = new Map<string, number>();
-    const misses: string[] = [];
-    for (const postId of postIds) {
-      const hit = hits.get(postId);
-      if (hit === undefined) misses.push(postId);
-      else result.set(postId, hit.count);
+    const counts: number[] = [];
+    let misses: string[] | undefined;
+    for (let i = 0; i < postIds.length; i++) {
+      const hit = hits[i];
+      if (hit !== undefined) counts.push(hit.count);
+      else {
+        counts.push(0);
+        (misses ??= []).push(postIds[i] as string);
+      }
     }
-    if (misses.length > 0) {
+    if (misses !== undefined) {
       const stored = await this.#readStore(misses);
-      for (const [postId, count] of stored) result.set(postId, count);
+      for (let i = 0; i < postIds.length; i++) if (hits[i] === undefined) counts[i] = stored.get(postIds[i] as string) ?? 0;
     }
-    return result;
+    return counts;
   }
 
   /** From the counter store (the counts a `?wait=applied` waited for), filling the cache (set-if-newer). */

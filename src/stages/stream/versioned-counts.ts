@@ -7,12 +7,18 @@ import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts'
  */
 export function versionedCounts(cache: CountCache, store: CounterStore) {
   return async (postIds: readonly string[]): Promise<Map<string, VersionedCount>> => {
-    const hits = await cache.getMany(postIds).catch(() => new Map<string, VersionedCount>());
-    const misses = postIds.filter((postId) => !hits.has(postId));
+    const cached = await cache.getMany(postIds).catch(() => postIds.map(() => undefined));
+    const counts = new Map<string, VersionedCount>();
+    const misses: string[] = [];
+    postIds.forEach((postId, i) => {
+      const hit = cached[i];
+      if (hit === undefined) misses.push(postId);
+      else counts.set(postId, hit);
+    });
     if (misses.length > 0) {
       const stored = await store.getMany(misses);
-      for (const postId of misses) hits.set(postId, stored.get(postId) ?? { postId, count: 0, version: 0 });
+      for (const postId of misses) counts.set(postId, stored.get(postId) ?? { postId, count: 0, version: 0 });
     }
-    return hits;
+    return counts;
   };
 }

@@ -47,7 +47,7 @@ class DiesBeforeWriting implements CountCache {
 
   async init(): Promise<void> {}
   async close(): Promise<void> {}
-  getMany(postIds: readonly string[]): Promise<Map<string, VersionedCount>> {
+  getMany(postIds: readonly string[]): Promise<(VersionedCount | undefined)[]> {
     return this.#cache.getMany(postIds);
   }
   async setMany(entries: readonly VersionedCount[]): Promise<void> {
@@ -71,7 +71,7 @@ function counter(backend: Backend, cache: CountCache, metrics: Metrics): Counter
 }
 
 async function cachedCount(cache: CountCache, post: string): Promise<number | undefined> {
-  return (await cache.getMany([post])).get(post)?.count;
+  return (await cache.getMany([post]))[0]?.count;
 }
 
 /** Steps the counter until the cache holds `count` for `post`. */

@@ -54,25 +54,34 @@ test('a failing cache is read around: counts come from the counter store, with a
   const metrics = new Metrics({ defaultMetrics: false });
   const { log, lines } = logSink();
   const reader = new CountReader(brokenCache, store({ a: 3, b: 5 }), { nearCacheMs: 0, nearCacheEntries: 0 }, { metrics, log, logEveryMs: 60_000 });
-  for (let i = 0; i < 5; i++) assert.deepEqual(await reader.counts(['a', 'b', 'never']), new Map([['a', 3], ['b', 5], ['never', 0]]));
+  for (let i = 0; i < 5; i++) assert.deepEqual(await reader.counts(['a', 'b', 'never']), [3, 5, 0]);
   assert.equal(reader.maybeStale, false);
   const degraded = (await metrics.readsDegraded.get()).values.find((v) => v.labels.backend === 'cache')?.value ?? 0;
   assert.ok(degraded >= 5, `reads around the cache counted: ${degraded}`);
   assert.equal(lines.filter((l) => l.backend === 'cache').length, 1, 'one log line within the interval');
 });
 
+test('counts come back aligned with the posts asked, hits and misses (read from the store) mixed', async () => {
+  const cache = new MemoryCountCache({ maxEntries: 100 });
+  const reader = new CountReader(cache, store({ a: 3, b: 5, c: 7 }), { nearCacheMs: 0, nearCacheEntries: 0 });
+  assert.deepEqual(await reader.counts(['b']), [5]);
+  assert.deepEqual(await reader.counts(['never', 'b', 'a', 'c', 'gone']), [0, 5, 3, 7, 0], 'b from the cache, the rest from the store');
+  assert.deepEqual(await reader.counts(['c', 'never', 'a']), [7, 0, 3], 'all from the cache now');
+  assert.deepEqual(await cache.getMany(['a', 'never']), [{ postId: 'a', count: 3, version: 1 }, { postId: 'never', count: 0, version: 0 }]);
+});
+
 test('a failing counter store: cached counts are served and flagged maybe-stale, misses fail with backend_unavailable, and the flag clears once it answers', async () => {
   const cache = new MemoryCountCache({ maxEntries: 100 });
   const counters = store({ a: 3, b: 5 });
   const reader = new CountReader(cache, counters, { nearCacheMs: 0, nearCacheEntries: 0 });
-  assert.deepEqual(await reader.counts(['a']), new Map([['a', 3]]), 'fills the cache');
+  assert.deepEqual(await reader.counts(['a']), [3], 'fills the cache');
   counters.down = true;
   await assert.rejects(reader.counts(['b']), (e: unknown) => e instanceof TallyError && e.code === 'backend_unavailable');
   assert.equal(reader.maybeStale, true);
-  assert.deepEqual(await reader.counts(['a']), new Map([['a', 3]]), 'the cached count is still served');
+  assert.deepEqual(await reader.counts(['a']), [3], 'the cached count is still served');
   assert.equal(reader.maybeStale, true, 'still flagged: nothing proved the store is back');
   counters.down = false;
-  assert.deepEqual(await reader.counts(['b']), new Map([['b', 5]]));
+  assert.deepEqual(await reader.counts(['b']), [5]);
   assert.equal(reader.maybeStale, false);
 });
 

@@ -37,7 +37,7 @@ function standIns() {
     ...lifecycle,
     getMany: async (ids) => {
       sharedReads += ids.length;
-      return new Map(ids.flatMap((id) => (shared.has(id) ? [[id, shared.get(id) as VersionedCount]] : [])));
+      return ids.map((id) => shared.get(id));
     },
     setMany: async (entries) => {
       for (const e of entries) if ((shared.get(e.postId)?.version ?? -1) < e.version) shared.set(e.postId, e);

@@ -43,7 +43,7 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
       const { postId } = request.params;
       const counts = await deps.reader.counts([postId]);
       if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
-      return { postId, count: counts.get(postId) ?? 0 };
+      return { postId, count: counts[0] ?? 0 };
     },
   );
 
@@ -78,12 +78,11 @@ async function likedAmong(deps: ApiDeps, userId: string, postIds: readonly strin
   return candidates.length === 0 ? new Set() : deps.likes.likedPosts(userId, candidates);
 }
 
-/** `{"counts": {...}, "liked": {...}}` (the Counts schema) for valid, distinct post ids. */
-export function countsJson(postIds: readonly string[], counts: ReadonlyMap<string, number>, liked: ReadonlySet<string> | undefined): string {
+/** `{"counts": {...}, "liked": {...}}` (the Counts schema) for valid, distinct post ids and their counts (aligned). */
+export function countsJson(postIds: readonly string[], counts: readonly number[], liked: ReadonlySet<string> | undefined): string {
   let json = '{"counts":{';
   for (let i = 0; i < postIds.length; i++) {
-    const postId = postIds[i] as string;
-    json += `${i === 0 ? '' : ','}"${postId}":${counts.get(postId) ?? 0}`;
+    json += `${i === 0 ? '' : ','}"${postIds[i] as string}":${counts[i] ?? 0}`;
   }
   if (liked === undefined) return `${json}}}`;
   json += '},"liked":{';
