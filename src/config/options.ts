@@ -15,7 +15,7 @@ export const OPTION_SPECS = {
   dataDir: { flag: 'data', env: 'TALLY_DATA', default: './data', doc: 'folder of the embedded database', parse: nonEmpty },
   partitions: { flag: 'partitions', env: 'TALLY_PARTITIONS', default: 4, doc: 'partitions of the like-events log (by post id); can only grow', parse: int(1, 1024) },
   likesShards: { flag: 'likes-shards', env: 'TALLY_LIKES_SHARDS', default: 16, doc: 'shards per post in the likes store key (hash of user id)', parse: int(1, 1024) },
-  ingestBatch: { flag: 'ingest-batch', env: 'TALLY_INGEST_BATCH', default: 20000, doc: 'most events ingest applies in one transaction', parse: int(1, 1_000_000) },
+  ingestBatch: { flag: 'ingest-batch', env: 'TALLY_INGEST_BATCH', default: 100000, doc: 'most events ingest applies in one transaction (a batch only grows past what arrived while the last one was applied when ingest is behind; larger ones spread each index page they rewrite over more likes)', parse: int(1, 1_000_000) },
   eraseBatch: { flag: 'erase-batch', env: 'TALLY_ERASE_BATCH', default: 1000, doc: 'most likes rows an erasure scans and deletes in one store transaction', parse: int(1, 100_000) },
   counterBatch: { flag: 'counter-batch', env: 'TALLY_COUNTER_BATCH', default: 50000, doc: 'most changes the counter applies in one transaction', parse: int(1, 1_000_000) },
   batchWaitMs: { flag: 'batch-wait-ms', env: 'TALLY_BATCH_WAIT_MS', default: 5, doc: 'how long a stage waits for a batch to fill', parse: int(0, 10_000) },
