@@ -55,7 +55,14 @@ export class LikedPairsFilter {
   /** Of `postIds`, those the user may have liked: all of them until the filter is ready. */
   candidates(userId: string, postIds: readonly string[]): readonly string[] {
     if (!this.#ready) return postIds;
-    return postIds.filter((postId) => this.#mayContain(postId, userId));
+    // The user's hashes once for the whole list, not once per post.
+    idHashes(userId);
+    const ua = scratch[0] as number;
+    const ub = scratch[1] as number;
+    return postIds.filter((postId) => {
+      idHashes(postId);
+      return this.#mayContain(pairA(scratch[0] as number, ua), pairB(scratch[1] as number, ub));
+    });
   }
 
   /** Loads the store's pairs in the background; the filter is ready once they are in. */
@@ -94,12 +101,14 @@ export class LikedPairsFilter {
       layer = new BloomLayer(layer.capacity * 2, layer.rate / 2);
       this.#layers.push(layer);
     }
-    const [h1, h2] = pairHashes(postId, userId);
-    layer.add(h1, h2);
+    idHashes(postId);
+    const pa = scratch[0] as number;
+    const pb = scratch[1] as number;
+    idHashes(userId);
+    layer.add(pairA(pa, scratch[0] as number), pairB(pb, scratch[1] as number));
   }
 
-  #mayContain(postId: string, userId: string): boolean {
-    const [h1, h2] = pairHashes(postId, userId);
+  #mayContain(h1: number, h2: number): boolean {
     for (const layer of this.#layers) if (layer.has(h1, h2)) return true;
     return false;
   }
@@ -146,28 +155,42 @@ class BloomLayer {
   }
 }
 
-/** Two independent 32-bit hashes of the pair (FNV-1a and a multiply-xorshift mix of the same code units). */
-function pairHashes(postId: string, userId: string): [number, number] {
+/** Where `idHashes` leaves its two hashes (no array per call on the read path). */
+const scratch = new Uint32Array(2);
+
+/** Two independent 32-bit hashes of one id (FNV-1a, and a multiply-xorshift mix of the same code units), into `scratch`. */
+function idHashes(id: string): void {
   let a = 0x811c9dc5;
   let b = 0x9e3779b9;
-  for (let i = 0; i < postId.length; i++) {
-    const c = postId.charCodeAt(i);
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  // A separator no id contains, so ("ab", "c") and ("a", "bc") differ.
-  a = Math.imul(a ^ 0x1f, 0x01000193);
-  b = Math.imul(b ^ 0x1f, 0x5bd1e995);
-  for (let i = 0; i < userId.length; i++) {
-    const c = userId.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  b ^= b >>> 13;
-  b = Math.imul(b, 0xc2b2ae35);
-  b ^= b >>> 16;
-  // A non-zero step, so the probes differ.
-  return [a >>> 0, (b | 1) >>> 0];
+  scratch[0] = a;
+  scratch[1] = b;
+}
+
+/** MurmurHash3's finalizer: every input bit moves every output bit. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * The pair's two probe hashes from its ids' hashes: the post's and the user's are combined
+ * asymmetrically (the user's multiplied first), so (p, u) and (u, p) differ, then finalized.
+ */
+function pairA(post: number, user: number): number {
+  return fmix32(post ^ Math.imul(user, 0x9e3779b1));
+}
+
+/** The probe step: the other pair of hashes, combined another way; odd, so the probes differ. */
+function pairB(post: number, user: number): number {
+  return (fmix32((post + Math.imul(user, 0x27d4eb2f)) | 0) | 1) >>> 0;
 }
