@@ -7,18 +7,9 @@ import type { CounterStore, VersionedCount } from '../../ports/counter-store.ts'
  */
 export function versionedCounts(cache: CountCache, store: CounterStore) {
   return async (postIds: readonly string[]): Promise<Map<string, VersionedCount>> => {
-    const cached = await cache.getMany(postIds).catch(() => postIds.map(() => undefined));
-    const counts = new Map<string, VersionedCount>();
-    const misses: string[] = [];
-    postIds.forEach((postId, i) => {
-      const hit = cached[i];
-      if (hit === undefined) misses.push(postId);
-      else counts.set(postId, hit);
-    });
-    if (misses.length > 0) {
-      const stored = await store.getMany(misses);
-      for (const postId of misses) counts.set(postId, stored.get(postId) ?? { postId, count: 0, version: 0 });
-    }
-    return counts;
+    const cached = await cache.getMany(postIds).catch(() => []);
+    const misses = postIds.filter((_, i) => cached[i] === undefined);
+    const stored = misses.length > 0 ? await store.getMany(misses) : undefined;
+    return new Map(postIds.map((postId, i) => [postId, cached[i] ?? stored?.get(postId) ?? { postId, count: 0, version: 0 }]));
   };
 }
