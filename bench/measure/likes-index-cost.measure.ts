@@ -15,7 +15,12 @@
  * - `levels`: what Tally does now (src/adapters/sqlite/sqlite-user-likes.ts): triggers write each
  *   like and unlike to a small `user_likes_recent` table keyed by user; once it holds `minRecent`
  *   rows and 1/`ratio` of `user_likes`, it is merged into `user_likes` in key order (here in one
- *   transaction; Tally moves a chunk per ingest transaction).
+ *   transaction; Tally moves a chunk per ingest transaction);
+ * - `levels3`: `levels` with a third, smaller level in front: triggers write to `user_likes_fresh`
+ *   (keyed by user), which moves whole into `user_likes_recent` in the ingest transaction once it
+ *   holds `FRESH_MAX` rows (environment, default 20,000), so a small batch dirties the few leaves
+ *   of the fresh level instead of most of the recent level's (tried for the paced phase's small
+ *   batches; not faster: BENCHMARKS.md, "Session of 2026-11-30 late morning").
  *
  * The workload is the bench's (bench/workload.ts: `posts` Zipf(1.2) posts, users uniform over 10M,
  * 10% unlikes), applied like SqliteLikesStore.apply does: INSERT OR IGNORE / DELETE per event and one
@@ -29,9 +34,10 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { generateWorkload } from '../workload.ts';
 
-type Variant = 'none' | 'index' | 'deferred' | 'levels';
+type Variant = 'none' | 'index' | 'deferred' | 'levels' | 'levels3';
 const variant = (process.argv[2] ?? 'index') as Variant;
-if (!['none', 'index', 'deferred', 'levels'].includes(variant)) throw new Error(`unknown variant ${variant}: none, index, deferred or levels`);
+if (!['none', 'index', 'deferred', 'levels', 'levels3'].includes(variant)) throw new Error(`unknown variant ${variant}: none, index, deferred, levels or levels3`);
+const FRESH_MAX = Number(process.env.FRESH_MAX ?? 20_000);
 const events = Number(process.argv[3] ?? 1_000_000);
 const batch = Number(process.argv[4] ?? 20_000);
 const pageSize = Number(process.argv[5] ?? 16384);
@@ -57,6 +63,7 @@ CREATE INDEX likes_newest_first ON likes (post_id, liked_at DESC, user_id);
 CREATE TABLE change_records (seq INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL);
 CREATE TABLE user_likes (user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, PRIMARY KEY (user_id, liked_at DESC, post_id)) WITHOUT ROWID;
 CREATE TABLE user_likes_recent (user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, op INTEGER NOT NULL, PRIMARY KEY (user_id, liked_at DESC, post_id)) WITHOUT ROWID;
+CREATE TABLE user_likes_fresh (user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, op INTEGER NOT NULL, PRIMARY KEY (user_id, liked_at DESC, post_id)) WITHOUT ROWID;
 CREATE TABLE user_likes_pending (seq INTEGER PRIMARY KEY, user_id TEXT NOT NULL, liked_at INTEGER NOT NULL, post_id TEXT NOT NULL, op INTEGER NOT NULL);`);
 if (variant === 'index') db.exec('CREATE INDEX likes_by_user ON likes (user_id, liked_at DESC, post_id)');
 if (variant === 'deferred') {
@@ -70,6 +77,14 @@ if (variant === 'levels') {
 CREATE TRIGGER likes_recent_insert AFTER INSERT ON likes BEGIN INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, op) VALUES (NEW.user_id, NEW.liked_at, NEW.post_id, 1); END;
 CREATE TRIGGER likes_recent_delete AFTER DELETE ON likes BEGIN INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, op) VALUES (OLD.user_id, OLD.liked_at, OLD.post_id, 0); END;`);
 }
+if (variant === 'levels3') {
+  db.exec(`
+CREATE TRIGGER likes_fresh_insert AFTER INSERT ON likes BEGIN INSERT OR REPLACE INTO user_likes_fresh (user_id, liked_at, post_id, op) VALUES (NEW.user_id, NEW.liked_at, NEW.post_id, 1); END;
+CREATE TRIGGER likes_fresh_delete AFTER DELETE ON likes BEGIN INSERT OR REPLACE INTO user_likes_fresh (user_id, liked_at, post_id, op) VALUES (OLD.user_id, OLD.liked_at, OLD.post_id, 0); END;`);
+}
+let freshRows = 0;
+const freshToRecent = db.prepare('INSERT OR REPLACE INTO user_likes_recent (user_id, liked_at, post_id, op) SELECT user_id, liked_at, post_id, op FROM user_likes_fresh ORDER BY user_id, liked_at DESC, post_id');
+const freshClear = db.prepare('DELETE FROM user_likes_fresh');
 let recentRows = 0;
 let mainRows = 0;
 const levelIns = db.prepare('INSERT OR REPLACE INTO user_likes (user_id, liked_at, post_id) SELECT user_id, liked_at, post_id FROM user_likes_recent WHERE op = 1 ORDER BY user_id, liked_at DESC, post_id');
@@ -129,9 +144,20 @@ for (let i = 0; i < events; i += batch) {
     } else if (remove.run(post, 0, user).changes > 0) changes.push([post, user, -1]);
   }
   insertChange.run(JSON.stringify({ d: changes }));
+  if (variant === 'levels3') {
+    freshRows += changes.length;
+    if (freshRows >= FRESH_MAX) {
+      const before = process.cpuUsage();
+      freshToRecent.run();
+      freshClear.run();
+      freshRows = 0;
+      const used = process.cpuUsage(before);
+      mergeCpuMs += (used.user + used.system) / 1000;
+    }
+  }
   db.exec('COMMIT');
   recentRows += changes.length;
-  if (variant === 'levels' && recentRows >= Math.max(LEVEL_MIN, mainRows / LEVEL_RATIO)) mergeLevels();
+  if ((variant === 'levels' || variant === 'levels3') && recentRows >= Math.max(LEVEL_MIN, mainRows / LEVEL_RATIO)) mergeLevels();
   if (variant === 'deferred' && (pendingCount.get() as { n: number }).n >= MERGE_EVERY) merge();
 }
 if (variant === 'deferred') merge();

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { connect, type Socket } from 'node:net';
 import { SseParser } from '../../packages/client/src/sse-parser.ts';
 import type { Histogram } from 'hdr-histogram-js';
 import { latencyHistogram, recordMs, summarize, type LatencySummary } from '../histogram.ts';
@@ -80,50 +80,124 @@ const median = (values: readonly number[]): number => {
   return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** `streams` open SSE streams; each watches one of 50 probe posts and one of the writes' posts, and reports the counts it sees. */
-class OpenStreams {
-  readonly #pool: Pool;
-  readonly #bodies: { destroy(): void }[] = [];
-  /** Called with (stream, post, count, when) for every count event. */
-  onCount: (stream: number, post: string, count: number, at: number) => void = () => undefined;
+/** The end of an SSE event (a blank line), whichever line ends the server uses. */
+const EVENT_END = /(\r\n|\r|\n)(\r\n|\r|\n)/;
+const EVENT_END_AT_END = /(\r\n|\r|\n)(\r\n|\r|\n)$/;
 
-  private constructor(pool: Pool) {
-    this.#pool = pool;
+/**
+ * `streams` open SSE streams; each watches one of 50 probe posts and one of the writes' posts, and
+ * reports the counts it sees while `onCount` is set. They stand for clients on other machines, so
+ * they cost this shared machine as little as a reader can: raw sockets, and outside the probe
+ * period the bytes are read and dropped unparsed (a client that parsed them would do it on its own
+ * cores). Setting `onCount` starts each stream's parser afresh at its next event boundary.
+ */
+class OpenStreams {
+  readonly #sockets: Socket[] = [];
+  readonly #parsers: (SseParser | undefined)[] = [];
+  /** Whether each stream's text so far ends at an event's end (Tally writes whole events). */
+  readonly #atEventEnd: boolean[] = [];
+  #onCount: ((stream: number, post: string, count: number, at: number) => void) | undefined;
+
+  set onCount(listener: ((stream: number, post: string, count: number, at: number) => void) | undefined) {
+    this.#onCount = listener;
+    this.#parsers.fill(undefined);
   }
 
   static async open(origin: string, streams: number, watched: (i: number) => string[], authorization: string): Promise<OpenStreams> {
-    const pool = new Pool(origin, { connections: streams, pipelining: 1, bodyTimeout: 0, headersTimeout: 30_000 });
-    const open = new OpenStreams(pool);
-    const headers: Record<string, string> = { accept: 'text/event-stream', ...(authorization === '' ? {} : { authorization }) };
-    await Promise.all(
-      Array.from({ length: streams }, async (_, i) => {
-        const response = await pool.request({ method: 'GET', path: `/v1/stream/counts?posts=${watched(i).join(',')}`, headers });
-        if (response.statusCode !== 200) throw new Error(`live stream ${i}: HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 200)}`);
-        open.#bodies.push(response.body);
-        const parser = new SseParser();
-        void (async () => {
-          try {
-            for await (const chunk of response.body) {
-              const at = performance.now();
-              for (const event of parser.push(String(chunk))) {
-                if (event.event !== 'count') continue;
-                const data = JSON.parse(event.data) as { postId: string; count: number };
-                open.onCount(i, data.postId, data.count, at);
-              }
-            }
-          } catch {
-            // destroyed by close()
-          }
-        })();
-      }),
-    );
+    const open = new OpenStreams();
+    const url = new URL(origin);
+    const auth = authorization === '' ? '' : `authorization: ${authorization}\r\n`;
+    try {
+      await Promise.all(
+        Array.from({ length: streams }, async (_, i) => {
+          const path = `/v1/stream/counts?posts=${watched(i).join(',')}`;
+          const socket = connect({ host: url.hostname, port: Number(url.port || 80) });
+          open.#sockets.push(socket);
+          socket.setNoDelay(true);
+          socket.write(`GET ${path} HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n${auth}\r\n`);
+          const rest = await readHead(socket, i);
+          open.#parsers[i] = undefined;
+          open.#atEventEnd[i] = true;
+          // A stream the server drops (a slow reader) shows as missed events, not as a crash.
+          socket.on('error', () => undefined);
+          socket.on('data', (chunk: Buffer) => open.#read(i, chunk.toString('utf8')));
+          if (rest.length > 0) open.#read(i, rest);
+        }),
+      );
+    } catch (error) {
+      await open.close();
+      throw error;
+    }
     return open;
   }
 
-  async close(): Promise<void> {
-    for (const body of this.#bodies) body.destroy();
-    await this.#pool.destroy();
+  #read(stream: number, text: string): void {
+    const listener = this.#onCount;
+    const atEnd = this.#atEventEnd[stream] === true;
+    this.#atEventEnd[stream] = EVENT_END_AT_END.test(text);
+    if (listener === undefined) return;
+    const at = performance.now();
+    let parser = this.#parsers[stream];
+    if (parser === undefined) {
+      if (!atEnd) {
+        // Started mid-event: skip to its end.
+        const end = EVENT_END.exec(text);
+        if (end === null) return;
+        text = text.slice(end.index + end[0].length);
+      }
+      parser = new SseParser();
+      this.#parsers[stream] = parser;
+    }
+    for (const event of parser.push(text)) {
+      if (event.event !== 'count') continue;
+      const data = JSON.parse(event.data) as { postId: string; count: number };
+      listener(stream, data.postId, data.count, at);
+    }
   }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#sockets.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            if (socket.destroyed) resolve();
+            else socket.once('close', () => resolve()).destroy();
+          }),
+      ),
+    );
+  }
+}
+
+/**
+ * Reads an SSE response's head from `socket`: it must be 200 with an unchunked body (Tally's
+ * streams end with the connection); returns the body bytes read with it, as text.
+ */
+function readHead(socket: Socket, stream: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let head = '';
+    const fail = (message: string): void => {
+      socket.off('data', onData);
+      reject(new Error(`live stream ${stream}: ${message}`));
+    };
+    const onData = (chunk: Buffer): void => {
+      head += chunk.toString('utf8');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 64 * 1024) fail('no end of the response head in 64 KiB');
+        return;
+      }
+      socket.off('data', onData);
+      socket.off('error', onError);
+      const lines = head.slice(0, end).split('\r\n');
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1];
+      if (status !== '200') return fail(`HTTP ${status ?? '?'} (${(lines[0] ?? '').slice(0, 100)}): ${head.slice(end + 4, end + 204)}`);
+      if (lines.some((line) => /^transfer-encoding:\s*chunked/i.test(line))) return fail('the body is chunked; this reader expects a stream that ends with its connection');
+      resolve(head.slice(end + 4));
+    };
+    const onError = (error: Error): void => fail(error.message);
+    socket.on('data', onData);
+    socket.once('error', onError);
+  });
 }
 
 /**
@@ -280,6 +354,7 @@ async function probe(
     );
   } finally {
     clearInterval(rssTimer);
+    streams.onCount = undefined;
   }
   const cpuAfter = processCpuSeconds(options.pid);
   const seconds = (performance.now() - started) / 1000;

@@ -18,7 +18,7 @@ export const OPTION_SPECS = {
   ingestBatch: { flag: 'ingest-batch', env: 'TALLY_INGEST_BATCH', default: 100000, doc: 'most events ingest applies in one transaction (a batch only grows past what arrived while the last one was applied when ingest is behind; larger ones spread each index page they rewrite over more likes)', parse: int(1, 1_000_000) },
   eraseBatch: { flag: 'erase-batch', env: 'TALLY_ERASE_BATCH', default: 1000, doc: 'most likes rows an erasure scans and deletes in one store transaction', parse: int(1, 100_000) },
   counterBatch: { flag: 'counter-batch', env: 'TALLY_COUNTER_BATCH', default: 50000, doc: 'most changes the counter applies in one transaction', parse: int(1, 1_000_000) },
-  batchWaitMs: { flag: 'batch-wait-ms', env: 'TALLY_BATCH_WAIT_MS', default: 5, doc: 'how long a stage waits for a batch to fill', parse: int(0, 10_000) },
+  batchWaitMs: { flag: 'batch-wait-ms', env: 'TALLY_BATCH_WAIT_MS', default: 0, doc: 'how long a stage waits for a part-full batch to fill; 0 takes what has arrived (a backlog fills batches by itself; a wait only delays the likes in hand)', parse: int(0, 10_000) },
   idleMs: { flag: 'idle-ms', env: 'TALLY_IDLE_MS', default: 200, doc: 'how long an idle stage sleeps before polling again (embedded stages are also woken at once)', parse: int(1, 60_000) },
   maxPendingEvents: { flag: 'max-pending-events', env: 'TALLY_MAX_PENDING_EVENTS', default: 200_000, doc: 'events waiting for a log commit beyond which writes get 503', parse: int(1, 100_000_000) },
   maxIngestLag: { flag: 'max-ingest-lag', env: 'TALLY_MAX_INGEST_LAG', default: 2_000_000, doc: 'events in the log not yet ingested beyond which writes get 429', parse: int(1, 1_000_000_000) },

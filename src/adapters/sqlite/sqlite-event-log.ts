@@ -237,8 +237,8 @@ class SqliteLogConsumer implements LogConsumer {
       await this.#db.waitFor(TOPIC, idleMs);
       if (!this.#closed) batch = this.#readAvailable();
     }
-    // A part-full batch waits up to maxWaitMs for more: per-transaction costs (commit, index
-    // pages) are paid once for the larger batch.
+    // A part-full batch waits up to maxWaitMs for more (default 0: measured, the wait delayed every
+    // like by its length and saved nothing a backlog does not save anyway; BENCHMARKS.md).
     const deadline = Date.now() + this.#options.maxWaitMs;
     while (batch.marker === undefined && batch.events.length > 0 && batch.events.length < this.#options.maxEvents && !this.#closed && Date.now() < deadline) {
       await this.#db.waitFor(TOPIC, deadline - Date.now());
