@@ -177,6 +177,7 @@ function readHead(socket: Socket, stream: number): Promise<string> {
     let head = '';
     const fail = (message: string): void => {
       socket.off('data', onData);
+      socket.off('close', onClose);
       reject(new Error(`live stream ${stream}: ${message}`));
     };
     const onData = (chunk: Buffer): void => {
@@ -188,6 +189,7 @@ function readHead(socket: Socket, stream: number): Promise<string> {
       }
       socket.off('data', onData);
       socket.off('error', onError);
+      socket.off('close', onClose);
       const lines = head.slice(0, end).split('\r\n');
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1];
       if (status !== '200') return fail(`HTTP ${status ?? '?'} (${(lines[0] ?? '').slice(0, 100)}): ${head.slice(end + 4, end + 204)}`);
@@ -195,8 +197,10 @@ function readHead(socket: Socket, stream: number): Promise<string> {
       resolve(head.slice(end + 4));
     };
     const onError = (error: Error): void => fail(error.message);
+    const onClose = (): void => fail(`the connection closed before the response head (${head.length} bytes read)`);
     socket.on('data', onData);
     socket.once('error', onError);
+    socket.once('close', onClose);
   });
 }
 
