@@ -66,5 +66,8 @@ function describeParseError(error: unknown): string {
   if (unknown !== null) return `unknown option ${unknown[1] ?? ''}`;
   const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(message);
   if (missing !== null) return `option ${missing[1] ?? ''} needs a value`;
+  // `--batch-wait-ms -1`: parseArgs will not take a value that looks like a flag.
+  const dashed = /Option '([^']+?)(?: <value>)?' argument is ambiguous/.exec(message);
+  if (dashed !== null) return `option ${dashed[1] ?? ''} is followed by a value starting with "-"; write it as ${dashed[1] ?? ''}=<value>`;
   return message.split('\n')[0] ?? message;
 }

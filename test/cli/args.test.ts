@@ -28,6 +28,7 @@ test('an unknown flag, a missing value or a stray argument is refused with a mes
     assert.throws(() => parse(argv), (e: unknown) => e instanceof UsageError && message.test(e.message) && e.message.includes(HELP), argv.join(' '));
   refused(['--prot', '1'], /unknown option --prot/);
   refused(['--port'], /--port needs a value/);
+  refused(['--batch-wait-ms', '-1'], /--batch-wait-ms is followed by a value starting with "-"; write it as --batch-wait-ms=<value>/);
   refused(['--port', '1', 'stray'], /unexpected argument "stray"/);
   refused(['--distributed', 'maybe'], /unexpected argument "maybe"/);
 });
