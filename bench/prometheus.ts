@@ -30,14 +30,19 @@ export interface ServerSample {
   readonly counterItems: number | undefined;
 }
 
+function withWriter(api: number | undefined, writer: number | undefined): number | undefined {
+  return api === undefined ? undefined : api + (writer ?? 0);
+}
+
 /** Picks the benchmark's metrics out of a parsed exposition. */
 export function serverSample(t: number, metrics: Map<string, number>): ServerSample {
   return {
     t,
     changesApplied: metrics.get('tally_changes_applied_total'),
     eventsIngested: metrics.get('tally_events_ingested_total'),
-    cpuSeconds: metrics.get('process_cpu_seconds_total'),
-    rssBytes: metrics.get('process_resident_memory_bytes'),
+    // The api process and its stream writer process (`--stream-writer process`), when it has one.
+    cpuSeconds: withWriter(metrics.get('process_cpu_seconds_total'), metrics.get('tally_stream_writer_cpu_seconds_total')),
+    rssBytes: withWriter(metrics.get('process_resident_memory_bytes'), metrics.get('tally_stream_writer_resident_memory_bytes')),
     ingestBatches: metrics.get('tally_stage_batch_size_count{stage="ingest"}'),
     ingestItems: metrics.get('tally_stage_batch_size_sum{stage="ingest"}'),
     counterBatches: metrics.get('tally_stage_batch_size_count{stage="counter"}'),

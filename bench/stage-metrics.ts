@@ -39,7 +39,8 @@ export class StageMetrics {
     return {
       ingested: of('ingest', 'tally_events_ingested_total'),
       applied: of('counter', 'tally_changes_applied_total'),
-      cpuSeconds: scraped.reduce((sum, s) => sum + (s.metrics.get('process_cpu_seconds_total') ?? 0), 0),
+      // An api process's stream writer process (`--stream-writer process`) counts with it.
+      cpuSeconds: scraped.reduce((sum, s) => sum + (s.metrics.get('process_cpu_seconds_total') ?? 0) + (s.metrics.get('tally_stream_writer_cpu_seconds_total') ?? 0), 0),
       ingestCpu: of('ingest', 'process_cpu_seconds_total'),
       counterCpu: of('counter', 'process_cpu_seconds_total'),
     };

@@ -7,7 +7,7 @@ import { latencyHistogram, recordMs, summarize, type LatencySummary } from '../h
 import { BenchHttp } from '../http-client.ts';
 import type { LikeSequence } from '../like-sequence.ts';
 import type { LoadGenerator } from '../load-generator.ts';
-import { processCpuSeconds } from '../proc-cpu.ts';
+import { childPids, processCpuSeconds } from '../proc-cpu.ts';
 import type { Expectation } from '../verify.ts';
 
 /** One (without, with) pair of load windows: reads and writes per second, and with ÷ without. */
@@ -65,8 +65,14 @@ export interface LiveStreamsOptions {
 const PROBES = 50;
 const MISS_AFTER_MS = 5000;
 
+/** Resident bytes of the api process and its live children (a stream writer process). */
 function rssBytes(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
+  const own = ownRssBytes(pid);
+  return own === undefined ? undefined : childPids(pid).reduce((sum, child) => sum + (ownRssBytes(child) ?? 0), own);
+}
+
+function ownRssBytes(pid: number): number | undefined {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
   } catch {

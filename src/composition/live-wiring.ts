@@ -10,6 +10,7 @@ import { CountStreamHub } from '../stages/stream/count-stream-hub.ts';
 import { FreshnessTracker } from '../stages/stream/freshness-tracker.ts';
 import { TopPosts } from '../stages/stream/top-posts.ts';
 import { versionedCounts } from '../stages/stream/versioned-counts.ts';
+import { StreamWriterProcess } from '../stages/api/stream-writer/stream-writer.ts';
 import type { PortSet } from './port-set.ts';
 
 /** The api process's live side: the stream hub, top posts, freshness and lag metrics. */
@@ -32,12 +33,13 @@ export function createLive(ports: PortSet, options: Options, metrics: Metrics, l
     { notifier: ports.notifier, snapshot: versionedCounts(ports.cache, ports.counters), metrics: liveMetrics, log },
     { intervalMs: options.streamIntervalMs, heartbeatMs: options.streamHeartbeatMs, maxStreams: options.maxStreams, maxBufferedBytes: options.streamBufferBytes },
   );
+  const writer = options.streamWriter === 'process' ? new StreamWriterProcess({ maxBufferedBytes: options.streamBufferBytes }, { log, metrics: liveMetrics }) : undefined;
   const top = new TopPosts();
   const freshness = new FreshnessTracker((seconds) => liveMetrics.freshness.observe(seconds));
   const sampler = isLagSource(ports.progress) ? new StageLagSampler(ports.progress, liveMetrics) : undefined;
   let subscriptions: CountSubscription[] = [];
   return {
-    deps: { hub, top },
+    deps: { hub, top, writer },
     accepted: (events) => freshness.accepted(events),
     start() {
       subscriptions = [ports.notifier.subscribe(top), ports.notifier.subscribe(freshness)];
@@ -47,6 +49,7 @@ export function createLive(ports: PortSet, options: Options, metrics: Metrics, l
     stop() {
       sampler?.stop();
       hub.stop();
+      writer?.close();
       for (const subscription of subscriptions) subscription.close();
       subscriptions = [];
     },

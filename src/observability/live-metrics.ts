@@ -15,6 +15,8 @@ export class LiveMetrics {
   readonly lagEvents: Gauge<'stage'>;
   readonly lagSeconds: Gauge<'stage'>;
   readonly freshness: Histogram;
+  readonly writerRss: Gauge;
+  readonly writerCpu: Counter;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -35,5 +37,7 @@ export class LiveMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.writerRss = new Gauge({ name: 'tally_stream_writer_resident_memory_bytes', help: "The stream writer process's resident memory (--stream-writer process; 0 while it is not running)", registers });
+    this.writerCpu = new Counter({ name: 'tally_stream_writer_cpu_seconds_total', help: 'CPU time (user and system) the stream writer processes have used', registers });
   }
 }

@@ -7,6 +7,8 @@ export interface SseReader {
   readonly events: ServerSentEvent[];
   /** The body text read so far (comments included). */
   text: string;
+  /** True once the body has ended or been cut (the server closed the stream). */
+  ended: boolean;
   /** Resolves once `predicate(events)` holds; rejects after `timeoutMs`. */
   waitFor(predicate: (events: readonly ServerSentEvent[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): void;
@@ -21,6 +23,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     headers: response.headers,
     events: [],
     text: '',
+    ended: false,
     async waitFor(predicate, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(reader.events)) {
@@ -43,6 +46,7 @@ export async function openSse(url: string, headers: Record<string, string> = {})
     } catch {
       // aborted or cut: the test looks at what arrived
     }
+    reader.ended = true;
   })();
   return reader;
 }

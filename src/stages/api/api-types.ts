@@ -16,6 +16,7 @@ import type { LikedPairsFilter } from '../read/liked-pairs-filter.ts';
 import type { LikeWriter } from './like-writer.ts';
 import type { CountStreamHub } from '../stream/count-stream-hub.ts';
 import type { TopPosts } from '../stream/top-posts.ts';
+import type { StreamWriterProcess } from './stream-writer/stream-writer.ts';
 
 export interface ApiDeps {
   readonly writer: LikeWriter;
@@ -39,6 +40,8 @@ export interface ApiDeps {
 export interface LiveDeps {
   readonly hub: CountStreamHub;
   readonly top: TopPosts;
+  /** Writes the streams from a child process (`--stream-writer process`); absent: from the api thread. */
+  readonly writer?: StreamWriterProcess | undefined;
 }
 
 export interface ApiOptions {

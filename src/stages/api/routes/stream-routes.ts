@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import type { StreamSink } from '../../stream/count-stream.ts';
+import { responseSink } from '../stream-writer/stream-writer.ts';
 import { ErrorBody, StreamQuery } from '../schemas.ts';
 import type { Api, ApiOptions, LiveDeps } from '../api-types.ts';
 import { parsePostList } from './read-routes.ts';
@@ -26,7 +25,10 @@ const SSE_HEADERS = {
 /** GET /v1/stream/counts: live counts as Server-Sent Events. */
 export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptions): void {
   // Open streams would keep `close()` waiting: end them first.
-  app.addHook('preClose', async () => live.hub.stop());
+  app.addHook('preClose', async () => {
+    live.hub.stop();
+    live.writer?.close();
+  });
 
   app.get(
     '/v1/stream/counts',
@@ -44,48 +46,14 @@ export function registerStreamRoutes(app: Api, live: LiveDeps, options: ApiOptio
       const postIds = parsePostList(request.query.posts, options.maxReadPosts);
       const header = request.headers['last-event-id'];
       const lastEventId = Array.isArray(header) ? header[0] : header;
-      const stream = await live.hub.open(postIds, lastEventId, responseSink(reply.raw));
+      // The body is not chunked: it ends with the connection (`Connection: close`), which is how
+      // an event stream ends anyway, and each flush is then one plain socket write instead of a
+      // chunk's four pieces (size, CRLF, text, CRLF).
+      const out = live.writer === undefined ? responseSink(reply.raw, SSE_HEADERS) : live.writer.sink(reply.raw, SSE_HEADERS);
+      const stream = await live.hub.open(postIds, lastEventId, out.sink);
       // The hub has written the head and the opening values on the raw response.
       reply.hijack();
-      if (reply.raw.destroyed) stream.close('gone');
-      else reply.raw.on('close', () => stream.close('gone'));
+      out.watch((reason) => stream.close(reason));
     },
   );
-}
-
-/**
- * The response as a stream's sink. The body is not chunked: it ends with the connection
- * (`Connection: close`), which is how an event stream ends anyway, and each flush is then one
- * plain socket write instead of a chunk's four pieces (size, CRLF, text, CRLF). With 1,000
- * streams flushing 10 times a second these writes are most of the streams' cost (see
- * BENCHMARKS.md, "Live streams: what 1,000 streams cost").
- */
-function responseSink(res: ServerResponse): StreamSink {
-  const head = (): void => {
-    if (res.headersSent) return;
-    res.useChunkedEncodingByDefault = false;
-    res.writeHead(200, SSE_HEADERS);
-    res.socket?.setNoDelay(true);
-  };
-  return {
-    write: (text) => {
-      if (res.destroyed) return;
-      const socket = res.socket;
-      // Once the head is out, the body is raw bytes on the socket (not chunked): writing there
-      // directly skips the response's cork and its uncork on the next tick, per write.
-      if (res.headersSent && socket !== null) socket.write(text);
-      else {
-        head();
-        res.write(text);
-      }
-    },
-    get buffered() {
-      return res.writableLength;
-    },
-    destroy: () => res.destroy(),
-    end: () => {
-      head();
-      res.end();
-    },
-  };
 }

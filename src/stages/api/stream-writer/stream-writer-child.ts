@@ -1,0 +1,75 @@
+import type { Socket } from 'node:net';
+import { USAGE_EVERY_MS, type FromWriter, type StreamWriterData, type ToWriter } from './stream-writer-protocol.ts';
+
+/**
+ * The stream writer's process (see `stream-writer.ts`): holds the sockets of live streams and
+ * writes the texts the api process sends for them. A client that leaves more than
+ * `maxBufferedBytes` unread is dropped here, and every close is reported back. It exits when the
+ * api process goes (the IPC channel closes), after ending the streams it holds.
+ */
+const data = JSON.parse(process.argv[2] ?? '{}') as StreamWriterData;
+const sockets = new Map<number, Socket>();
+const writers = new Map<number, (chunk: string) => void>();
+
+function report(message: FromWriter): void {
+  // With a callback, a channel closed meanwhile (the api process going) is no error to throw.
+  if (process.connected) process.send?.(message, undefined, {}, () => {});
+}
+
+function adopt(id: number, socket: Socket, text: string): void {
+  sockets.set(id, socket);
+  let slow = false;
+  socket.on('error', () => {});
+  socket.once('close', () => {
+    if (sockets.get(id) === socket) {
+      sockets.delete(id);
+      writers.delete(id);
+    }
+    report({ t: 'closed', id, reason: slow ? 'slow' : 'gone' });
+  });
+  // The client sends nothing more; reading notices when it leaves.
+  socket.resume();
+  socket.on('data', () => {});
+  const write = (chunk: string): void => {
+    if (socket.destroyed) return;
+    socket.write(chunk);
+    if (socket.writableLength > data.maxBufferedBytes) {
+      slow = true;
+      socket.destroy();
+    }
+  };
+  writers.set(id, write);
+  if (text !== '') write(text);
+}
+
+process.on('message', (message: ToWriter, handle?: Socket) => {
+  switch (message.t) {
+    case 'adopt':
+      if (handle === undefined) report({ t: 'closed', id: message.id, reason: 'gone' });
+      else adopt(message.id, handle, message.text);
+      return;
+    case 'write':
+      for (let i = 0; i < message.ids.length; i++) writers.get(message.ids[i] as number)?.(message.texts[i] as string);
+      return;
+    case 'destroy':
+      sockets.get(message.id)?.destroy();
+      return;
+    case 'end':
+      sockets.get(message.id)?.end();
+      return;
+  }
+});
+
+function reportUsage(): void {
+  const cpu = process.cpuUsage();
+  report({ t: 'usage', rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+}
+reportUsage();
+setInterval(reportUsage, USAGE_EVERY_MS).unref();
+
+// The api process is gone (or closed the channel at shutdown): end every stream, then exit once
+// their sockets have closed, or after a second at most.
+process.on('disconnect', () => {
+  for (const socket of sockets.values()) socket.end();
+  setTimeout(() => process.exit(0), 1000).unref();
+});
