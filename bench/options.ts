@@ -28,6 +28,8 @@ export interface BenchOptions extends Omit<WorkloadSpec, 'minGap'> {
   readonly loadGenerator: 'wrk' | 'node';
   /** Shares of the bulk capacity the paced phase sends at, in order; empty: no paced phase. */
   readonly pacedShares: readonly number[];
+  /** Likes/s the paced shares are of; 0: this run's bulk applied rate. */
+  readonly pacedCapacity: number;
   /** Live-streams phase: streams open (0: no phase), (without, with) window pairs and seconds per window. */
   readonly streams: number;
   readonly streamPairs: number;
@@ -74,6 +76,7 @@ const NUMBERS: readonly NumberSpec[] = [
   { flag: 'streams', key: 'streams', min: 0, max: 10_000, integer: true, full: 1000, quick: 1000, doc: 'live-streams phase: SSE streams open at once; 0 skips the phase' },
   { flag: 'stream-pairs', key: 'streamPairs', min: 1, max: 20, integer: true, full: 4, quick: 2, doc: 'live-streams phase: (without, with) pairs of load windows' },
   { flag: 'stream-window', key: 'streamWindow', min: 1, max: 60, integer: true, full: 3, quick: 3, doc: 'live-streams phase: seconds of each load window' },
+  { flag: 'paced-capacity', key: 'pacedCapacity', min: 0, max: 10_000_000, integer: true, full: 0, quick: 0, doc: 'likes/s the --paced shares are of; 0: the bulk applied rate of this run (a fixed rate compares two builds at the same load)' },
   { flag: 'settle-timeout', key: 'settleTimeout', min: 1, max: 3600, integer: false, full: 120, quick: 60, doc: 'seconds to wait for every count to be applied before declaring the run wrong' },
 ];
 
@@ -200,6 +203,7 @@ export function parseBenchOptions(argv: readonly string[], now = new Date()): Be
     profileDir: typeof values.profile === 'string' ? values.profile : undefined,
     loadGenerator: parseLoadGenerator(typeof values['load-generator'] === 'string' ? values['load-generator'] : 'wrk'),
     pacedShares: parsePaced(typeof values.paced === 'string' ? values.paced : '0.5,0.8'),
+    pacedCapacity: numbers.pacedCapacity as number,
     streams: numbers.streams as number,
     streamPairs: numbers.streamPairs as number,
     streamWindow: numbers.streamWindow as number,

@@ -268,7 +268,8 @@ export async function runTally(
 
     // Paced: likes at a constant share of the bulk capacity this run measured, open loop.
     const paced: PacedSent[] = [];
-    const capacity = settled.mismatches.length === 0 && settled.appliedAt !== undefined ? bulk.events / ((settled.appliedAt - bulk.startedAt) / 1000) : undefined;
+    const measured = settled.mismatches.length === 0 && settled.appliedAt !== undefined ? bulk.events / ((settled.appliedAt - bulk.startedAt) / 1000) : undefined;
+    const capacity = options.pacedCapacity > 0 ? options.pacedCapacity : measured;
     const pacedSkipped = options.pacedShares.length === 0 ? 'not selected (--paced none)' : capacity === undefined ? 'no bulk applied rate (the bulk counts never settled)' : undefined;
     if (capacity !== undefined && pacedSkipped === undefined) {
       const pacedHttp = new BenchHttp(origin, 32);
@@ -276,7 +277,7 @@ export async function runTally(
       try {
         for (const share of options.pacedShares) {
           const ratePerSec = Math.round(capacity * share);
-          say(`paced: ${ratePerSec} likes/s (${share} × the bulk applied rate ${Math.round(capacity)}), open loop, ${options.duration} s`);
+          say(`paced: ${ratePerSec} likes/s (${share} × ${options.pacedCapacity > 0 ? '--paced-capacity' : 'the bulk applied rate'} ${Math.round(capacity)}), open loop, ${options.duration} s`);
           paced.push(
             await timed(`paced ${Math.round(share * 100)}%`, () =>
               sendPaced(pacedHttp, poller, workload, { share, ratePerSec, durationMs, prefix: `${prefix}q${Math.round(share * 100)}_`, tickMs: PACED_TICK_MS, probes: 8, timeoutMs: options.settleTimeout * 1000 }),
