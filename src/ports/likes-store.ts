@@ -87,12 +87,6 @@ export interface LikesStore extends Lifecycle {
    * TallyError, changing nothing, when the stored log positions differ from `fence.from`.
    */
   apply(events: readonly LikeEvent[], fence?: LogFence): Promise<ApplyResult>;
-  /**
-   * Upkeep the store defers while events arrive (the embedded store's Likes-tab merges): one
-   * bounded step, which ingest runs when it finds nothing to apply. Resolves true when more is
-   * waiting. Absent: the store has none.
-   */
-  maintain?(): Promise<boolean>;
   /** The log positions applied so far (what ingest resumes from), one per partition ever applied. */
   logPositions(): Promise<StreamPosition[]>;
   /** Of the given posts, those the user has liked. */

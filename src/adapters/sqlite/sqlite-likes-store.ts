@@ -95,10 +95,6 @@ export class SqliteLikesStore implements LikesStore, LikedPairsSource {
     return { changed: changes.length, feedPositions };
   }
 
-  async maintain(): Promise<boolean> {
-    return this.#u.mergeWhileIdle();
-  }
-
   async logPositions(): Promise<StreamPosition[]> {
     return this.#s.positions.read();
   }

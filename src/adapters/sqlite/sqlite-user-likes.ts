@@ -18,7 +18,7 @@ export interface UserLikesLevelsOptions {
   /** A merge round starts once the recent level holds this many rows and 1/`ratio` of the main level. */
   readonly minRecent: number;
   readonly ratio: number;
-  /** Rows a round moves in one transaction at least (in a batch: 4 per like applied in it, at most 50,000; between batches 4,000). */
+  /** Rows a round moves in one ingest transaction at least: 4 per like applied in it, at most 50,000. */
   readonly minChunk: number;
 }
 
@@ -27,15 +27,6 @@ export const USER_LIKES_LEVELS: UserLikesLevelsOptions = { minRecent: 200_000, r
 /** Rows merged per like applied in the same transaction: a round outruns the rows arriving. */
 const MERGE_PER_CHANGE = 4;
 const MERGE_CHUNK_MAX = 50_000;
-/**
- * A round moves on between batches until the recent level holds this many times the rows that
- * start a round; past that, in every batch. Between batches costs a like nothing: at 80% of the
- * bulk rate, merging in the batches doubled the like → visible time (BENCHMARKS.md, "The Likes
- * tab's merges between batches").
- */
-const DEFERRED_UP_TO = 2;
-/** Rows a merge chunk between batches moves (a few ms: a like arriving meanwhile waits that long at most). */
-const IDLE_CHUNK = 4_000;
 
 /** The key of the user tables, in order: user_id ASC, liked_at DESC, post_id ASC. */
 interface Key {
@@ -83,57 +74,22 @@ export class SqliteUserLikes {
   }
 
   /**
-   * Inside the ingest transaction that applied `changed` rows: counts them, starts a merge round
-   * once the recent level has grown enough, and moves the round's next chunk into the main level
-   * only when the recent level has outgrown {@link DEFERRED_UP_TO} times that: below, rounds move
-   * on in {@link mergeWhileIdle}, between batches, so a like does not wait for them. Under load
-   * that never lets ingest idle, the recent level reaches the bound and every batch merges again
-   * (4 rows per like), which keeps it bounded.
+   * Inside the ingest transaction that applied `changed` rows: moves the next chunk of a merge
+   * round into the main level, starting a round once the recent level has grown enough.
    */
   afterApply(changed: number): void {
-    // Counted now, the recent level already holds this batch's rows.
-    if (!this.#count()) this.#recentRows = (this.#recentRows ?? 0) + changed;
-    if (!this.#roundDue()) return;
-    if ((this.#recentRows ?? 0) < this.#threshold() * DEFERRED_UP_TO) return;
-    this.#chunk(Math.min(MERGE_CHUNK_MAX, Math.max(this.#options.minChunk, changed * MERGE_PER_CHANGE)));
-  }
-
-  /**
-   * One chunk of the merge round under way (or due), in a transaction of its own: for when ingest
-   * has nothing to apply. Returns whether a round is still under way.
-   */
-  mergeWhileIdle(): boolean {
-    this.#count();
-    if (!this.#roundDue()) return false;
-    this.#db.transaction('crash-safe', () => this.#chunk(Math.max(this.#options.minChunk, IDLE_CHUNK)));
-    return this.#cursor !== undefined;
-  }
-
-  /** Counts both levels once, at the first decision (then kept up to date as rows come and go); true when it counted now. */
-  #count(): boolean {
-    if (this.#recentRows !== undefined) return false;
-    this.#recentRows = (this.#s.countRecent.get() as { n: number }).n;
-    this.#mainRows = (this.#s.countMain.get() as { n: number }).n;
-    return true;
-  }
-
-  /** Recent rows at which a round starts. */
-  #threshold(): number {
-    return Math.max(this.#options.minRecent, this.#mainRows / this.#options.ratio);
-  }
-
-  /** Whether a round is under way, starting one when the recent level has grown enough. */
-  #roundDue(): boolean {
-    if (this.#cursor !== undefined) return true;
-    if ((this.#recentRows ?? 0) < this.#threshold()) return false;
-    this.#cursor = FIRST_KEY;
-    return true;
-  }
-
-  /** Moves the round's next `chunk` rows (in key order) into the main level; the last chunk ends the round. */
-  #chunk(chunk: number): void {
     const s = this.#s;
-    const from = this.#cursor ?? FIRST_KEY;
+    if (this.#recentRows === undefined) {
+      // Counted now, inside the transaction: the count already holds this batch's rows.
+      this.#recentRows = (s.countRecent.get() as { n: number }).n;
+      this.#mainRows = (s.countMain.get() as { n: number }).n;
+    } else this.#recentRows += changed;
+    if (this.#cursor === undefined) {
+      if (this.#recentRows < Math.max(this.#options.minRecent, this.#mainRows / this.#options.ratio)) return;
+      this.#cursor = FIRST_KEY;
+    }
+    const chunk = Math.min(MERGE_CHUNK_MAX, Math.max(this.#options.minChunk, changed * MERGE_PER_CHANGE));
+    const from = this.#cursor;
     const last = s.chunkEnd.get(from.user_id, from.liked_at, from.post_id, chunk - 1) as Key | undefined;
     // Past the last chunk, the round takes the rest.
     const to = last ?? (s.lastKey.get() as Key | undefined);
@@ -146,16 +102,15 @@ export class SqliteUserLikes {
     const removed = Number(s.mergeRemoved.run(...bounds).changes);
     const moved = Number(s.dropMerged.run(...bounds).changes);
     this.#mainRows += added - removed;
-    this.#recentRows = Math.max(0, (this.#recentRows ?? 0) - moved);
+    this.#recentRows = Math.max(0, this.#recentRows - moved);
     this.#cursor = last === undefined ? undefined : to;
   }
 
   /** Everything into the main level, now (for tests and maintenance). */
   mergeAll(): void {
     this.#db.transaction('crash-safe', () => {
-      this.#count();
       this.#cursor = FIRST_KEY;
-      while (this.#cursor !== undefined) this.#chunk(MERGE_CHUNK_MAX);
+      while (this.#cursor !== undefined) this.afterApply(MERGE_CHUNK_MAX);
     });
   }
 

@@ -53,8 +53,6 @@ export class IngestStep implements LoopStep {
   readonly #applied = new AppliedPositions();
   /** The erasures whose parts this ingest is carrying out between batches, by log partition. */
   readonly #erasing = new Map<number, Erasing>();
-  /** Whether the store may have upkeep waiting (see `LikesStore.maintain`): set by every batch. */
-  #upkeep = true;
 
   constructor(deps: { log: EventLog; store: LikesStore; metrics: Metrics; progress?: ProgressSink }, options: IngestOptions) {
     this.#log = deps.log;
@@ -86,15 +84,8 @@ export class IngestStep implements LoopStep {
     // While erasures are under way, one erase step of each, then one batch: the other traffic flows.
     for (const erasing of [...this.#erasing.values()]) await this.#eraseOnce(consumer, erasing);
     const busy = this.#erasing.size > 0;
-    // With upkeep waiting, a poll does not wait for events: when none are there, a step of upkeep.
-    const upkeep = this.#upkeep && this.#store.maintain !== undefined;
-    const batch = await consumer.poll(upkeep ? 0 : busy ? Math.min(this.#options.idleMs, 5) : this.#options.idleMs);
-    if (batch.positions.length === 0) {
-      if (!upkeep) return busy;
-      this.#upkeep = (await this.#store.maintain?.()) === true;
-      return this.#upkeep;
-    }
-    this.#upkeep = true;
+    const batch = await consumer.poll(busy ? Math.min(this.#options.idleMs, 5) : this.#options.idleMs);
+    if (batch.positions.length === 0) return busy;
     const marker = batch.marker;
     // Before a marker, its partition is applied up to the marker only: the marker's position is
     // stored once its part of the erasure is complete (eraseStep), so a crash redoes the marker.

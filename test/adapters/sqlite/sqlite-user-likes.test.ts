@@ -33,9 +33,8 @@ test('the Likes tab in two levels equals a model through likes, unlikes and re-l
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = new SqliteDatabase(dir);
   t.after(() => db.close());
-  // A round starts at 40 recent rows; it moves on in chunks between batches (maintain, as ingest
-  // calls it when idle) and, past 80 recent rows, 4 rows per like applied (at least 3) in each
-  // batch, so rounds span batches: rows sit in both levels, on both sides of a round's cursor.
+  // A round starts at 40 recent rows and moves 4 rows per like applied (at least 3) in each batch,
+  // so rounds span batches: rows sit in both levels, on both sides of a round's cursor.
   const store = new SqliteLikesStore(db, { shards: 4, userLikesLevels: { minRecent: 40, ratio: 3, minChunk: 3 } });
   await store.init();
   const levels = new SqliteUserLikes(db);
@@ -56,7 +55,6 @@ test('the Likes tab in two levels equals a model through likes, unlikes and re-l
       events.push({ op, postId, userId, at });
     }
     await store.apply(events);
-    if (random() < 0.3) await store.maintain();
     // The model: the last event of each pair decides; a like of a pair already liked keeps its time.
     const last = new Map<string, LikeEvent>();
     for (const event of events) last.set(`${event.userId} ${event.postId}`, event);
@@ -81,8 +79,8 @@ test('the Likes tab in two levels equals a model through likes, unlikes and re-l
   for (const userId of users) assert.deepEqual(await readTab(store, userId, 5), modelTab(model, userId), `after the full merge, ${userId}`);
 });
 
-test('merges wait for ingest to idle until the recent level holds twice the rows that start a round', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-user-likes-idle-'));
+test('a merge round starts once the recent level holds the rows that start one, counting the first batch once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-user-likes-start-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const db = new SqliteDatabase(dir);
   t.after(() => db.close());
@@ -91,20 +89,14 @@ test('merges wait for ingest to idle until the recent level holds twice the rows
   const levels = new SqliteUserLikes(db);
   let at = 1;
   const likes = (n: number): LikeEvent[] => Array.from({ length: n }, () => ({ op: 'like', postId: `p${at % 13}`, userId: `u${at}`, at: at++ }));
-  await store.apply(likes(150));
-  assert.deepEqual(levels.levels(), { recent: 150, main: 0 }, 'past the threshold (100) but under twice it: the batch merged nothing');
-  // Idle: each step moves a chunk until the round is done.
-  let steps = 0;
-  while (await store.maintain()) steps++;
-  assert.deepEqual(levels.levels(), { recent: 0, main: 150 }, `idle steps moved every row (${steps + 1} steps)`);
-  assert.equal(await store.maintain(), false, 'nothing left to do');
-  // Past twice the threshold without idling, the batches merge again.
-  await store.apply(likes(120));
-  assert.deepEqual(levels.levels(), { recent: 120, main: 150 });
-  await store.apply(likes(90));
+  await store.apply(likes(60));
+  assert.deepEqual(levels.levels(), { recent: 60, main: 0 }, '60 rows (counted once, not 120): no round yet');
+  await store.apply(likes(30));
+  assert.deepEqual(levels.levels(), { recent: 90, main: 0 }, '90 rows: still none');
+  await store.apply(likes(10));
   const after = levels.levels();
-  assert.ok(after.main > 150 && after.recent < 210, `a batch past 200 recent rows merged some (${JSON.stringify(after)})`);
-  assert.equal(after.main + after.recent, 360);
+  assert.ok(after.main > 0, `at 100 rows a round starts and moves a chunk (${JSON.stringify(after)})`);
+  assert.equal(after.main + after.recent, 100);
 });
 
 test('a store file with the earlier by-user index opens with every like in the Likes tab and the index dropped', async (t) => {
