@@ -7,7 +7,7 @@ import { distributedNamespace, dropDistributedNamespace, serverFlags } from '../
 import { latestCounts, openSse } from '../helpers/sse-reader.ts';
 import { startStage, stopStage, type StageProcess } from '../helpers/stage-process.ts';
 
-test('distributed: a live stream on api process A sees likes written through api process B (Kafka, PostgreSQL, Redis pub/sub)', { timeout: 180_000 }, async (t) => {
+test('distributed: a live stream on api process A (its streams written by a writer process) sees likes written through api process B (Kafka, PostgreSQL, Redis pub/sub)', { timeout: 180_000 }, async (t) => {
   const ns = distributedNamespace();
   const logs = mkdtempSync(join(tmpdir(), 'tally-stream-e2e-'));
   const common = [...serverFlags(ns), '--partitions', '2', '--log-level', 'info', '--reconcile-interval-ms', '0', '--stream-interval-ms', '50'];
@@ -22,7 +22,7 @@ test('distributed: a live stream on api process A sees likes written through api
     stages.push(stage);
     return stage;
   };
-  const apiA = await launch('api-a', ['api', '--port', '0']);
+  const apiA = await launch('api-a', ['api', '--port', '0', '--stream-writer', 'process']);
   await launch('ingest', ['ingest']);
   await launch('cdc', ['cdc']);
   await launch('counter', ['counter']);
