@@ -9,37 +9,34 @@ import { USAGE_EVERY_MS, type FromWriter, type StreamWriterData, type ToWriter }
  */
 const data = JSON.parse(process.argv[2] ?? '{}') as StreamWriterData;
 const sockets = new Map<number, Socket>();
-const writers = new Map<number, (chunk: string) => void>();
+/** Sockets dropped because their client fell behind (their close is reported as `slow`). */
+const slow = new WeakSet<Socket>();
 
 function report(message: FromWriter): void {
   // With a callback, a channel closed meanwhile (the api process going) is no error to throw.
   if (process.connected) process.send?.(message, undefined, {}, () => {});
 }
 
+function write(socket: Socket, chunk: string): void {
+  if (socket.destroyed) return;
+  socket.write(chunk);
+  if (socket.writableLength > data.maxBufferedBytes) {
+    slow.add(socket);
+    socket.destroy();
+  }
+}
+
 function adopt(id: number, socket: Socket, text: string): void {
   sockets.set(id, socket);
-  let slow = false;
   socket.on('error', () => {});
   socket.once('close', () => {
-    if (sockets.get(id) === socket) {
-      sockets.delete(id);
-      writers.delete(id);
-    }
-    report({ t: 'closed', id, reason: slow ? 'slow' : 'gone' });
+    if (sockets.get(id) === socket) sockets.delete(id);
+    report({ t: 'closed', id, reason: slow.has(socket) ? 'slow' : 'gone' });
   });
   // The client sends nothing more; reading notices when it leaves.
   socket.resume();
   socket.on('data', () => {});
-  const write = (chunk: string): void => {
-    if (socket.destroyed) return;
-    socket.write(chunk);
-    if (socket.writableLength > data.maxBufferedBytes) {
-      slow = true;
-      socket.destroy();
-    }
-  };
-  writers.set(id, write);
-  if (text !== '') write(text);
+  if (text !== '') write(socket, text);
 }
 
 process.on('message', (message: ToWriter, handle?: Socket) => {
@@ -49,7 +46,10 @@ process.on('message', (message: ToWriter, handle?: Socket) => {
       else adopt(message.id, handle, message.text);
       return;
     case 'write':
-      for (let i = 0; i < message.ids.length; i++) writers.get(message.ids[i] as number)?.(message.texts[i] as string);
+      for (let i = 0; i < message.ids.length; i++) {
+        const socket = sockets.get(message.ids[i] as number);
+        if (socket !== undefined) write(socket, message.texts[i] as string);
+      }
       return;
     case 'destroy':
       sockets.get(message.id)?.destroy();

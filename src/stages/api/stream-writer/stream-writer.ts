@@ -13,14 +13,20 @@ export interface WatchedSink {
   watch(onClosed: (reason: CloseReason) => void): void;
 }
 
+/**
+ * The event stream's head, once: a body that is not chunked (it ends with the connection), and
+ * no Nagle delay, so each flush leaves at once.
+ */
+function writeHead(res: ServerResponse, headers: OutgoingHttpHeaders): void {
+  if (res.headersSent) return;
+  res.useChunkedEncodingByDefault = false;
+  res.writeHead(200, headers);
+  res.socket?.setNoDelay(true);
+}
+
 /** Writes on the response from this thread (`--stream-writer main`). */
 export function responseSink(res: ServerResponse, headers: OutgoingHttpHeaders): WatchedSink {
-  const head = (): void => {
-    if (res.headersSent) return;
-    res.useChunkedEncodingByDefault = false;
-    res.writeHead(200, headers);
-    res.socket?.setNoDelay(true);
-  };
+  const head = (): void => writeHead(res, headers);
   return {
     sink: {
       write: (text) => {
@@ -234,9 +240,7 @@ class Handoff implements WatchedSink {
       case 'new': {
         const res = this.#res;
         if (res.destroyed) return;
-        res.useChunkedEncodingByDefault = false;
-        res.writeHead(200, this.#headers);
-        res.socket?.setNoDelay(true);
+        writeHead(res, this.#headers);
         this.#state = 'flushing';
         res.write(text, (error) => {
           if (error !== null && error !== undefined) this.#closedHere('gone');
@@ -292,10 +296,7 @@ class Handoff implements WatchedSink {
       res.destroy();
       return;
     }
-    if (!res.headersSent) {
-      res.useChunkedEncodingByDefault = false;
-      res.writeHead(200, this.#headers);
-    }
+    writeHead(res, this.#headers);
     res.end(this.#pending.join(''));
     this.#pending = [];
   }
