@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { mulberry32 } from '../../../bench/prng.ts';
 import { SqliteDatabase } from '../../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteLikesStore } from '../../../src/adapters/sqlite/sqlite-likes-store.ts';
-import { SqliteUserLikes } from '../../../src/adapters/sqlite/sqlite-user-likes.ts';
+import { SqliteUserLikes, type UserLikesLevelsOptions } from '../../../src/adapters/sqlite/sqlite-user-likes.ts';
 import type { LikeEvent } from '../../../src/domain/like-event.ts';
 
 /** The Likes tab of `userId` in the model: newest first, ties by post id. */
@@ -15,6 +15,17 @@ function modelTab(model: Map<string, Map<string, number>>, userId: string): { po
   return [...(model.get(userId) ?? new Map<string, number>())]
     .map(([postId, likedAt]) => ({ postId, likedAt }))
     .sort((a, b) => b.likedAt - a.likedAt || (a.postId < b.postId ? -1 : a.postId > b.postId ? 1 : 0));
+}
+
+/** A likes store on a fresh folder with these merge settings, and a view of its two levels. */
+async function openStore(t: { after: (fn: () => void) => void }, userLikesLevels: UserLikesLevelsOptions): Promise<{ store: SqliteLikesStore; levels: SqliteUserLikes }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-user-likes-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = new SqliteDatabase(dir);
+  t.after(() => db.close());
+  const store = new SqliteLikesStore(db, { shards: 4, userLikesLevels });
+  await store.init();
+  return { store, levels: new SqliteUserLikes(db) };
 }
 
 async function readTab(store: SqliteLikesStore, userId: string, pageSize: number): Promise<{ postId: string; likedAt: number }[]> {
@@ -29,15 +40,9 @@ async function readTab(store: SqliteLikesStore, userId: string, pageSize: number
 }
 
 test('the Likes tab in two levels equals a model through likes, unlikes and re-likes while merge rounds run', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-user-likes-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = new SqliteDatabase(dir);
-  t.after(() => db.close());
   // A round starts at 40 recent rows and moves 4 rows per like applied (at least 3) in each batch,
   // so rounds span batches: rows sit in both levels, on both sides of a round's cursor.
-  const store = new SqliteLikesStore(db, { shards: 4, userLikesLevels: { minRecent: 40, ratio: 3, minChunk: 3 } });
-  await store.init();
-  const levels = new SqliteUserLikes(db);
+  const { store, levels } = await openStore(t, { minRecent: 40, ratio: 3, minChunk: 3 });
   const random = mulberry32(7); // seeded: a failure replays
   const model = new Map<string, Map<string, number>>();
   const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
@@ -80,13 +85,7 @@ test('the Likes tab in two levels equals a model through likes, unlikes and re-l
 });
 
 test('a merge round starts once the recent level holds the rows that start one, counting the first batch once', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tally-user-likes-start-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const db = new SqliteDatabase(dir);
-  t.after(() => db.close());
-  const store = new SqliteLikesStore(db, { shards: 4, userLikesLevels: { minRecent: 100, ratio: 1000, minChunk: 10 } });
-  await store.init();
-  const levels = new SqliteUserLikes(db);
+  const { store, levels } = await openStore(t, { minRecent: 100, ratio: 1000, minChunk: 10 });
   let at = 1;
   const likes = (n: number): LikeEvent[] => Array.from({ length: n }, () => ({ op: 'like', postId: `p${at % 13}`, userId: `u${at}`, at: at++ }));
   await store.apply(likes(60));

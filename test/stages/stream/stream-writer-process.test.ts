@@ -1,29 +1,20 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { childPids } from '../../../bench/proc-cpu.ts';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
 import { latestCounts, openSse } from '../../helpers/sse-reader.ts';
 import { eventually } from '../../helpers/wait.ts';
 
 /** Pids of this process's children running the stream writer. */
 function writerPids(): number[] {
-  const pids: number[] = [];
-  for (const task of readdirSync(`/proc/${process.pid}/task`)) {
-    let children = '';
+  return childPids(process.pid).filter((pid) => {
     try {
-      children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8');
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('stream-writer-child');
     } catch {
-      continue;
+      return false; // exited meanwhile
     }
-    for (const pid of children.split(/\s+/).filter((p) => p !== '').map(Number)) {
-      try {
-        if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('stream-writer-child')) pids.push(pid);
-      } catch {
-        // exited meanwhile
-      }
-    }
-  }
-  return pids;
+  });
 }
 
 const like = async (url: string, postId: string, userId: string): Promise<void> => {
