@@ -28,6 +28,9 @@ export interface ServerSample {
   readonly ingestItems: number | undefined;
   readonly counterBatches: number | undefined;
   readonly counterItems: number | undefined;
+  /** Events (ingest) and changes (counter) the stages wait for, as of the scrape (`tally_stage_lag_events`). */
+  readonly ingestLag: number | undefined;
+  readonly counterLag: number | undefined;
 }
 
 function withWriter(api: number | undefined, writer: number | undefined): number | undefined {
@@ -47,5 +50,7 @@ export function serverSample(t: number, metrics: Map<string, number>): ServerSam
     ingestItems: metrics.get('tally_stage_batch_size_sum{stage="ingest"}'),
     counterBatches: metrics.get('tally_stage_batch_size_count{stage="counter"}'),
     counterItems: metrics.get('tally_stage_batch_size_sum{stage="counter"}'),
+    ingestLag: metrics.get('tally_stage_lag_events{stage="ingest"}'),
+    counterLag: metrics.get('tally_stage_lag_events{stage="counter"}'),
   };
 }

@@ -59,6 +59,9 @@ export class StageMetrics {
       ingestItems: undefined,
       counterBatches: undefined,
       counterItems: undefined,
+      // Each process shows only its own stages' lag: the settle loop goes by the counts instead.
+      ingestLag: undefined,
+      counterLag: undefined,
     };
   }
 }

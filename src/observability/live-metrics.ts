@@ -17,6 +17,8 @@ export class LiveMetrics {
   readonly freshness: Histogram;
   readonly writerRss: Gauge;
   readonly writerCpu: Counter;
+  /** Sets `lagEvents` from the progress as it is now; called at every scrape (the stage lag sampler's). */
+  lagAtScrape: (() => void) | undefined;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -24,7 +26,13 @@ export class LiveMetrics {
     this.events = new Counter({ name: 'tally_stream_events_total', help: 'Count events sent on live streams', registers });
     this.dropped = new Counter({ name: 'tally_streams_dropped_total', help: 'Live streams dropped because the client fell behind', registers });
     this.refused = new Counter({ name: 'tally_streams_refused_total', help: 'Live streams refused with too_many_streams', registers });
-    this.lagEvents = new Gauge({ name: 'tally_stage_lag_events', help: 'Events (ingest) or changes (counter) waiting for the stage', labelNames: ['stage'], registers });
+    this.lagEvents = new Gauge({
+      name: 'tally_stage_lag_events',
+      help: 'Events (ingest) or changes (counter) waiting for the stage, as of the scrape',
+      labelNames: ['stage'],
+      registers,
+      collect: () => this.lagAtScrape?.(),
+    });
     this.lagSeconds = new Gauge({
       name: 'tally_stage_lag_seconds',
       help: 'Age of the oldest event or change waiting for the stage (0 when caught up)',

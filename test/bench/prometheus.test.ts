@@ -29,6 +29,8 @@ test('parses plain and labelled samples, skipping comments and timestamps', () =
     ingestItems: 7000,
     counterBatches: undefined,
     counterItems: undefined,
+    ingestLag: undefined,
+    counterLag: undefined,
   });
 });
 

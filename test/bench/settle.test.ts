@@ -4,11 +4,13 @@ import type { ServerSample } from '../../bench/prometheus.ts';
 import { waitApplied } from '../../bench/settle.ts';
 import type { Mismatch } from '../../bench/verify.ts';
 
-function sampler(changes: () => number | undefined) {
+function sampler(changes: () => number | undefined, lag: () => number | undefined = () => undefined) {
   return {
     scrape: async (): Promise<ServerSample> => ({
       t: 0,
       changesApplied: changes(),
+      ingestLag: lag(),
+      counterLag: lag(),
       eventsIngested: undefined,
       cpuSeconds: undefined,
       rssBytes: undefined,
@@ -68,4 +70,44 @@ test('counts still wrong at the timeout are returned', async () => {
   });
   assert.equal(result.appliedAt, undefined);
   assert.deepEqual(result.mismatches, WRONG);
+});
+
+test('reads the counts as soon as no stage has anything waiting, though the applied changes never reach the count', async () => {
+  let scrapes = 0;
+  let verifies = 0;
+  const result = await waitApplied({
+    // Ingest collapsed a like and an unlike of one pair: 2 of the 10 changes never happen.
+    sampler: sampler(
+      () => (++scrapes, 108),
+      () => (scrapes >= 4 ? 0 : 50),
+    ),
+    baseline: 100,
+    expectedChanges: () => 10,
+    verify: async () => {
+      verifies++;
+      return [];
+    },
+    timeoutMs: 5000,
+    epoch: performance.now(),
+  });
+  assert.equal(verifies, 1);
+  assert.equal(scrapes, 4);
+  assert.ok((result.appliedAt ?? Infinity) < 900, `applied at ${result.appliedAt}: not the once-a-second fallback`);
+});
+
+test('a lag of 0 that proves early is trusted again only after a pause', async () => {
+  let verifies = 0;
+  const result = await waitApplied({
+    sampler: sampler(
+      () => undefined,
+      () => 0,
+    ),
+    baseline: undefined,
+    expectedChanges: () => 10,
+    verify: async () => (++verifies >= 3 ? [] : WRONG),
+    timeoutMs: 5000,
+    epoch: performance.now(),
+  });
+  assert.equal(verifies, 3);
+  assert.ok((result.appliedAt ?? 0) >= 500, `applied at ${result.appliedAt}: two pauses of 250 ms between the reads`);
 });

@@ -33,7 +33,8 @@ export function lagOf(totals: StageTotals): { upstream: number; lag: number } {
 }
 
 /**
- * Samples the stages' totals and sets `tally_stage_lag_events` and `tally_stage_lag_seconds`.
+ * Samples the stages' totals and sets `tally_stage_lag_events` (also at every scrape) and
+ * `tally_stage_lag_seconds` (every `everyMs`).
  * The seconds are the age of the oldest waiting item: with U(t) the stage's input total over
  * time and D = U(now) − lag what it has applied, the oldest waiting item arrived when U first
  * exceeded D. Samples cover `historyMs`; an older backlog reads as that age.
@@ -51,6 +52,10 @@ export class StageLagSampler {
     this.#metrics = metrics;
     this.#everyMs = options.everyMs ?? 250;
     this.#historyMs = options.historyMs ?? 600_000;
+    // The events waiting are read at every scrape, so a scrape right after the pipeline caught up reads 0.
+    metrics.lagAtScrape = () => {
+      for (const totals of this.#source.stageTotals()) this.#metrics.lagEvents.set({ stage: totals.stage }, lagOf(totals).lag);
+    };
   }
 
   start(): void {
