@@ -74,7 +74,7 @@ const NUMBERS: readonly NumberSpec[] = [
   { flag: 'counter-procs', key: 'counterProcs', min: 0, max: 16, integer: true, full: 0, quick: 0, doc: 'distributed: counter processes of their own (0: in the serve process)' },
   { flag: 'baseline-events', key: 'baselineEvents', min: 1, max: 20_000_000, integer: true, full: 200_000, quick: 50_000, doc: 'first events of the workload replayed into Redis and PostgreSQL' },
   { flag: 'streams', key: 'streams', min: 0, max: 10_000, integer: true, full: 1000, quick: 1000, doc: 'live-streams phase: SSE streams open at once; 0 skips the phase' },
-  { flag: 'stream-pairs', key: 'streamPairs', min: 1, max: 20, integer: true, full: 4, quick: 2, doc: 'live-streams phase: (without, with) pairs of load windows' },
+  { flag: 'stream-pairs', key: 'streamPairs', min: 1, max: 20, integer: true, full: 4, quick: 2, doc: 'live-streams phase: pairs of load windows without and with the streams (every second pair measures with the streams first)' },
   { flag: 'stream-window', key: 'streamWindow', min: 1, max: 60, integer: true, full: 3, quick: 3, doc: 'live-streams phase: seconds of each load window' },
   { flag: 'paced-capacity', key: 'pacedCapacity', min: 0, max: 10_000_000, integer: true, full: 0, quick: 0, doc: 'likes/s the --paced shares are of; 0: the bulk applied rate of this run (a fixed rate compares two builds at the same load)' },
   { flag: 'settle-timeout', key: 'settleTimeout', min: 1, max: 3600, integer: false, full: 120, quick: 60, doc: 'seconds to wait for every count to be applied before declaring the run wrong' },

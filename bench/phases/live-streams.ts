@@ -89,13 +89,16 @@ const median = (values: readonly number[]): number => {
 /** The end of an SSE event (a blank line), whichever line ends the server uses. */
 const EVENT_END = /(\r\n|\r|\n)(\r\n|\r|\n)/;
 const EVENT_END_AT_END = /(\r\n|\r|\n)(\r\n|\r|\n)$/;
+/** Every stream's reads land here; each chunk is decoded before the next read. */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
 
 /**
  * `streams` open SSE streams; each watches one of 50 probe posts and one of the writes' posts, and
  * reports the counts it sees while `onCount` is set. They stand for clients on other machines, so
- * they cost this shared machine as little as a reader can: raw sockets, and outside the probe
- * period the bytes are read and dropped unparsed (a client that parsed them would do it on its own
- * cores). Setting `onCount` starts each stream's parser afresh at its next event boundary.
+ * they cost this shared machine as little as a reader can: raw sockets; outside the probe period
+ * the bytes are read and dropped unparsed (a client that parsed them would do it on its own cores),
+ * and during a load window they are not read at all ({@link OpenStreams.hold}). Setting `onCount`
+ * starts each stream's parser afresh at its next event boundary.
  */
 class OpenStreams {
   readonly #sockets: Socket[] = [];
@@ -117,16 +120,20 @@ class OpenStreams {
       await Promise.all(
         Array.from({ length: streams }, async (_, i) => {
           const path = `/v1/stream/counts?posts=${watched(i).join(',')}`;
-          const socket = connect({ host: url.hostname, port: Number(url.port || 80) });
+          // `onread`: the bytes land in one shared buffer (no Buffer per chunk), and `pause()` stops the reads themselves.
+          let take: (text: string) => void = () => undefined;
+          const socket = connect({ host: url.hostname, port: Number(url.port || 80), onread: { buffer: READ_BUFFER, callback: (bytes) => (take(READ_BUFFER.toString('utf8', 0, bytes)), true) } });
           open.#sockets.push(socket);
           socket.setNoDelay(true);
+          const head = readHead(socket, i);
+          take = head.take;
           socket.write(`GET ${path} HTTP/1.1\r\nhost: ${url.host}\r\naccept: text/event-stream\r\n${auth}\r\n`);
-          const rest = await readHead(socket, i);
+          const rest = await head.done;
           open.#parsers[i] = undefined;
           open.#atEventEnd[i] = true;
           // A stream the server drops (a slow reader) shows as missed events, not as a crash.
           socket.on('error', () => undefined);
-          socket.on('data', (chunk: Buffer) => open.#read(i, chunk.toString('utf8')));
+          take = (text) => open.#read(i, text);
           if (rest.length > 0) open.#read(i, rest);
         }),
       );
@@ -161,6 +168,16 @@ class OpenStreams {
     }
   }
 
+  /**
+   * Stops reading the streams: their bytes wait in this machine's kernel, as they would in the
+   * network for readers elsewhere, while Tally still writes each of them (on loopback its `write`
+   * also runs the receiving side's TCP path, so Tally pays more than it would for remote readers).
+   * A few seconds of events stay far below the socket buffers, so Tally never sees a slow reader.
+   */
+  hold(): void {
+    for (const socket of this.#sockets) socket.pause();
+  }
+
   async close(): Promise<void> {
     await Promise.all(
       this.#sockets.map(
@@ -175,39 +192,44 @@ class OpenStreams {
 }
 
 /**
- * Reads an SSE response's head from `socket`: it must be 200 with an unchunked body (Tally's
- * streams end with the connection); returns the body bytes read with it, as text.
+ * Reads an SSE response's head from the text given to `take` (the socket's reads): it must be 200
+ * with an unchunked body (Tally's streams end with the connection); `done` gives the body bytes
+ * read with it, as text.
  */
-function readHead(socket: Socket, stream: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let head = '';
+function readHead(socket: Socket, stream: number): { take: (text: string) => void; done: Promise<string> } {
+  let head = '';
+  let take: (text: string) => void = () => undefined;
+  const done = new Promise<string>((resolve, reject) => {
+    let settled = false;
     const fail = (message: string): void => {
-      socket.off('data', onData);
+      if (settled) return;
+      settled = true;
       socket.off('close', onClose);
       reject(new Error(`live stream ${stream}: ${message}`));
     };
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('utf8');
+    take = (text) => {
+      if (settled) return;
+      head += text;
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
         if (head.length > 64 * 1024) fail('no end of the response head in 64 KiB');
         return;
       }
-      socket.off('data', onData);
-      socket.off('error', onError);
-      socket.off('close', onClose);
       const lines = head.slice(0, end).split('\r\n');
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1];
       if (status !== '200') return fail(`HTTP ${status ?? '?'} (${(lines[0] ?? '').slice(0, 100)}): ${head.slice(end + 4, end + 204)}`);
       if (lines.some((line) => /^transfer-encoding:\s*chunked/i.test(line))) return fail('the body is chunked; this reader expects a stream that ends with its connection');
+      settled = true;
+      socket.off('error', onError);
+      socket.off('close', onClose);
       resolve(head.slice(end + 4));
     };
     const onError = (error: Error): void => fail(error.message);
     const onClose = (): void => fail(`the connection closed before the response head (${head.length} bytes read)`);
-    socket.on('data', onData);
     socket.once('error', onError);
     socket.once('close', onClose);
   });
+  return { take: (text) => take(text), done };
 }
 
 /**
@@ -254,9 +276,13 @@ export async function measureLiveStreams(http: BenchHttp, load: LoadGenerator, w
   const probeHttp = new BenchHttp(options.origin, PROBES);
   try {
     for (let pair = 0; pair < options.pairs; pair++) {
-      const without = await window();
+      // Odd pairs measure the window with the streams first: a drift over the phase (the store
+      // grows with the writes) then weighs on both sides alike.
+      const streamsFirst = pair % 2 === 1;
+      const without = streamsFirst ? undefined : await window();
       if (pair === 0) rssBefore = rssBytes(options.pid);
       const streams = await OpenStreams.open(options.origin, options.streams, watched, load.authorization);
+      let withStreams;
       try {
         await sleep(500);
         if (pair === 0) {
@@ -268,22 +294,27 @@ export async function measureLiveStreams(http: BenchHttp, load: LoadGenerator, w
           probeCounts = measured.counts;
           latency.add(measured.latency);
         }
-        const withStreams = await window();
-        pairs.push({
-          readsWithout: Math.round(without.reads),
-          readsWith: Math.round(withStreams.reads),
-          readsRatio: Math.round((withStreams.reads / without.reads) * 1000) / 1000,
-          writesWithout: Math.round(without.writes),
-          writesWith: Math.round(withStreams.writes),
-          writesRatio: Math.round((withStreams.writes / without.writes) * 1000) / 1000,
-          apiCoresWithout: without.apiCores,
-          apiCoresWith: withStreams.apiCores,
-          clientCoresWithout: without.clientCores,
-          clientCoresWith: withStreams.clientCores,
-        });
+        // The load window measures what serving the streams costs Tally, not what reading them
+        // costs this machine's two cores (the probe above measured their latency, reading).
+        streams.hold();
+        withStreams = await window();
       } finally {
         await streams.close();
       }
+      if (streamsFirst) await sleep(500);
+      const before = without ?? (await window());
+      pairs.push({
+        readsWithout: Math.round(before.reads),
+        readsWith: Math.round(withStreams.reads),
+        readsRatio: Math.round((withStreams.reads / before.reads) * 1000) / 1000,
+        writesWithout: Math.round(before.writes),
+        writesWith: Math.round(withStreams.writes),
+        writesRatio: Math.round((withStreams.writes / before.writes) * 1000) / 1000,
+        apiCoresWithout: before.apiCores,
+        apiCoresWith: withStreams.apiCores,
+        clientCoresWithout: before.clientCores,
+        clientCoresWith: withStreams.clientCores,
+      });
     }
   } finally {
     await probeHttp.close();
