@@ -10,6 +10,11 @@ import { applySchema, type SqliteFileRole } from './sqlite-schema.ts';
 
 export type Durability = 'durable' | 'crash-safe';
 
+/** How long a statement waits for another connection's lock before failing. */
+const BUSY_TIMEOUT_MS = 10_000;
+/** SQLite's result code for a lock another connection holds. */
+const SQLITE_BUSY = 5;
+
 /**
  * Page size of a new database file, in bytes. 16 KiB instead of SQLite's 4 KiB: shallower B-trees
  * and a quarter as many leaf pages for a batch to dirty and for the commit to write to the WAL.
@@ -60,7 +65,7 @@ export class SqliteDatabase {
     this.#db.exec(`PRAGMA page_size = ${PAGE_SIZE}`);
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec('PRAGMA synchronous = NORMAL');
-    this.#db.exec('PRAGMA busy_timeout = 10000');
+    this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Page cache: 256 MiB where the likes store's indexes live; the log is appended and read
     // once, in order, so a small cache serves it (each thread's connection has its own cache).
     const roles = options.roles ?? ['log', 'store'];
@@ -84,12 +89,40 @@ export class SqliteDatabase {
 
   /** Runs `work` in one IMMEDIATE transaction; rolls back when it throws. */
   transaction<T>(durability: Durability, work: () => T): T {
+    this.#begin(durability);
+    return this.#finish(work);
+  }
+
+  /**
+   * {@link transaction}, unless another connection holds the file's write lock: then nothing runs
+   * and the answer is `undefined` at once, instead of waiting (SQLite's busy handler sleeps in
+   * growing steps, so a wait behind an fsync of 30 ms often lasts 50). For writes that can wait
+   * for a later turn, such as the embedded log's consumer positions, which ingest commits as a
+   * hint while the api's appends hold the lock during their fsync.
+   */
+  tryTransaction<T>(durability: Durability, work: () => T): T | undefined {
+    this.#db.exec('PRAGMA busy_timeout = 0');
+    try {
+      this.#begin(durability);
+    } catch (error) {
+      if ((error as { errcode?: number }).errcode === SQLITE_BUSY) return undefined;
+      throw error;
+    } finally {
+      this.#db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    return this.#finish(work);
+  }
+
+  #begin(durability: Durability): void {
     const wanted = durability === 'durable' ? 'FULL' : 'NORMAL';
     if (wanted !== this.#synchronous) {
       this.#db.exec(`PRAGMA synchronous = ${wanted}`);
       this.#synchronous = wanted;
     }
     this.#db.exec('BEGIN IMMEDIATE');
+  }
+
+  #finish<T>(work: () => T): T {
     try {
       const result = work();
       this.#db.exec('COMMIT');

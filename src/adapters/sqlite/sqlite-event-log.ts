@@ -208,6 +208,8 @@ class SqliteLogConsumer implements LogConsumer {
   readonly #read: StatementSync;
   readonly #commit: StatementSync;
   readonly #prune: StatementSync;
+  /** Positions committed while the log's write lock was taken: stored with the next commit. */
+  readonly #uncommitted = new Map<number, number>();
   #closed = false;
 
   /** `start` overrides the group's committed positions (ConsumerOptions.resumeFrom). */
@@ -279,18 +281,31 @@ class SqliteLogConsumer implements LogConsumer {
     return { events, positions };
   }
 
+  /**
+   * Stores the positions and prunes the records before them, when the log's write lock is free;
+   * otherwise with a later commit (or at close). The positions are a hint here (ingest resumes
+   * from the likes store's own), and waiting behind an append's fsync stalled the pipeline thread
+   * for 30–100 ms at a time (BENCHMARKS.md, "Session of 2026-11-30 afternoon").
+   */
   async commit(batch: LogBatch): Promise<void> {
-    if (batch.positions.length === 0) return;
-    this.#db.transaction('crash-safe', () => {
-      for (const { partition, offset } of batch.positions) {
-        this.#commit.run(this.#options.group, partition, offset);
-        this.#prune.run(partition, offset);
-      }
-    });
+    for (const { partition, offset } of batch.positions) this.#uncommitted.set(partition, offset);
+    if (this.#uncommitted.size > 0 && this.#db.tryTransaction('crash-safe', () => this.#store()) !== undefined) this.#uncommitted.clear();
+  }
+
+  #store(): true {
+    for (const [partition, offset] of this.#uncommitted) {
+      this.#commit.run(this.#options.group, partition, offset);
+      this.#prune.run(partition, offset);
+    }
+    return true;
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#uncommitted.size > 0) {
+      this.#db.transaction('crash-safe', () => this.#store());
+      this.#uncommitted.clear();
+    }
     this.#db.notify(TOPIC);
   }
 }
