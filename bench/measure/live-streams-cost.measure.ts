@@ -8,8 +8,10 @@
  * round measures a window without streams, then opens `--streams` streams (each watching one of
  * the liked posts and one quiet post, as the bench's streams phase does) and measures a window
  * with them. The likes cost the same in both windows, so the difference in the api's CPU (the
- * whole process with its stream writer process, if `--stream-writer process`, and its main thread,
- * which serves HTTP and, by default, writes the streams) is what the streams cost; divided by the socket writes the reader saw, it is the cost of one flush of one stream.
+ * whole process with its stream writer process (the default `--stream-writer process`), and its
+ * main thread, which serves HTTP and, with `--stream-writer main`, writes the streams) is what the
+ * streams cost; divided by the socket writes the reader saw, it is the cost of one flush of one
+ * stream.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

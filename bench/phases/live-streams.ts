@@ -229,7 +229,8 @@ function readHead(socket: Socket, stream: number): { take: (text: string) => voi
     socket.once('error', onError);
     socket.once('close', onClose);
   });
-  return { take: (text) => take(text), done };
+  // The executor above has run: `take` is the head's reader now.
+  return { take, done };
 }
 
 /**

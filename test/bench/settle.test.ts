@@ -24,38 +24,41 @@ function sampler(changes: () => number | undefined, lag: () => number | undefine
 
 const WRONG: Mismatch[] = [{ postId: 'p1', count: 2, actual: 1 }];
 
+/** A verify that finds the counts wrong until its `rightAt`-th call; `calls` says how often it ran. */
+function verifier(rightAt = 1) {
+  let calls = 0;
+  return { verify: async (): Promise<Mismatch[]> => (++calls >= rightAt ? [] : WRONG), calls: () => calls };
+}
+
 test('reads the counts only once the metric says every change is applied', async () => {
   let scrapes = 0;
-  let verifies = 0;
+  const counts = verifier();
   const epoch = performance.now();
   const result = await waitApplied({
     sampler: sampler(() => (++scrapes >= 5 ? 110 : 100 + scrapes)),
     baseline: 100,
     expectedChanges: () => 10,
-    verify: async () => {
-      verifies++;
-      return [];
-    },
+    verify: counts.verify,
     timeoutMs: 5000,
     epoch,
   });
-  assert.equal(verifies, 1);
+  assert.equal(counts.calls(), 1);
   assert.equal(scrapes, 5);
   assert.ok(result.appliedAt !== undefined && result.appliedAt > 0);
   assert.deepEqual(result.mismatches, []);
 });
 
 test('without the metric the counts are read every second until right', async () => {
-  let verifies = 0;
+  const counts = verifier(2);
   const result = await waitApplied({
     sampler: sampler(() => undefined),
     baseline: undefined,
     expectedChanges: () => 10,
-    verify: async () => (++verifies >= 2 ? [] : WRONG),
+    verify: counts.verify,
     timeoutMs: 5000,
     epoch: performance.now(),
   });
-  assert.equal(verifies, 2);
+  assert.equal(counts.calls(), 2);
   assert.ok((result.appliedAt ?? 0) >= 900, `applied at ${result.appliedAt}`);
 });
 
@@ -74,7 +77,7 @@ test('counts still wrong at the timeout are returned', async () => {
 
 test('reads the counts as soon as no stage has anything waiting, though the applied changes never reach the count', async () => {
   let scrapes = 0;
-  let verifies = 0;
+  const counts = verifier();
   const result = await waitApplied({
     // Ingest collapsed a like and an unlike of one pair: 2 of the 10 changes never happen.
     sampler: sampler(
@@ -83,20 +86,17 @@ test('reads the counts as soon as no stage has anything waiting, though the appl
     ),
     baseline: 100,
     expectedChanges: () => 10,
-    verify: async () => {
-      verifies++;
-      return [];
-    },
+    verify: counts.verify,
     timeoutMs: 5000,
     epoch: performance.now(),
   });
-  assert.equal(verifies, 1);
+  assert.equal(counts.calls(), 1);
   assert.equal(scrapes, 4);
   assert.ok((result.appliedAt ?? Infinity) < 900, `applied at ${result.appliedAt}: not the once-a-second fallback`);
 });
 
 test('a lag of 0 that proves early is trusted again only after a pause', async () => {
-  let verifies = 0;
+  const counts = verifier(3);
   const result = await waitApplied({
     sampler: sampler(
       () => undefined,
@@ -104,10 +104,10 @@ test('a lag of 0 that proves early is trusted again only after a pause', async (
     ),
     baseline: undefined,
     expectedChanges: () => 10,
-    verify: async () => (++verifies >= 3 ? [] : WRONG),
+    verify: counts.verify,
     timeoutMs: 5000,
     epoch: performance.now(),
   });
-  assert.equal(verifies, 3);
+  assert.equal(counts.calls(), 3);
   assert.ok((result.appliedAt ?? 0) >= 500, `applied at ${result.appliedAt}: two pauses of 250 ms between the reads`);
 });
