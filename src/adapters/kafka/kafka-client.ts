@@ -143,9 +143,31 @@ export function isRebalanceError(error: unknown): boolean {
   return error instanceof Error && findErrorBy(error, 'needsRejoin', true) !== null;
 }
 
-/** Wraps a client failure as a retriable `backend_unavailable`, keeping the cause. */
+const RUN_AS = 'Start it with `./tally services up kafka`, or point --kafka-brokers (TALLY_KAFKA_BROKERS) at a running cluster.';
+
+/**
+ * Wraps a client failure as a retriable `backend_unavailable`, keeping the cause. The client nests
+ * its reasons (`Listing topics failed.` ← `metadata failed 4 times.` ← `Connection to … failed.`
+ * ← `connect ECONNREFUSED …`); the message names the innermost one, and says what to do when no
+ * broker could be reached at all.
+ */
 export function unavailable(what: string, cause: unknown): TallyError {
   if (cause instanceof TallyError) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new TallyError('backend_unavailable', `Kafka: ${what} failed: ${detail}`, { cause, retriable: true });
+  const root = innermostReason(cause);
+  const reason = root === undefined || root === detail ? detail : `${detail.replace(/\.$/, '')} (${root})`;
+  const unreachable = root !== undefined && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|timed? ?out|Cannot connect to any broker/i.test(root);
+  return new TallyError('backend_unavailable', `Kafka: ${what} failed: ${reason}${unreachable ? `. ${RUN_AS}` : ''}`, { cause, retriable: true });
+}
+
+/** The message at the bottom of a client error's `errors` and `cause` chain (the first branch of each). */
+function innermostReason(error: unknown): string | undefined {
+  let at: unknown = error;
+  for (let depth = 0; depth < 10; depth++) {
+    if (!(at instanceof Error)) break;
+    const nested: unknown = (at as { errors?: unknown[] }).errors?.[0] ?? at.cause;
+    if (!(nested instanceof Error)) return at.message;
+    at = nested;
+  }
+  return at instanceof Error ? at.message : undefined;
 }
