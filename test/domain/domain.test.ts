@@ -49,6 +49,18 @@ test('collapse preserves the final state of every pair (property)', () => {
   );
 });
 
+test('collapse equals the reference: the last event per pair, ordered by post then user in UTF-16 code unit order (property)', () => {
+  const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,4}$/);
+  const arb = fc.array(fc.record({ op: fc.constantFrom<'like' | 'unlike'>('like', 'unlike'), postId: id, userId: id, at: fc.nat() }), { maxLength: 200 });
+  const reference = (events: readonly LikeEvent[]): LikeEvent[] => {
+    const last = new Map<string, LikeEvent>();
+    for (const ev of events) last.set(JSON.stringify([ev.postId, ev.userId]), ev);
+    const lt = (a: string, b: string): number => (a === b ? 0 : a < b ? -1 : 1);
+    return [...last.values()].sort((a, b) => lt(a.postId, b.postId) || lt(a.userId, b.userId));
+  };
+  fc.assert(fc.property(arb, (batch) => assert.deepEqual(collapseToLastPerPair(batch), reference(batch))));
+});
+
 test('aggregate folds deltas and recounts in feed order', () => {
   const changes: Change[] = [
     { kind: 'delta', postId: 'a', userId: '1', delta: 1 },
