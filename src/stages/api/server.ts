@@ -87,12 +87,52 @@ export async function buildApi(deps: ApiDeps, options: ApiOptions): Promise<Api>
   return app;
 }
 
+type ValidationProblem = NonNullable<FastifyError['validation']>[number];
+
+/**
+ * The schema's complaints in words a client can act on: the allowed values of a field that must
+ * be one of a few (`body/events/0/op must be "like" or "unlike"`, where the validator says "must be
+ * equal to constant" once per choice and then "must match a schema in anyOf"), and the name of a
+ * property the API does not know.
+ */
+export function validationMessage(where: string, problems: readonly ValidationProblem[]): string {
+  const parts: { path: string; text: string; allowed?: unknown[] }[] = [];
+  const choices = new Map<string, unknown[]>();
+  for (const problem of problems) {
+    const path = `${where}${problem.instancePath}`;
+    const params = problem.params as { allowedValue?: unknown; allowedValues?: unknown[]; additionalProperty?: string };
+    if (problem.keyword === 'const' || problem.keyword === 'enum') {
+      const values = problem.keyword === 'const' ? [params.allowedValue] : (params.allowedValues ?? []);
+      const known = choices.get(path);
+      if (known !== undefined) known.push(...values);
+      else {
+        const allowed = [...values];
+        choices.set(path, allowed);
+        parts.push({ path, text: '', allowed });
+      }
+    } else if (problem.keyword === 'anyOf' && choices.has(path)) {
+      continue;
+    } else if (problem.keyword === 'additionalProperties' && params.additionalProperty !== undefined) {
+      parts.push({ path, text: `has a property this API does not know: ${JSON.stringify(params.additionalProperty)}` });
+    } else {
+      parts.push({ path, text: problem.message ?? 'is not valid' });
+    }
+  }
+  return parts
+    .map(({ path, text, allowed }) => {
+      if (allowed === undefined) return `${path} ${text}`;
+      const quoted = allowed.map((v) => JSON.stringify(v));
+      return `${path} must be ${quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted[0]}`;
+    })
+    .join(', ');
+}
+
 function describeError(error: FastifyError): { code: ErrorCode; message: string } {
   if (isTallyError(error)) return { code: error.code, message: error.message };
   if (error.validation !== undefined) {
     const where = error.validationContext ?? 'request';
-    // A bad id in posts= is an invalid id, as in the path (the pattern is in the OpenAPI document).
-    const badPostList = where === 'querystring' && error.validation.some((v) => v.instancePath === '/posts' && v.keyword === 'pattern');
+    // A bad id in posts= or viewer= is an invalid id, as in the path (the pattern is in the OpenAPI document).
+    const badPostList = where === 'querystring' && error.validation.some((v) => (v.instancePath === '/posts' || v.instancePath === '/viewer') && v.keyword === 'pattern');
     const code: ErrorCode = where === 'params' || badPostList ? 'invalid_id' : where === 'body' ? 'invalid_body' : where === 'querystring' ? 'invalid_query' : 'invalid_body';
     const hint =
       code === 'invalid_id'
@@ -100,7 +140,7 @@ function describeError(error: FastifyError): { code: ErrorCode; message: string 
         : code === 'invalid_body'
           ? 'expected {"events": [{"op": "like"|"unlike", "postId": "...", "userId": "..."}]}'
           : 'see /docs for the allowed query parameters';
-    return { code, message: `${error.message}; ${hint}` };
+    return { code, message: `${validationMessage(where, error.validation)}; ${hint}` };
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

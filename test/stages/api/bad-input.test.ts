@@ -12,6 +12,8 @@ interface Case {
   readonly contentType?: string;
   readonly status: number;
   readonly code: string;
+  /** What the message must say, beyond saying something. */
+  readonly says?: RegExp;
 }
 
 const long = 'a'.repeat(65);
@@ -23,16 +25,16 @@ const CASES: Case[] = [
   { name: 'user id with a dot', method: 'DELETE', url: '/v1/posts/target/likes/u.1', status: 400, code: 'invalid_id' },
   { name: 'user id of unicode', method: 'PUT', url: '/v1/posts/target/likes/%C3%A9', status: 400, code: 'invalid_id' },
   { name: 'count of a bad id', method: 'GET', url: '/v1/posts/a$b/count', status: 400, code: 'invalid_id' },
-  { name: 'unknown wait value', method: 'PUT', url: '/v1/posts/target/likes/u1?wait=forever', status: 400, code: 'invalid_query' },
+  { name: 'unknown wait value', method: 'PUT', url: '/v1/posts/target/likes/u1?wait=forever', status: 400, code: 'invalid_query', says: /^querystring\/wait must be "applied";/ },
   { name: 'bulk: invalid JSON', method: 'POST', url: '/v1/events', body: '{"events": [', status: 400, code: 'invalid_json' },
   { name: 'bulk: empty body', method: 'POST', url: '/v1/events', body: '', status: 400, code: 'invalid_json' },
   { name: 'bulk: missing events', method: 'POST', url: '/v1/events', body: '{}', status: 400, code: 'invalid_body' },
   { name: 'bulk: events not an array', method: 'POST', url: '/v1/events', body: '{"events": {"op": "like"}}', status: 400, code: 'invalid_body' },
-  { name: 'bulk: unknown op', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'love', postId: 'target', userId: 'u2' }] }), status: 400, code: 'invalid_body' },
+  { name: 'bulk: unknown op', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'love', postId: 'target', userId: 'u2' }] }), status: 400, code: 'invalid_body', says: /^body\/events\/1\/op must be "like" or "unlike";/ },
   { name: 'bulk: missing userId', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'like', postId: 'target' }] }), status: 400, code: 'invalid_body' },
   { name: 'bulk: numeric post id', method: 'POST', url: '/v1/events', body: '{"events": [{"op": "like", "postId": 12345678901234567890, "userId": "u2"}]}', status: 400, code: 'invalid_body' },
   { name: 'bulk: over-long id', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent, { op: 'like', postId: long, userId: 'u2' }] }), status: 400, code: 'invalid_body' },
-  { name: 'bulk: extra field', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [{ ...validEvent, count: 5 }] }), status: 400, code: 'invalid_body' },
+  { name: 'bulk: extra field', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [{ ...validEvent, count: 5 }] }), status: 400, code: 'invalid_body', says: /^body\/events\/0 has a property this API does not know: "count";/ },
   { name: 'bulk: too many events', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: Array.from({ length: 101 }, () => validEvent) }), status: 413, code: 'too_many_events' },
   { name: 'bulk: body over the limit', method: 'POST', url: '/v1/events', body: JSON.stringify({ events: [validEvent], pad: 'x'.repeat(70_000) }), status: 413, code: 'body_too_large' },
   { name: 'bulk: not JSON content type', method: 'POST', url: '/v1/events', body: 'op=like', contentType: 'text/csv', status: 415, code: 'unsupported_media_type' },
@@ -40,7 +42,7 @@ const CASES: Case[] = [
   { name: 'counts: a bad id in the list', method: 'GET', url: '/v1/counts?posts=a,b%20c', status: 400, code: 'invalid_id' },
   { name: 'counts: empty list', method: 'GET', url: '/v1/counts?posts=', status: 400, code: 'invalid_query' },
   { name: 'counts: missing posts', method: 'GET', url: '/v1/counts', status: 400, code: 'invalid_query' },
-  { name: 'counts: bad viewer', method: 'GET', url: '/v1/counts?posts=a&viewer=x%20y', status: 400, code: 'invalid_query' },
+  { name: 'counts: bad viewer', method: 'GET', url: '/v1/counts?posts=a&viewer=x%20y', status: 400, code: 'invalid_id', says: /ids are 1 to 64 characters/ },
   { name: 'likers: forged cursor', method: 'GET', url: '/v1/posts/target/likes?cursor=bm9wZQ', status: 400, code: 'invalid_cursor' },
   { name: 'likers: limit 0', method: 'GET', url: '/v1/posts/target/likes?limit=0', status: 400, code: 'invalid_query' },
   { name: 'likes tab: bad user id', method: 'GET', url: '/v1/users/a.b/likes', status: 400, code: 'invalid_id' },
@@ -70,6 +72,7 @@ test('bad input gets a clear 4xx with a documented code and changes nothing (inv
     const body = res.json<{ error: { code: string; message: string } }>();
     assert.equal(body.error.code, c.code, `${c.name}: code`);
     assert.ok(body.error.message.length > 10, `${c.name}: a message saying what to do`);
+    if (c.says !== undefined) assert.match(body.error.message, c.says, `${c.name}: message`);
   }
 
   assert.equal(await accepted(), acceptedBefore, 'no bad request reached the log');
