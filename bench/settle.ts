@@ -4,7 +4,7 @@ import type { Mismatch } from './verify.ts';
 
 /** How {@link waitApplied} decides that every write is counted. */
 export interface SettleOptions {
-  readonly sampler: Pick<MetricsSampler, 'scrape'>;
+  readonly sampler: Pick<MetricsSampler, 'progress'>;
   /** `tally_changes_applied_total` before the writes started (undefined when not exposed). */
   readonly baseline: number | undefined;
   /** Changes the writes so far must produce (read again at each poll: the freshness probe keeps adding). */
@@ -47,7 +47,7 @@ export async function waitApplied(options: SettleOptions): Promise<SettleResult>
   let trustLagFrom = 0;
   let mismatches: Mismatch[] = [];
   for (;;) {
-    const sample = await sampler.scrape().catch(() => undefined);
+    const sample = await sampler.progress().catch(() => undefined);
     const applied = sample?.changesApplied;
     const lagShown = sample?.ingestLag !== undefined && sample.counterLag !== undefined;
     const now = performance.now();

@@ -47,6 +47,11 @@ export class StageMetrics {
   }
 
   /** The settle loop's view: the counters' applied changes summed (what one process would expose). */
+  progress(): Promise<ServerSample> {
+    return this.scrape();
+  }
+
+  /** The same, as a sample. */
   async scrape(): Promise<ServerSample> {
     const sample = await this.sample();
     return {

@@ -56,10 +56,20 @@ export class Metrics {
     this.#sources.set(name, JSON.parse(json) as MetricObjectWithValues<MetricValue<string>>[]);
   }
 
-  /** The Prometheus text of this registry and every source, same-named metrics summed. */
-  async render(): Promise<string> {
-    const own = await this.registry.getMetricsAsJSON();
-    if (this.#sources.size === 0) return this.registry.metrics();
-    return AggregatorRegistry.aggregate([own, ...this.#sources.values()]).metrics();
+  /**
+   * The Prometheus text of this registry and every source, same-named metrics summed; only the
+   * metrics named in `names` when given (`GET /metrics?name=…`), so that a poller of one gauge
+   * does not pay for collecting every metric (about 1 ms a scrape, all of them).
+   */
+  async render(names?: readonly string[]): Promise<string> {
+    if (names === undefined) {
+      if (this.#sources.size === 0) return this.registry.metrics();
+      return AggregatorRegistry.aggregate([await this.registry.getMetricsAsJSON(), ...this.#sources.values()]).metrics();
+    }
+    const wanted = new Set(names);
+    const own = await Promise.all([...wanted].map(async (name) => this.registry.getSingleMetric(name)?.get()));
+    const picked = own.filter((metric): metric is MetricObjectWithValues<MetricValue<string>> => metric !== undefined);
+    const sources = [...this.#sources.values()].map((metrics) => metrics.filter((metric) => wanted.has(metric.name)));
+    return AggregatorRegistry.aggregate([picked, ...sources]).metrics();
   }
 }

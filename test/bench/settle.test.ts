@@ -6,7 +6,7 @@ import type { Mismatch } from '../../bench/verify.ts';
 
 function sampler(changes: () => number | undefined, lag: () => number | undefined = () => undefined) {
   return {
-    scrape: async (): Promise<ServerSample> => ({
+    progress: async (): Promise<ServerSample> => ({
       t: 0,
       changesApplied: changes(),
       ingestLag: lag(),

@@ -48,11 +48,13 @@ export async function runStages(options: Options, stages: ReadonlySet<StageName>
 /** `GET /metrics` of a process that runs no api (`--metrics-port`), so its stages can be scraped. */
 async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url !== '/metrics') {
+    const url = new URL(request.url ?? '/', 'http://metrics');
+    if (request.method !== 'GET' || url.pathname !== '/metrics') {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'only GET /metrics here' } }));
       return;
     }
-    metrics.render().then(
+    const names = url.searchParams.getAll('name');
+    metrics.render(names.length === 0 ? undefined : names).then(
       (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
       () => response.writeHead(500).end(),
     );

@@ -46,6 +46,16 @@ test('with the pipeline in a worker thread: its metrics reach /metrics, and read
     const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
     return /^tally_changes_applied_total 1$/m.test(body) && /^tally_events_accepted_total 1$/m.test(body) ? true : undefined;
   });
+  // name= keeps only those metrics, the worker thread's as well as this thread's.
+  const only = await api.inject({ method: 'GET', url: '/metrics?name=tally_changes_applied_total&name=tally_events_accepted_total&name=no_such_metric' });
+  assert.equal(only.statusCode, 200);
+  const samples = only.body.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+  assert.deepEqual(samples.sort(), ['tally_changes_applied_total 1', 'tally_events_accepted_total 1']);
+  const one = await api.inject({ method: 'GET', url: '/metrics?name=tally_events_accepted_total' });
+  assert.deepEqual(one.body.split('\n').filter((line) => line !== '' && !line.startsWith('#')), ['tally_events_accepted_total 1']);
+  const bad = await api.inject({ method: 'GET', url: '/metrics?name=not%20a%20name' });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json<{ error: { code: string } }>().error.code, 'invalid_query');
   // Each thread's V8 heap, under its own label (the worker's is not in prom-client's nodejs_heap_*).
   const body = (await api.inject({ method: 'GET', url: '/metrics' })).body;
   for (const thread of ['main', 'pipeline']) {

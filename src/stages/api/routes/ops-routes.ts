@@ -12,8 +12,23 @@ export function registerOpsRoutes(app: Api, deps: ApiDeps): void {
     return reply.status(503).send({ error: { code: 'not_ready', message: `stages not running: ${down.join(', ')}` } });
   });
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    const text = await deps.metrics.render();
-    return reply.type(deps.metrics.registry.contentType).send(text);
-  });
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Prometheus metrics',
+        description: 'All of them; with name= (repeatable), only the metrics of those names (unknown names give nothing)',
+        querystring: Type.Object({ name: Type.Optional(Type.Union([Type.String({ pattern: METRIC_NAME }), Type.Array(Type.String({ pattern: METRIC_NAME }), { maxItems: 50 })])) }),
+      },
+    },
+    async (request, reply) => {
+      const name = request.query.name;
+      const text = await deps.metrics.render(name === undefined ? undefined : typeof name === 'string' ? [name] : name);
+      return reply.type(deps.metrics.registry.contentType).send(text);
+    },
+  );
 }
+
+/** A Prometheus metric name. */
+const METRIC_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
