@@ -34,6 +34,14 @@ test('parses plain and labelled samples, skipping comments and timestamps', () =
   });
 });
 
+test("server RSS: the api's plus its stream writer's private memory (its RSS from a server that does not report that)", () => {
+  const writer = 'tally_stream_writer_resident_memory_bytes 100\ntally_stream_writer_cpu_seconds_total 0.5\n';
+  const withPrivate = serverSample(0, parsePrometheus(`${TEXT}${writer}tally_stream_writer_private_memory_bytes 60\n`));
+  assert.equal(withPrivate.rssBytes, 133685248 + 60);
+  assert.equal(withPrivate.cpuSeconds, 2);
+  assert.equal(serverSample(0, parsePrometheus(`${TEXT}${writer}`)).rssBytes, 133685248 + 100);
+});
+
 test('rate series: buckets per interval, zeros in between, per-second scaling', () => {
   const series = new RateSeries(250);
   series.add(10, 100);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { USAGE_EVERY_MS, type FromWriter, type StreamWriterData, type ToWriter } from './stream-writer-protocol.ts';
 
@@ -62,7 +63,23 @@ process.on('message', (message: ToWriter, handle?: Socket) => {
 
 function reportUsage(): void {
   const cpu = process.cpuUsage();
-  report({ t: 'usage', rssBytes: process.memoryUsage.rss(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  report({ t: 'usage', rssBytes: process.memoryUsage.rss(), privateBytes: privateBytes(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+}
+
+/**
+ * Resident pages of this process that no other process maps (Linux): most of its RSS is the Node
+ * binary and libraries, which the api process has resident too, so api RSS + this is what the two
+ * take together. Undefined where smaps_rollup cannot be read.
+ */
+function privateBytes(): number | undefined {
+  try {
+    const text = readFileSync('/proc/self/smaps_rollup', 'utf8');
+    let kib = 0;
+    for (const match of text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) kib += Number(match[1]);
+    return kib * 1024;
+  } catch {
+    return undefined;
+  }
 }
 reportUsage();
 setInterval(reportUsage, USAGE_EVERY_MS).unref();
