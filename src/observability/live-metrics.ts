@@ -49,7 +49,7 @@ export class LiveMetrics {
     this.writerRss = new Gauge({ name: 'tally_stream_writer_resident_memory_bytes', help: "The stream writer process's resident memory (--stream-writer process; 0 while it is not running)", registers });
     this.writerPrivate = new Gauge({
       name: 'tally_stream_writer_private_memory_bytes',
-      help: "The part of the stream writer process's resident memory that no other process shares (Linux; its RSS elsewhere): with the api process's RSS, what the two take together",
+      help: "The stream writer process's anonymous resident memory (Linux RssAnon: heaps, stacks, buffers; its RSS elsewhere), which no other process holds: with the api process's RSS, what the two take together",
       registers,
     });
     this.writerCpu = new Counter({ name: 'tally_stream_writer_cpu_seconds_total', help: 'CPU time (user and system) the stream writer processes have used', registers });

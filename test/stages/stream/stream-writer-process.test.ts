@@ -34,7 +34,7 @@ test('the stream writer process: starts with the first stream, ends its streams 
   await first.waitFor((events) => latestCounts(events).get('w1') === 1);
   const started = writerPids().filter((pid) => !before.includes(pid));
   assert.equal(started.length, 1, `one writer process (children: ${started.join(', ')})`);
-  // Its memory: the resident set, and the private part of it (the Node binary it shares with the api is not counted twice).
+  // Its memory: the resident set, and the anonymous part of it (the Node binary it shares with the api is not counted twice).
   const memory = await eventually('the writer to report its memory', 5000, async () => {
     const text = await (await fetch(`${url}/metrics?name=tally_stream_writer_resident_memory_bytes&name=tally_stream_writer_private_memory_bytes`)).text();
     const resident = Number(/^tally_stream_writer_resident_memory_bytes (\d+)$/m.exec(text)?.[1] ?? 0);

@@ -19,12 +19,14 @@ export function registerOpsRoutes(app: Api, deps: ApiDeps): void {
         tags: ['ops'],
         summary: 'Prometheus metrics',
         description: 'All of them; with name= (repeatable), only the metrics of those names (unknown names give nothing)',
-        querystring: Type.Object({ name: Type.Optional(Type.Union([Type.String({ pattern: METRIC_NAME }), Type.Array(Type.String({ pattern: METRIC_NAME }), { maxItems: 50 })])) }),
+        // A single name= arrives as a one-element array (query strings are coerced to the schema).
+        querystring: Type.Object({ name: Type.Optional(Type.Array(Type.String({ pattern: METRIC_NAME }), { maxItems: 50 })) }),
+        // The 200 is Prometheus text (documented, sent as the string prom-client renders).
+        response: { 200: { description: 'Prometheus text exposition', content: { 'text/plain': { schema: { type: 'string' } } } }, '4xx': ErrorBody },
       },
     },
     async (request, reply) => {
-      const name = request.query.name;
-      const text = await deps.metrics.render(name === undefined ? undefined : typeof name === 'string' ? [name] : name);
+      const text = await deps.metrics.render(request.query.name);
       return reply.type(deps.metrics.registry.contentType).send(text);
     },
   );

@@ -17,8 +17,8 @@ export type FromWriter =
   /** A stream it held has closed (`gone`: the client left; `slow`: it fell behind). */
   | { readonly t: 'closed'; readonly id: number; readonly reason: 'gone' | 'slow' }
   /**
-   * Every second: its resident memory, the part of it no other process shares (undefined where
-   * /proc/self/smaps_rollup is not readable), and the CPU seconds it has used since it started.
+   * Every second: its resident memory, the anonymous part of it, which no other process shares
+   * (undefined where /proc/self/status does not say), and the CPU seconds it has used since it started.
    */
   | { readonly t: 'usage'; readonly rssBytes: number; readonly privateBytes: number | undefined; readonly cpuSeconds: number };
 
