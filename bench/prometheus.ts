@@ -46,7 +46,7 @@ export function serverSample(t: number, metrics: Map<string, number>): ServerSam
     // The api process and its stream writer process (`--stream-writer process`), when it has one.
     cpuSeconds: withWriter(metrics.get('process_cpu_seconds_total'), metrics.get('tally_stream_writer_cpu_seconds_total')),
     // The writer's anonymous memory: the api's RSS already holds the Node binary's pages they share.
-    rssBytes: withWriter(metrics.get('process_resident_memory_bytes'), metrics.get('tally_stream_writer_private_memory_bytes') ?? metrics.get('tally_stream_writer_resident_memory_bytes')),
+    rssBytes: withWriter(metrics.get('process_resident_memory_bytes'), metrics.get('tally_stream_writer_anonymous_memory_bytes') ?? metrics.get('tally_stream_writer_resident_memory_bytes')),
     ingestBatches: metrics.get('tally_stage_batch_size_count{stage="ingest"}'),
     ingestItems: metrics.get('tally_stage_batch_size_sum{stage="ingest"}'),
     counterBatches: metrics.get('tally_stage_batch_size_count{stage="counter"}'),

@@ -16,7 +16,7 @@ export class LiveMetrics {
   readonly lagSeconds: Gauge<'stage'>;
   readonly freshness: Histogram;
   readonly writerRss: Gauge;
-  readonly writerPrivate: Gauge;
+  readonly writerAnonymous: Gauge;
   readonly writerCpu: Counter;
   /** Sets `lagEvents` from the progress as it is now; called at every scrape (the stage lag sampler's). */
   lagAtScrape: (() => void) | undefined;
@@ -47,8 +47,8 @@ export class LiveMetrics {
       registers,
     });
     this.writerRss = new Gauge({ name: 'tally_stream_writer_resident_memory_bytes', help: "The stream writer process's resident memory (--stream-writer process; 0 while it is not running)", registers });
-    this.writerPrivate = new Gauge({
-      name: 'tally_stream_writer_private_memory_bytes',
+    this.writerAnonymous = new Gauge({
+      name: 'tally_stream_writer_anonymous_memory_bytes',
       help: "The stream writer process's anonymous resident memory (Linux RssAnon: heaps, stacks, buffers; its RSS elsewhere), which no other process holds: with the api process's RSS, what the two take together",
       registers,
     });

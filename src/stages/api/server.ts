@@ -95,7 +95,7 @@ type ValidationProblem = NonNullable<FastifyError['validation']>[number];
  * equal to constant" once per choice and then "must match a schema in anyOf"), and the name of a
  * property the API does not know.
  */
-export function validationMessage(where: string, problems: readonly ValidationProblem[]): string {
+function validationMessage(where: string, problems: readonly ValidationProblem[]): string {
   const parts: { path: string; text: string; allowed?: unknown[] }[] = [];
   const choices = new Map<string, unknown[]>();
   for (const problem of problems) {

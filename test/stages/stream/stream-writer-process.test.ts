@@ -36,12 +36,12 @@ test('the stream writer process: starts with the first stream, ends its streams 
   assert.equal(started.length, 1, `one writer process (children: ${started.join(', ')})`);
   // Its memory: the resident set, and the anonymous part of it (the Node binary it shares with the api is not counted twice).
   const memory = await eventually('the writer to report its memory', 5000, async () => {
-    const text = await (await fetch(`${url}/metrics?name=tally_stream_writer_resident_memory_bytes&name=tally_stream_writer_private_memory_bytes`)).text();
+    const text = await (await fetch(`${url}/metrics?name=tally_stream_writer_resident_memory_bytes&name=tally_stream_writer_anonymous_memory_bytes`)).text();
     const resident = Number(/^tally_stream_writer_resident_memory_bytes (\d+)$/m.exec(text)?.[1] ?? 0);
-    const own = Number(/^tally_stream_writer_private_memory_bytes (\d+)$/m.exec(text)?.[1] ?? 0);
+    const own = Number(/^tally_stream_writer_anonymous_memory_bytes (\d+)$/m.exec(text)?.[1] ?? 0);
     return resident > 0 && own > 0 ? { resident, own } : undefined;
   });
-  assert.ok(memory.own < memory.resident, `private ${memory.own} < resident ${memory.resident}`);
+  assert.ok(memory.own < memory.resident, `anonymous ${memory.own} < resident ${memory.resident}`);
   process.kill(started[0] as number, 'SIGKILL');
   await eventually('the stream held by the killed writer to end', 5000, () => (first.ended ? true : undefined));
   const metrics = await (await fetch(`${url}/metrics`)).text();

@@ -63,7 +63,7 @@ process.on('message', (message: ToWriter, handle?: Socket) => {
 
 function reportUsage(): void {
   const cpu = process.cpuUsage();
-  report({ t: 'usage', rssBytes: process.memoryUsage.rss(), privateBytes: privateBytes(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  report({ t: 'usage', rssBytes: process.memoryUsage.rss(), anonymousBytes: anonymousBytes(), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
 }
 
 /**
@@ -74,7 +74,7 @@ function reportUsage(): void {
  * (7 ms for a 200 MB process, a stall this writer should not take every second). Undefined where
  * it cannot be read.
  */
-function privateBytes(): number | undefined {
+function anonymousBytes(): number | undefined {
   try {
     const kib = /^RssAnon:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
     return kib === undefined ? undefined : Number(kib) * 1024;

@@ -20,7 +20,7 @@ export type FromWriter =
    * Every second: its resident memory, the anonymous part of it, which no other process shares
    * (undefined where /proc/self/status does not say), and the CPU seconds it has used since it started.
    */
-  | { readonly t: 'usage'; readonly rssBytes: number; readonly privateBytes: number | undefined; readonly cpuSeconds: number };
+  | { readonly t: 'usage'; readonly rssBytes: number; readonly anonymousBytes: number | undefined; readonly cpuSeconds: number };
 
 /** How often the writer reports its usage. */
 export const USAGE_EVERY_MS = 1000;

@@ -159,7 +159,7 @@ export class StreamWriterProcess {
       if (message.t === 'closed') this.#closed(message.id, message.reason);
       else if (message.t === 'usage' && this.#child === child) {
         this.#metrics.writerRss.set(message.rssBytes);
-        this.#metrics.writerPrivate.set(message.privateBytes ?? message.rssBytes);
+        this.#metrics.writerAnonymous.set(message.anonymousBytes ?? message.rssBytes);
         this.#metrics.writerCpu.inc(Math.max(0, message.cpuSeconds - this.#cpuSeen));
         this.#cpuSeen = message.cpuSeconds;
       }
@@ -169,7 +169,7 @@ export class StreamWriterProcess {
       if (this.#child === child) {
         this.#child = undefined;
         this.#metrics.writerRss.set(0);
-        this.#metrics.writerPrivate.set(0);
+        this.#metrics.writerAnonymous.set(0);
       }
       if (!this.#closing) this.#log.error({ code, signal, streams: this.#held.size }, 'live streams: the stream writer process exited; its streams end (clients resume with Last-Event-ID)');
       for (const id of [...this.#held.keys()]) this.#closed(id, 'gone');
