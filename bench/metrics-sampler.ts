@@ -21,8 +21,7 @@ export class MetricsSampler {
 
   /** Scrapes once now; undefined fields when the target does not expose them. */
   async scrape(): Promise<ServerSample> {
-    const answer = await this.#http.request('GET', '/metrics');
-    const sample = serverSample(performance.now() - this.#epoch, answer.status === 200 ? parsePrometheus(answer.text) : new Map<string, number>());
+    const sample = await this.#read('/metrics');
     this.samples.push(sample);
     return sample;
   }
@@ -32,8 +31,13 @@ export class MetricsSampler {
    * server about a millisecond, a single-threaded distributed server 5% of its CPU at 50 polls a
    * second), not kept among the samples. A server that ignores `name=` answers everything.
    */
-  async progress(): Promise<ServerSample> {
-    const answer = await this.#http.request('GET', PROGRESS_PATH);
+  progress(): Promise<ServerSample> {
+    return this.#read(PROGRESS_PATH);
+  }
+
+  /** One GET of `path`, as a sample (no metrics when it does not answer 200). */
+  async #read(path: string): Promise<ServerSample> {
+    const answer = await this.#http.request('GET', path);
     return serverSample(performance.now() - this.#epoch, answer.status === 200 ? parsePrometheus(answer.text) : new Map<string, number>());
   }
 

@@ -36,9 +36,9 @@ test('parses plain and labelled samples, skipping comments and timestamps', () =
 
 test("server RSS: the api's plus its stream writer's anonymous memory (its RSS from a server that does not report that)", () => {
   const writer = 'tally_stream_writer_resident_memory_bytes 100\ntally_stream_writer_cpu_seconds_total 0.5\n';
-  const withPrivate = serverSample(0, parsePrometheus(`${TEXT}${writer}tally_stream_writer_anonymous_memory_bytes 60\n`));
-  assert.equal(withPrivate.rssBytes, 133685248 + 60);
-  assert.equal(withPrivate.cpuSeconds, 2);
+  const withAnonymous = serverSample(0, parsePrometheus(`${TEXT}${writer}tally_stream_writer_anonymous_memory_bytes 60\n`));
+  assert.equal(withAnonymous.rssBytes, 133685248 + 60);
+  assert.equal(withAnonymous.cpuSeconds, 2);
   assert.equal(serverSample(0, parsePrometheus(`${TEXT}${writer}`)).rssBytes, 133685248 + 100);
 });
 
