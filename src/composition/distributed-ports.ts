@@ -28,21 +28,24 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
     rebalanceTimeoutMs: options.kafkaSessionTimeoutMs * 2,
   };
   const store = await createStoreProfile(options, log);
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
+  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, recordEvents: options.kafkaRecordEvents, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
   const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);
+  // The feed's lag is estimated from this process's relay when it runs one, else from its log appends.
+  let relay: KafkaChangePublisher | undefined;
   const progress = new PollingProgress(
     new PipelineProbes(kafkaProbe, store.source, store.counters),
-    { pollMs: 10, lagRefreshMs: 1000 },
+    { pollMs: 10, lagRefreshMs: 1000, perPosition: () => ({ log: eventLog.eventsPerRecord, feed: relay?.changesPerRecord ?? eventLog.eventsPerRecord }) },
     log,
   );
   const adapters: Lifecycle[] = [eventLog, store, feed, cache, notifier, kafkaProbe];
 
   const cdc = ({ metrics }: StageContext): LoopStage => {
     const capture = store.capture();
-    const publisher = new KafkaChangePublisher({ ...kafka, partitions: options.partitions });
+    const publisher = new KafkaChangePublisher({ ...kafka, partitions: options.partitions, recordChanges: options.kafkaRecordEvents });
+    relay = publisher;
     const step = new CdcStep({ capture, publisher, metrics, log }, { maxChanges: options.counterBatch, idleMs: options.idleMs });
     // The relay owns its capture and publisher: CdcStep opens and closes them with the stage.
     return new LoopStage('cdc', step, log, metrics);

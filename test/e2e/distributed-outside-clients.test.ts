@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { likeEventsTopic } from '../../src/adapters/kafka/kafka-topics.ts';
-import { logKeyOf } from '../../src/domain/log-key.ts';
+import { logPartitionOf } from '../../src/domain/log-key.ts';
 import { distributedNamespace, dropDistributedNamespace, SERVERS, serverFlags } from '../helpers/distributed-namespace.ts';
 import { REPO_ROOT, startServer } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -40,12 +40,16 @@ test('outside clients read what distributed Tally wrote: Kafka console consumer,
     ...['u1', 'u2', 'u3'].map((userId): Event => ({ op: 'like', postId: 'pb', userId })),
   ];
   await write(server.url, sent);
+  const partitionsOf = (events: Event[]): number => new Set(events.map((e) => logPartitionOf(e.postId, e.userId, 4, 4))).size;
+  // Each write's events share one record per partition (bundles, --kafka-record-events).
+  let records = partitionsOf(sent);
   const more: Event[] = [
     { op: 'unlike', postId: 'pa', userId: 'u2' },
     { op: 'like', postId: 'pa', userId: 'u1' },
     { op: 'unlike', postId: 'pb', userId: 'nobody' },
   ];
   await write(server.url, more);
+  records += partitionsOf(more);
   sent.push(...more);
   const after = Date.now();
   const expected = new Map([
@@ -53,7 +57,7 @@ test('outside clients read what distributed Tally wrote: Kafka console consumer,
     ['pb', 3],
   ]);
 
-  await t.test('kafka-console-consumer prints the documented like events, keyed postId#k (k = fnv1a(userId) mod --hot-shards)', async () => {
+  await t.test('kafka-console-consumer prints the documented like events: unkeyed records of JSON arrays, each event in partition (fnv1a(postId) + k) mod partitions', async () => {
     const { stdout } = await run(
       './tally',
       [
@@ -67,28 +71,33 @@ test('outside clients read what distributed Tally wrote: Kafka console consumer,
         `${ns}.console`,
         '--from-beginning',
         '--max-messages',
-        String(sent.length),
+        String(records),
         '--timeout-ms',
         '20000',
         '--property',
         'print.key=true',
+        '--property',
+        'print.partition=true',
       ],
       { cwd: REPO_ROOT, timeout: 60_000 },
     );
     const lines = stdout.split('\n').filter((line) => line.trim() !== '');
-    assert.equal(lines.length, sent.length, `one line per event sent:\n${stdout}`);
-    const read = lines.map((line) => {
-      const tab = line.indexOf('\t');
-      assert.ok(tab > 0, `"key<TAB>value": ${line}`);
-      const key = line.slice(0, tab);
-      const value = JSON.parse(line.slice(tab + 1)) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(value).sort(), ['at', 'op', 'postId', 'userId'], `documented fields only: ${line}`);
-      assert.equal(key, logKeyOf(value.postId as string, value.userId as string, 4), 'the key is postId#k');
-      assert.match(key, /^p[ab]#[0-3]$/);
-      assert.equal(typeof value.at, 'number');
-      assert.ok((value.at as number) >= before && (value.at as number) <= after, `at is when the api accepted it: ${line}`);
-      return { op: value.op, postId: value.postId, userId: value.userId } as Event;
+    assert.equal(lines.length, records, `one line per record (a write's events of one partition):\n${stdout}`);
+    const read = lines.flatMap((line) => {
+      const [partition, key, value] = line.split('\t') as [string, string, string];
+      assert.match(partition, /^Partition:\d+$/, `"partition<TAB>key<TAB>value": ${line}`);
+      assert.equal(key, 'null', 'a bundle has no key');
+      const events = JSON.parse(value) as Record<string, unknown>[];
+      assert.ok(Array.isArray(events), `a JSON array: ${line}`);
+      return events.map((event) => {
+        assert.deepEqual(Object.keys(event).sort(), ['at', 'op', 'postId', 'userId'], `documented fields only: ${line}`);
+        assert.equal(Number(partition.slice('Partition:'.length)), logPartitionOf(event.postId as string, event.userId as string, 4, 4), 'in the partition of its log key postId#k');
+        assert.equal(typeof event.at, 'number');
+        assert.ok((event.at as number) >= before && (event.at as number) <= after, `at is when the api accepted it: ${line}`);
+        return { op: event.op, postId: event.postId, userId: event.userId } as Event;
+      });
     });
+    assert.equal(read.length, sent.length, 'every event once');
     // Partitions interleave, but each (post, user) pair's events are in one partition, in the order sent.
     for (const { postId, userId } of sent) {
       assert.deepEqual(

@@ -1,15 +1,33 @@
 import type { Producer } from '@platformatic/kafka';
 import { startIdempotentProducer, unavailable, type KafkaConnection } from './kafka-client.ts';
 
-/** A message for one topic, with its partition chosen by the caller. */
+/**
+ * A message for one topic, with its partition chosen by the caller. A message with `bundle` may
+ * share a record with the bundle messages next to it in its partition (see `recordEntries`).
+ */
 export interface OutgoingMessage {
   readonly partition: number;
   readonly key: Buffer;
   readonly value: Buffer;
+  readonly bundle?: boolean;
 }
 
 /** For each partition a send wrote to: the offset just after its last message there. */
 export type SentOffsets = Map<number, number>;
+
+/**
+ * One record of a produce request: a message on its own, or a bundle of messages of one partition
+ * whose value is the JSON array of their values, with no key.
+ */
+interface OutgoingRecord {
+  readonly partition: number;
+  readonly key: Buffer | null;
+  value: Buffer;
+  /** The values of a bundle, in order; undefined for a message on its own. */
+  readonly parts?: Buffer[];
+  /** The sends whose messages the record holds, each with how many; in order. */
+  readonly owners: { send: PendingSend; count: number }[];
+}
 
 interface PendingSend {
   readonly messages: readonly OutgoingMessage[];
@@ -30,7 +48,16 @@ export interface BatchProducerOptions {
   readonly partitionBudgetBytes?: number;
   /** Bytes of one produce request. */
   readonly requestBudgetBytes?: number;
+  /**
+   * Most messages one record may hold (1 by default: a record per message). Above 1, messages
+   * marked `bundle` that are next to each other in a partition's part of a request share a
+   * record: value `[v1,v2,...]`, no key. The producer's cost is per record, not per byte.
+   */
+  readonly recordEntries?: number;
 }
+
+/** Weight of the past in `messagesPerRecord`, per request. */
+const DECAY = 0.9;
 
 /** Record overhead beside key and value (varints, attributes, deltas, headers count). */
 const RECORD_OVERHEAD = 24;
@@ -48,11 +75,15 @@ export class KafkaBatchProducer {
   readonly #topic: string;
   readonly #partitionBudget: number;
   readonly #requestBudget: number;
+  readonly #recordEntries: number;
   #queue: PendingSend[] = [];
   #queuedMessages = 0;
   #inFlight = false;
   #scheduled = false;
   #idle: (() => void)[] = [];
+  /** Messages and records of recent requests, each decayed by DECAY per request. */
+  #recentMessages = 0;
+  #recentRecords = 0;
 
   /** Starts an idempotent producer (`role` names it to the broker) and batches sends to `topic` through it. */
   static async start(connection: KafkaConnection, role: string, topic: string, options: BatchProducerOptions = {}): Promise<KafkaBatchProducer> {
@@ -64,6 +95,7 @@ export class KafkaBatchProducer {
     this.#topic = topic;
     this.#partitionBudget = options.partitionBudgetBytes ?? 900_000;
     this.#requestBudget = options.requestBudgetBytes ?? 16_000_000;
+    this.#recordEntries = options.recordEntries ?? 1;
   }
 
   /** Messages handed to `send` and not yet acknowledged or failed. */
@@ -78,6 +110,11 @@ export class KafkaBatchProducer {
       this.#queuedMessages += messages.length;
       this.#schedule();
     });
+  }
+
+  /** Messages per record in recent requests (1 before the first, and without bundles). */
+  get messagesPerRecord(): number {
+    return this.#recentRecords === 0 ? 1 : this.#recentMessages / this.#recentRecords;
   }
 
   /** Resolves once every send handed in so far has settled. */
@@ -101,11 +138,15 @@ export class KafkaBatchProducer {
     });
   }
 
-  /** Takes messages from the head of the queue, in order, within the byte budgets. */
-  #take(): { sends: PendingSend[]; messages: OutgoingMessage[]; owners: PendingSend[] } {
+  /**
+   * Takes messages from the head of the queue, in order, within the byte budgets, into records:
+   * bundle messages join their partition's open bundle until it is full or a message on its own
+   * comes in that partition (so each partition's order is kept).
+   */
+  #take(): { sends: PendingSend[]; records: OutgoingRecord[] } {
     const sends: PendingSend[] = [];
-    const messages: OutgoingMessage[] = [];
-    const owners: PendingSend[] = [];
+    const records: OutgoingRecord[] = [];
+    const open = new Map<number, OutgoingRecord>();
     const partitionBytes = new Map<number, number>();
     let requestBytes = 0;
     while (this.#queue.length > 0) {
@@ -113,51 +154,68 @@ export class KafkaBatchProducer {
       let full = false;
       while (send.taken < send.messages.length) {
         const message = send.messages[send.taken] as OutgoingMessage;
-        const size = message.key.length + message.value.length + RECORD_OVERHEAD;
+        let bundle = message.bundle === true && this.#recordEntries > 1 ? open.get(message.partition) : undefined;
+        const joins = bundle !== undefined && (bundle.parts as Buffer[]).length < this.#recordEntries;
+        const size = joins ? message.value.length + 1 : message.key.length + message.value.length + RECORD_OVERHEAD;
         const inPartition = partitionBytes.get(message.partition) ?? 0;
-        if (messages.length > 0 && (inPartition + size > this.#partitionBudget || requestBytes + size > this.#requestBudget)) {
+        if (records.length > 0 && (inPartition + size > this.#partitionBudget || requestBytes + size > this.#requestBudget)) {
           full = true;
           break;
         }
         partitionBytes.set(message.partition, inPartition + size);
         requestBytes += size;
-        messages.push(message);
-        owners.push(send);
+        if (message.bundle === true && this.#recordEntries > 1) {
+          if (!joins) {
+            bundle = { partition: message.partition, key: null, value: message.value, parts: [], owners: [] };
+            open.set(message.partition, bundle);
+            records.push(bundle);
+          }
+          const record = bundle as OutgoingRecord;
+          (record.parts as Buffer[]).push(message.value);
+          const last = record.owners[record.owners.length - 1];
+          if (last?.send === send) last.count++;
+          else record.owners.push({ send, count: 1 });
+        } else {
+          open.delete(message.partition);
+          records.push({ partition: message.partition, key: message.key, value: message.value, owners: [{ send, count: 1 }] });
+        }
         send.taken++;
       }
       if (sends[sends.length - 1] !== send) sends.push(send);
       if (full) break;
       this.#queue.shift();
     }
-    return { sends, messages, owners };
+    for (const record of records) if (record.parts !== undefined) record.value = joinJsonArray(record.parts);
+    return { sends, records };
   }
 
   async #flush(): Promise<void> {
-    const { sends, messages, owners } = this.#take();
-    if (messages.length === 0) return this.#afterFlush();
+    const { sends, records } = this.#take();
+    if (records.length === 0) return this.#afterFlush();
     this.#inFlight = true;
+    this.#recentRecords = this.#recentRecords * DECAY + records.length;
+    this.#recentMessages = this.#recentMessages * DECAY + records.reduce((sum, r) => sum + (r.parts?.length ?? 1), 0);
     try {
       const result = await this.#producer.send({
-        messages: messages.map((m) => ({ topic: this.#topic, partition: m.partition, key: m.key, value: m.value })),
+        messages: records.map((r) => ({ topic: this.#topic, partition: r.partition, key: r.key ?? undefined, value: r.value })),
       });
       const base = new Map<number, number>();
       for (const o of result.offsets ?? []) if (o.topic === this.#topic) base.set(o.partition, Number(o.offset));
       const index = new Map<number, number>();
-      messages.forEach((message, m) => {
-        const owner = owners[m] as PendingSend;
-        const start = base.get(message.partition);
-        if (start !== undefined) {
-          const at = index.get(message.partition) ?? 0;
-          index.set(message.partition, at + 1);
-          owner.after.set(message.partition, start + at + 1);
+      for (const record of records) {
+        const start = base.get(record.partition);
+        const at = index.get(record.partition) ?? 0;
+        index.set(record.partition, at + 1);
+        for (const { send, count } of record.owners) {
+          if (start !== undefined) send.after.set(record.partition, start + at + 1);
+          send.acked += count;
+          this.#queuedMessages -= count;
+          if (!send.settled && send.acked === send.messages.length) {
+            send.settled = true;
+            send.resolve(send.after);
+          }
         }
-        owner.acked++;
-        this.#queuedMessages--;
-        if (!owner.settled && owner.acked === owner.messages.length) {
-          owner.settled = true;
-          owner.resolve(owner.after);
-        }
-      });
+      }
     } catch (cause) {
       const error = unavailable('producing to ' + this.#topic, cause);
       for (const send of sends) this.#fail(send, error);
@@ -190,4 +248,19 @@ export class KafkaBatchProducer {
       for (const resolve of idle) resolve();
     }
   }
+}
+
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/** `[p1,p2,...]` in one buffer. */
+function joinJsonArray(parts: readonly Buffer[]): Buffer {
+  const pieces: Buffer[] = [OPEN];
+  for (const [i, part] of parts.entries()) {
+    if (i > 0) pieces.push(COMMA);
+    pieces.push(part);
+  }
+  pieces.push(CLOSE);
+  return Buffer.concat(pieces);
 }

@@ -5,8 +5,10 @@
  * Message format (what any Kafka client reads from the topic):
  * - topic `${namespace}.like-changes` (namespace `tally` by default), `partitions` partitions
  *   (`--partitions`, 4 by default), created at start-up when missing, replicated per topicReplication (3 on a 3+ broker cluster);
- * - partition `fnv1a(postId) % partitions` (see `src/domain/hash.ts`), key: the post id, UTF-8;
- * - value: UTF-8 JSON, one of
+ * - partition `fnv1a(postId) % partitions` (see `src/domain/hash.ts`);
+ * - value: UTF-8 JSON, a bundle: an array of the changes one producer flush had for the
+ *   partition (at most `--kafka-record-events`), in order, with no key; with 1, a record is one
+ *   change keyed by its post id (UTF-8). Readers take both forms. A change is one of
  *   - `{"kind":"delta","postId":"<id>","userId":"<id>","delta":1|-1,"source":"<pos>"}`: a likes
  *     row appeared (+1) or disappeared (-1);
  *   - `{"kind":"recount","postId":"<id>","count":<n>,"source":"<pos>"}`: the post had exactly
@@ -19,7 +21,7 @@ import type { PositionedChange, StreamPosition } from '../../domain/change.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { ChangeBatch, ChangeFeed, ChangeReader, ChangeReaderOptions } from '../../ports/change-feed.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
-import { decodeChange } from './kafka-codec.ts';
+import { CHANGE_START, decodeChanges, entriesOf } from './kafka-codec.ts';
 import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { checkPartitions, ensureTopic, likeChangesTopic, namespacedGroup } from './kafka-topics.ts';
@@ -73,15 +75,13 @@ export class KafkaChangeFeed implements ChangeFeed {
       maxWaitMs: options.maxWaitMs,
       startAt: options.resumeFrom,
       timings: this.#options.groupTimings,
+      weight: (value) => entriesOf(value, CHANGE_START),
     });
     const log = this.#options.log;
     const decoding = new DecodingReader<PositionedChange>(
       group,
       {
-        decode: (record) => {
-          const decoded = decodeChange(record.value);
-          return decoded === undefined ? undefined : { change: decoded.change, partition: record.partition, offset: record.offset };
-        },
+        decode: (record) => decodeChanges(record.value)?.map(({ change }) => ({ change, partition: record.partition, offset: record.offset })),
         skipped: (record) => log?.error({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-changes message that is not a change'),
       },
       this.#readers,

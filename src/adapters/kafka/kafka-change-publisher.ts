@@ -20,7 +20,12 @@ export interface KafkaChangePublisherOptions {
   readonly partitions: number;
   readonly clientId?: string;
   readonly log?: Logger;
+  /** Most changes in one record (1 by default: one per record, keyed by post); above 1, changes of a partition share records (bundles, unkeyed). */
+  readonly recordChanges?: number;
 }
+
+/** Bundled changes carry no key of their own. */
+const NO_KEY = Buffer.alloc(0);
 
 /**
  * Writes captured changes into the changes topic (format in `kafka-change-feed.ts`): key and
@@ -31,6 +36,7 @@ export interface KafkaChangePublisherOptions {
 export class KafkaChangePublisher implements ChangePublisher {
   readonly topic: string;
   readonly #partitions: number;
+  readonly #recordChanges: number;
   readonly #connection: KafkaConnection;
   #batcher: KafkaBatchProducer | undefined;
 
@@ -38,18 +44,24 @@ export class KafkaChangePublisher implements ChangePublisher {
     checkPartitions(options.partitions);
     this.topic = likeChangesTopic(options.namespace);
     this.#partitions = options.partitions;
+    this.#recordChanges = options.recordChanges ?? 1;
     this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
   }
 
   async init(): Promise<void> {
     await ensureTopic(this.#connection, this.topic, this.#partitions);
-    this.#batcher = await KafkaBatchProducer.start(this.#connection, 'changes-producer', this.topic);
+    this.#batcher = await KafkaBatchProducer.start(this.#connection, 'changes-producer', this.topic, { recordEntries: this.#recordChanges });
   }
 
   async close(): Promise<void> {
     const batcher = this.#batcher;
     this.#batcher = undefined;
     await batcher?.close();
+  }
+
+  /** Changes per record in what this relay published lately (1 without bundles). */
+  get changesPerRecord(): number {
+    return this.#batcher?.messagesPerRecord ?? 1;
   }
 
   partitionOf(postId: string): number {
@@ -61,10 +73,12 @@ export class KafkaChangePublisher implements ChangePublisher {
     if (changes.length === 0) return;
     const batcher = this.#batcher;
     if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka change publisher is not initialised', { retriable: true });
+    const bundle = this.#recordChanges > 1;
     const messages: OutgoingMessage[] = changes.map((change, i) => ({
       partition: this.partitionOf(change.postId),
-      key: Buffer.from(change.postId),
+      key: bundle ? NO_KEY : Buffer.from(change.postId),
       value: encodeChange(change, sources[i] as string),
+      bundle,
     }));
     await batcher.send(messages);
   }

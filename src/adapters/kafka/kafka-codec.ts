@@ -1,5 +1,5 @@
 import type { Change } from '../../domain/change.ts';
-import type { ErasureMarker } from '../../domain/erasure.ts';
+import { isErasureMarker, type ErasureMarker } from '../../domain/erasure.ts';
 import { TallyError } from '../../domain/errors.ts';
 import type { LikeEvent } from '../../domain/like-event.ts';
 
@@ -26,13 +26,37 @@ export function isMarkerValue(value: Buffer | null): boolean {
 }
 
 /**
- * A like event or an erasure marker, or undefined when the value is not a Tally event (a message
+ * The events of one like-events record: a bundle (a JSON array of like events, as Tally writes
+ * with `--kafka-record-events` above 1) or a single event or marker. Undefined when the record is
+ * not Tally's: not JSON, or an array with anything but like events in it (a record is one unit;
+ * a bundle never holds a marker, so a marker in an array throws rather than being applied out of
+ * place).
+ */
+export function decodeEvents(value: Buffer | null): readonly (LikeEvent | ErasureMarker)[] | undefined {
+  const v = parse(value);
+  if (isObject(v)) {
+    const event = eventOf(v);
+    return event === undefined ? undefined : [event];
+  }
+  if (!Array.isArray(v) || v.length === 0) return undefined;
+  const events: LikeEvent[] = [];
+  for (const item of v) {
+    const event = isObject(item) ? eventOf(item) : undefined;
+    if (event === undefined) return undefined;
+    if (isErasureMarker(event)) {
+      throw new TallyError('internal', `the like-events log holds an erasure marker inside a bundle, which Tally never writes: ${JSON.stringify(item).slice(0, 200)}; refusing to apply it out of place`);
+    }
+    events.push(event);
+  }
+  return events;
+}
+
+/**
+ * A like event or an erasure marker, or undefined when the object is not a Tally event (a message
  * from a foreign producer). An `op` that names an erasure this version does not know, or a
  * malformed marker, throws: skipping it would silently lose the erasure.
  */
-export function decodeEvent(value: Buffer | null): LikeEvent | ErasureMarker | undefined {
-  const v = parse(value);
-  if (v === undefined) return undefined;
+function eventOf(v: Record<string, unknown>): LikeEvent | ErasureMarker | undefined {
   const { op, postId, userId, at } = v;
   if (typeof op === 'string' && op.startsWith('erase')) {
     const { erasureId, target, shards } = v;
@@ -45,6 +69,23 @@ export function decodeEvent(value: Buffer | null): LikeEvent | ErasureMarker | u
   return { op, postId, userId, at };
 }
 
+/**
+ * How many entries a record holds, without parsing it: the number of `entryStart` in a bundle
+ * (the opening of each element as Tally writes it, e.g. `{"op":`), 1 for anything else. Weighs
+ * records for batch bounds; a foreign record's weight only needs to be plausible.
+ */
+export function entriesOf(value: Buffer | null, entryStart: Buffer): number {
+  if (value === null || value[0] !== 0x5b /* [ */) return 1;
+  let count = 0;
+  for (let at = value.indexOf(entryStart, 1); at >= 0; at = value.indexOf(entryStart, at + entryStart.length)) count++;
+  return Math.max(1, count);
+}
+
+/** The opening of every like event Tally writes (`encodeEvent`). */
+export const EVENT_START = Buffer.from('{"op":');
+/** The opening of every change Tally writes (`encodeChange`). */
+export const CHANGE_START = Buffer.from('{"kind":');
+
 /** The value of a like-changes message; `source` is the capture position of the change. */
 export function encodeChange(change: Change, source: string): Buffer {
   const value =
@@ -54,10 +95,29 @@ export function encodeChange(change: Change, source: string): Buffer {
   return Buffer.from(JSON.stringify(value));
 }
 
-/** A change and its source position, or undefined when the value is not one. */
-export function decodeChange(value: Buffer | null): { change: Change; source: string } | undefined {
+/**
+ * The changes of one like-changes record: a bundle (a JSON array of changes) or a single change;
+ * undefined when the record is not Tally's (any element that is not a change makes the whole
+ * record foreign).
+ */
+export function decodeChanges(value: Buffer | null): readonly { change: Change; source: string }[] | undefined {
   const v = parse(value);
-  if (v === undefined || typeof v.postId !== 'string' || typeof v.source !== 'string') return undefined;
+  if (isObject(v)) {
+    const one = changeOf(v);
+    return one === undefined ? undefined : [one];
+  }
+  if (!Array.isArray(v) || v.length === 0) return undefined;
+  const changes: { change: Change; source: string }[] = [];
+  for (const item of v) {
+    const one = isObject(item) ? changeOf(item) : undefined;
+    if (one === undefined) return undefined;
+    changes.push(one);
+  }
+  return changes;
+}
+
+function changeOf(v: Record<string, unknown>): { change: Change; source: string } | undefined {
+  if (typeof v.postId !== 'string' || typeof v.source !== 'string') return undefined;
   if (v.kind === 'delta' && typeof v.userId === 'string' && (v.delta === 1 || v.delta === -1)) {
     return { change: { kind: 'delta', postId: v.postId, userId: v.userId, delta: v.delta }, source: v.source };
   }
@@ -67,17 +127,22 @@ export function decodeChange(value: Buffer | null): { change: Change; source: st
   return undefined;
 }
 
-/** Only the `source` of a change value (reading the last message of a partition back). */
+/** Only the `source` of a change record (reading the last record of a partition back): a bundle's last change's. */
 export function decodeSource(value: Buffer | null): string | undefined {
-  const source = parse(value)?.source;
+  const v = parse(value);
+  const last: unknown = Array.isArray(v) ? v[v.length - 1] : v;
+  const source = isObject(last) ? last.source : undefined;
   return typeof source === 'string' ? source : undefined;
 }
 
-function parse(value: Buffer | null): Record<string, unknown> | undefined {
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parse(value: Buffer | null): unknown {
   if (value === null) return undefined;
   try {
-    const parsed: unknown = JSON.parse(value.toString('utf8'));
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return JSON.parse(value.toString('utf8')) as unknown;
   } catch {
     return undefined;
   }

@@ -8,8 +8,8 @@ export interface DecodedBatch<T> {
 }
 
 export interface DecodingReaderOptions<T> {
-  /** The value of a record, or undefined when it is not one (a foreign producer's message). */
-  readonly decode: (record: FetchedRecord) => T | undefined;
+  /** The values a record holds (one, or a bundle's), or undefined when it is not one (a foreign producer's message). */
+  readonly decode: (record: FetchedRecord) => readonly T[] | undefined;
   /** Told of each record that did not decode (it is skipped; its position still counts as read). */
   readonly skipped: (record: FetchedRecord) => void;
 }
@@ -35,9 +35,9 @@ export class DecodingReader<T> {
     const { records, positions } = await this.#reader.poll(idleMs);
     const items: T[] = [];
     for (const record of records) {
-      const item = this.#options.decode(record);
-      if (item !== undefined) items.push(item);
-      else this.#options.skipped(record);
+      const decoded = this.#options.decode(record);
+      if (decoded === undefined) this.#options.skipped(record);
+      else for (const item of decoded) items.push(item);
     }
     return { items, positions };
   }

@@ -4,15 +4,18 @@
  * Message format (what any Kafka client reads from the topic):
  * - topic `${namespace}.like-events` (namespace `tally` by default), `partitions` partitions
  *   (`--partitions`, 4 by default), created at start-up when missing, replicated per topicReplication (3 on a 3+ broker cluster);
- * - key: `postId#k` with `k = fnv1a(userId) % S`, S = `--hot-shards` (the seed's sub-shards of a
- *   post); with S = 1 the plain post id. UTF-8;
+ * - an event's log key is `postId#k` with `k = fnv1a(userId) % S`, S = `--hot-shards` (the seed's
+ *   sub-shards of a post); with S = 1 the plain post id;
  * - partition `(fnv1a(postId) + k) % partitions` (FNV-1a 32 bit over the UTF-16 code units, see
  *   `src/domain/log-key.ts`): every event of one (post, user) pair is in one partition, in order,
  *   and one post's events spread over up to S consecutive partitions;
  * - S is recorded as the marker topic `<topic>.hot-shards-<S>` (see `kafka-hot-shards.ts`);
- * - value: UTF-8 JSON `{"op":"like"|"unlike","postId":"<id>","userId":"<id>","at":<ms>}` where
- *   ids are strings matching `^[A-Za-z0-9_-]{1,64}$` and `at` is when the api accepted the
- *   event, in milliseconds since the epoch;
+ * - value: UTF-8 JSON, a bundle: an array of the events one producer flush had for the partition
+ *   (at most `recordEvents`, `--kafka-record-events`), in order, and no key. Each event is
+ *   `{"op":"like"|"unlike","postId":"<id>","userId":"<id>","at":<ms>}` where ids are strings
+ *   matching `^[A-Za-z0-9_-]{1,64}$` and `at` is when the api accepted the event, in
+ *   milliseconds since the epoch. With `recordEvents` 1 a record is one event object, keyed by
+ *   its log key (UTF-8). Readers take both forms;
  * - erasure markers (DELETE /v1/users/{id}/likes, DELETE /v1/posts/{id}/likes): value
  *   `{"op":"erase-user"|"erase-post","erasureId":"<id>","target":"<user or post id>","at":<ms>,"shards":<S>}`,
  *   key `<op>#<target>`, one copy in every partition that can hold likes of the target (all
@@ -30,7 +33,7 @@ import type { AppendResult, ConsumerOptions, EventLog, LogBatch, LogConsumer } f
 import { KafkaBatchProducer } from './kafka-batch-producer.ts';
 import type { OutgoingMessage } from './kafka-batch-producer.ts';
 import type { GroupTimings, KafkaConnection } from './kafka-client.ts';
-import { decodeEvent, encodeEvent, encodeMarker, isMarkerValue } from './kafka-codec.ts';
+import { decodeEvents, encodeEvent, encodeMarker, entriesOf, EVENT_START, isMarkerValue } from './kafka-codec.ts';
 import { DecodingReader } from './kafka-decoding-reader.ts';
 import { KafkaGroupReader } from './kafka-group-reader.ts';
 import { ensureHotShards } from './kafka-hot-shards.ts';
@@ -48,6 +51,11 @@ export interface KafkaEventLogOptions {
   readonly maxPendingEvents: number;
   /** Sub-shards S of a post's log key (`postId#k`); 1 (the default) keys by post id alone. */
   readonly hotShards?: number;
+  /**
+   * Most events in one record (1 by default: one event per record, keyed by its log key). Above
+   * 1, events appended at the same moment share records per partition (bundles, unkeyed).
+   */
+  readonly recordEvents?: number;
   /**
    * Whether this process appends (true by default). A process that only consumes neither checks
    * nor records the log's S (it does not depend on it) and may not append.
@@ -92,7 +100,7 @@ export class KafkaEventLog implements EventLog {
   async init(): Promise<void> {
     if (this.#options.appends !== false) await ensureHotShards({ connection: this.#connection, topic: this.topic, shards: this.hotShards, undrained: () => this.#undrained() });
     await ensureTopic(this.#connection, this.topic, this.partitions);
-    this.#batcher = await KafkaBatchProducer.start(this.#connection, 'events-producer', this.topic);
+    this.#batcher = await KafkaBatchProducer.start(this.#connection, 'events-producer', this.topic, { recordEntries: this.#options.recordEvents ?? 1 });
   }
 
   /** Events in the log that the drain group has not committed. */
@@ -106,6 +114,15 @@ export class KafkaEventLog implements EventLog {
     } finally {
       await probe.close();
     }
+  }
+
+  /**
+   * Events per record in what this process appended lately (1 without bundles). Turns offsets,
+   * which count records, into an estimate of events for the lag (`tally_stage_lag_events`,
+   * `--max-ingest-lag`).
+   */
+  get eventsPerRecord(): number {
+    return this.#batcher?.messagesPerRecord ?? 1;
   }
 
   async close(): Promise<void> {
@@ -124,10 +141,12 @@ export class KafkaEventLog implements EventLog {
       throw new TallyError('overloaded', `the log has ${batcher.pending} events waiting for Kafka to acknowledge them; retry later`, { retriable: true });
     }
     const shards = this.hotShards;
+    const bundle = (this.#options.recordEvents ?? 1) > 1;
     const messages: OutgoingMessage[] = events.map((event) => ({
       partition: logPartitionOf(event.postId, event.userId, shards, this.partitions),
-      key: Buffer.from(logKeyOf(event.postId, event.userId, shards)),
+      key: bundle ? NO_KEY : Buffer.from(logKeyOf(event.postId, event.userId, shards)),
       value: encodeEvent(event),
+      bundle,
     }));
     const after = await batcher.send(messages);
     return { positions: [...after].map(([partition, offset]) => ({ partition, offset })) };
@@ -155,15 +174,13 @@ export class KafkaEventLog implements EventLog {
       startAt: options.resumeFrom ?? 'committed',
       timings: this.#options.groupTimings,
       endsBatch: (record) => isMarkerValue(record.value),
+      weight: (value) => entriesOf(value, EVENT_START),
     });
     const log = this.#options.log;
     const decoding = new DecodingReader<PlacedEvent>(
       reader,
       {
-        decode: (record) => {
-          const event = decodeEvent(record.value);
-          return event === undefined ? undefined : { event, partition: record.partition, offset: record.offset };
-        },
+        decode: (record) => decodeEvents(record.value)?.map((event) => ({ event, partition: record.partition, offset: record.offset })),
         skipped: (record) => log?.warn({ partition: record.partition, offset: record.offset }, 'kafka: skipped a like-events message that is not a like event'),
       },
       this.#consumers,
@@ -171,6 +188,9 @@ export class KafkaEventLog implements EventLog {
     return new KafkaLogConsumer(decoding);
   }
 }
+
+/** Bundled events carry no key of their own: the record's key is left out. */
+const NO_KEY = Buffer.alloc(0);
 
 /** A decoded record of the like-events topic, with where it sits (a marker's place is applied with it). */
 interface PlacedEvent {

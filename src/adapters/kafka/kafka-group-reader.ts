@@ -10,6 +10,8 @@ export interface FetchedRecord {
   readonly partition: number;
   readonly offset: number;
   readonly value: Buffer | null;
+  /** How many entries the record holds (see GroupReaderOptions.weight). */
+  readonly entries: number;
 }
 
 /** Records in per-partition order, and for each partition read the offset after its last record. */
@@ -30,7 +32,10 @@ export interface GroupReaderOptions {
   readonly role: string;
   readonly topic: string;
   readonly group: string;
+  /** Most entries a batch holds (records weighed by `weight`); a single record heavier than that is a batch of its own. */
   readonly maxRecords: number;
+  /** How many entries a record's value holds (a bundle's events); 1 for every record when absent. */
+  readonly weight?: (value: Buffer | null) => number;
   /** How long a poll keeps fetching to fill a batch once it holds a record. */
   readonly maxWaitMs: number;
   readonly startAt: StartPositions;
@@ -63,7 +68,7 @@ export class KafkaGroupReader {
   #next = new Map<number, bigint>();
   #buffer: FetchedRecord[] = [];
   #bufferHead = 0;
-  #bytesPerRecord = 128;
+  #bytesPerEntry = 128;
   #failure: Error | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
@@ -116,6 +121,7 @@ export class KafkaGroupReader {
     const max = this.#options.maxRecords;
     const idleUntil = Date.now() + idleMs;
     let taken: FetchedRecord[] = [];
+    const weighed = { entries: 0 };
     let takenEpoch = this.#epoch;
     let fillUntil: number | undefined;
     while (!this.#closed) {
@@ -124,19 +130,20 @@ export class KafkaGroupReader {
       if (takenEpoch !== this.#epoch) {
         // A rebalance since these were taken: their partitions may be another member's now.
         taken = [];
+        weighed.entries = 0;
         takenEpoch = this.#epoch;
         fillUntil = undefined;
       }
       if (this.#seekNeeded) continue;
-      if (this.#takeBuffered(taken, max - taken.length)) break;
-      if (taken.length >= max) break;
+      if (this.#takeBuffered(taken, weighed, max)) break;
+      if (weighed.entries >= max) break;
       if (taken.length > 0) fillUntil ??= Date.now() + this.#options.maxWaitMs;
       const remaining = (fillUntil ?? idleUntil) - Date.now();
       if (remaining <= 0) break;
       if (this.#revoked || this.#partitions.length === 0) {
         await this.#sleep(remaining);
       } else {
-        const minBytes = taken.length === 0 ? 1 : Math.min(this.#fetchBytes, (max - taken.length) * this.#bytesPerRecord);
+        const minBytes = taken.length === 0 ? 1 : Math.min(this.#fetchBytes, (max - weighed.entries) * this.#bytesPerEntry);
         await this.#fetch(remaining, minBytes);
       }
     }
@@ -218,21 +225,31 @@ export class KafkaGroupReader {
     return result;
   }
 
-  /** Moves up to `count` buffered records into `into`; true when it stopped after a record that ends the batch. */
-  #takeBuffered(into: FetchedRecord[], count: number): boolean {
-    let end = Math.min(this.#buffer.length, this.#bufferHead + count);
+  /**
+   * Moves buffered records into `into` while their entries stay within `max` (the first record
+   * always goes); true when it stopped after a record that ends the batch, or because the next
+   * record would not fit.
+   */
+  #takeBuffered(into: FetchedRecord[], weighed: { entries: number }, max: number): boolean {
     const endsBatch = this.#options.endsBatch;
     let ended = false;
-    for (let i = this.#bufferHead; i < end; i++) {
+    let i = this.#bufferHead;
+    for (; i < this.#buffer.length && weighed.entries < max; i++) {
       const record = this.#buffer[i] as FetchedRecord;
+      const entries = record.entries;
+      if (into.length > 0 && weighed.entries + entries > max) {
+        ended = true;
+        break;
+      }
       into.push(record);
+      weighed.entries += entries;
       if (endsBatch !== undefined && endsBatch(record)) {
-        end = i + 1;
+        i++;
         ended = true;
         break;
       }
     }
-    this.#bufferHead = end;
+    this.#bufferHead = i;
     if (this.#bufferHead >= this.#buffer.length) this.#dropBuffer();
     return ended;
   }
@@ -264,6 +281,7 @@ export class KafkaGroupReader {
   }
 
   #accept(response: FetchedTopics, requested: Map<number, bigint>): void {
+    const weight = this.#options.weight;
     let bytes = 0;
     let count = 0;
     for (const topic of response.responses) {
@@ -284,9 +302,10 @@ export class KafkaGroupReader {
             for (const record of batch.records) {
               const offset = batch.firstOffset + BigInt(record.offsetDelta);
               if (offset < next) continue;
-              this.#buffer.push({ partition, offset: Number(offset), value: record.value });
+              const entries = weight === undefined ? 1 : weight(record.value);
+              this.#buffer.push({ partition, offset: Number(offset), value: record.value, entries });
               bytes += record.value?.length ?? 0;
-              count++;
+              count += entries;
             }
           }
           if (after > next) next = after;
@@ -294,7 +313,7 @@ export class KafkaGroupReader {
         this.#next.set(partition, next);
       }
     }
-    if (count > 0) this.#bytesPerRecord = Math.max(16, Math.ceil(bytes / count) + 40);
+    if (count > 0) this.#bytesPerEntry = Math.max(16, Math.ceil(bytes / count) + 40);
   }
 
   #sleep(ms: number): Promise<void> {

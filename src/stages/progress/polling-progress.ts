@@ -3,7 +3,7 @@ import type { StreamPosition } from '../../domain/change.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { PipelineProgress } from '../../ports/pipeline-progress.ts';
 import type { ProgressProbes } from '../../ports/progress-probes.ts';
-import type { LagSource, StageTotals } from './stage-lag.ts';
+import { lagOf, type LagSource, type StageTotals } from './stage-lag.ts';
 
 export interface PollingProgressOptions {
   /** Pause between two probes while waiting. */
@@ -12,6 +12,11 @@ export interface PollingProgressOptions {
   readonly lagRefreshMs: number;
   /** At most one log line per this many ms about failed lag refreshes (default 30 s). */
   readonly failureLogMs?: number;
+  /**
+   * Events per position of the log and of the feed (1 each when absent): where positions count
+   * records that bundle several events, the lag in events is estimated from them.
+   */
+  readonly perPosition?: () => { readonly log: number; readonly feed: number };
 }
 
 /**
@@ -42,13 +47,11 @@ export class PollingProgress implements PipelineProgress, LagSource {
     const refresh = (): void => {
       void Promise.all([this.#probes.logEnds(), this.#probes.ingestCommitted(), this.#probes.feedEnds(), this.#probes.counterApplied()])
         .then(([ends, committed, feedEnds, applied]) => {
-          const done = new Map(committed.map((p) => [p.partition, p.offset]));
-          this.#lag = ends.reduce((sum, p) => sum + Math.max(0, p.offset - (done.get(p.partition) ?? 0)), 0);
+          const per = this.#options.perPosition?.() ?? { log: 1, feed: 1 };
+          const ingest: StageTotals = { stage: 'ingest', upstream: ends, done: committed, perPosition: per.log };
+          this.#lag = lagOf(ingest).lag;
           this.#refreshedAt = Date.now();
-          this.#totals = [
-            { stage: 'ingest', upstream: ends, done: committed },
-            { stage: 'counter', upstream: feedEnds, done: applied },
-          ];
+          this.#totals = [ingest, { stage: 'counter', upstream: feedEnds, done: applied, perPosition: per.feed }];
         })
         .catch((error: unknown) => this.#refreshFailed(error));
     };

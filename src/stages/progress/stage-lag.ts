@@ -8,6 +8,11 @@ export interface StageTotals {
   readonly upstream: readonly StreamPosition[];
   /** Positions the stage has applied. */
   readonly done: readonly StreamPosition[];
+  /**
+   * Entries per position (1 when absent): where a position is a record that may hold many events
+   * (Kafka bundles), the estimate of how many it holds, so the lag still counts events.
+   */
+  readonly perPosition?: number;
 }
 
 /** Where the pipeline's progress can be read for lag metrics. */
@@ -20,7 +25,7 @@ interface Sample {
   readonly upstream: number;
 }
 
-/** Summed lag over partitions: events in `upstream` not yet in `done`. */
+/** Summed lag over partitions: events in `upstream` not yet in `done` (positions times `perPosition`). */
 export function lagOf(totals: StageTotals): { upstream: number; lag: number } {
   const done = new Map(totals.done.map((p) => [p.partition, p.offset]));
   let upstream = 0;
@@ -29,7 +34,8 @@ export function lagOf(totals: StageTotals): { upstream: number; lag: number } {
     upstream += p.offset;
     lag += Math.max(0, p.offset - (done.get(p.partition) ?? 0));
   }
-  return { upstream, lag };
+  const per = totals.perPosition ?? 1;
+  return per === 1 ? { upstream, lag } : { upstream: Math.round(upstream * per), lag: Math.round(lag * per) };
 }
 
 /**

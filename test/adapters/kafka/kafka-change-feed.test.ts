@@ -79,6 +79,36 @@ changePublisherConformance('kafka', async () => {
   };
 });
 
+changePublisherConformance('kafka, bundles (--kafka-record-events 500)', async () => {
+  const { namespace, cleanup } = kafkaNamespaceWithCleanup();
+  const feed = new KafkaChangeFeed({ brokers: BROKERS, namespace, partitions: PARTITIONS, groupTimings: TEST_TIMINGS });
+  await feed.init();
+  const publishers: KafkaChangePublisher[] = [];
+  return {
+    partitions: PARTITIONS,
+    publisher: () => {
+      const publisher = new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: PARTITIONS, recordChanges: 500 });
+      publishers.push(publisher);
+      return publisher;
+    },
+    read: async (count) => {
+      const reader = await feed.reader({ group: uniqueName('g'), maxChanges: 1000, maxWaitMs: 5, resumeFrom: async () => [] });
+      try {
+        const read = await readChanges(reader, count);
+        read.push(...(await reader.poll(300)).changes); // anything beyond `count` is a duplicate
+        return read.map((c) => ({ partition: c.partition, change: c.change }));
+      } finally {
+        await reader.close();
+      }
+    },
+    cleanup: async () => {
+      for (const publisher of publishers) await publisher.close().catch(() => undefined);
+      await feed.close();
+      await cleanup();
+    },
+  };
+});
+
 test('changes round trip in order per partition, with Kafka offsets, in the documented JSON', async (t) => {
   const { publisher, feed } = await open(t);
   const changes: Change[] = [...deltas(300, 17), { kind: 'recount', postId: 'post3', count: 2 ** 40 }];

@@ -192,3 +192,10 @@ eventLogConformance('kafka, --hot-shards 4', async () => {
   await log.init();
   return { log, cleanup: async () => { await log.close(); await cleanup(); }, partitionOf: (e) => logPartitionOf(e.postId, e.userId, 4, 4) };
 });
+
+eventLogConformance('kafka, bundles (--kafka-record-events 500)', async () => {
+  const { namespace, cleanup } = kafkaNamespaceWithCleanup();
+  const log = new KafkaEventLog({ brokers: BROKERS, namespace, partitions: 4, hotShards: 4, recordEvents: 500, maxPendingEvents: 100_000, groupTimings: TEST_TIMINGS });
+  await log.init();
+  return { log, cleanup: async () => { await log.close(); await cleanup(); }, partitionOf: (e) => logPartitionOf(e.postId, e.userId, 4, 4) };
+});

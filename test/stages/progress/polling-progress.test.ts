@@ -43,3 +43,29 @@ test('failed lag refreshes are logged, at most once per interval, and the last l
     progress.stop();
   }
 });
+
+test('where positions count records that bundle events, the lag counts events: records waiting times events per record', async () => {
+  const probes: ProgressProbes = {
+    ingestCommitted: async () => [{ partition: 0, offset: 10 }, { partition: 1, offset: 4 }],
+    logEnds: async () => [{ partition: 0, offset: 25 }, { partition: 1, offset: 4 }],
+    sourceMark: async () => '0',
+    relayConfirmed: async () => '0',
+    feedEnds: async () => [{ partition: 0, offset: 8 }],
+    counterApplied: async () => [{ partition: 0, offset: 6 }],
+  };
+  let per = { log: 250, feed: 40 };
+  const progress = new PollingProgress(probes, { pollMs: 5, lagRefreshMs: 10, perPosition: () => per }, pino({ level: 'silent' }));
+  progress.start();
+  try {
+    await sleep(50);
+    assert.equal(progress.ingestLag(), 15 * 250, '15 records of 250 events');
+    const [ingest, counter] = progress.stageTotals();
+    assert.equal(ingest?.perPosition, 250);
+    assert.equal(counter?.perPosition, 40);
+    per = { log: 1, feed: 1 };
+    await sleep(50);
+    assert.equal(progress.ingestLag(), 15, 'one event per record: the offsets themselves');
+  } finally {
+    progress.stop();
+  }
+});

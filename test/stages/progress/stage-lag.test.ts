@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { Registry } from 'prom-client';
 import type { StreamPosition } from '../../../src/domain/change.ts';
 import { LiveMetrics } from '../../../src/observability/live-metrics.ts';
-import { StageLagSampler, type StageTotals } from '../../../src/stages/progress/stage-lag.ts';
+import { lagOf, StageLagSampler, type StageTotals } from '../../../src/stages/progress/stage-lag.ts';
 
 const at = (offset: number): StreamPosition[] => [{ partition: 0, offset }];
 
@@ -52,4 +52,10 @@ test('the age of the oldest waiting event comes from the samples', async () => {
   totals.ingested = 300;
   sampler.sample(6_000);
   assert.equal(await lag('tally_stage_lag_seconds', 'ingest'), 0);
+});
+
+test('lagOf weighs positions by perPosition (records that bundle events)', () => {
+  const totals = { stage: 'ingest' as const, upstream: [{ partition: 0, offset: 10 }, { partition: 1, offset: 6 }], done: [{ partition: 0, offset: 7 }] };
+  assert.deepEqual(lagOf(totals), { upstream: 16, lag: 9 });
+  assert.deepEqual(lagOf({ ...totals, perPosition: 2.5 }), { upstream: 40, lag: 23 });
 });
