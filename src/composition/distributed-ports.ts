@@ -28,7 +28,12 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
     rebalanceTimeoutMs: options.kafkaSessionTimeoutMs * 2,
   };
   const store = await createStoreProfile(options, log);
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, recordEvents: options.kafkaRecordEvents, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
+  // A store that numbers events by their log offsets needs one event per like-events record.
+  const recordEvents = store.likes.offsetsFromFence === true ? 1 : options.kafkaRecordEvents;
+  if (recordEvents !== options.kafkaRecordEvents) {
+    log.info({ store: options.store }, 'like-events: one event per Kafka record, as this store numbers events by their log offsets (--kafka-record-events applies to like-changes only)');
+  }
+  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, recordEvents, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
   const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
   const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });

@@ -78,7 +78,8 @@ export interface LikesStore extends Lifecycle {
    * True when the store numbers each event by its log offset, derived from the fence (a
    * partition's events in `apply` are then the whole run of the log ending at `fence.to`): while
    * an erasure's part is under way, ingest then holds back every event of the marker's partition,
-   * not only the target's, and applies them after it. Absent: false.
+   * not only the target's, and applies them after it. Such a store needs a log whose positions
+   * each hold one event (no bundled records): the composition root opens the log so. Absent: false.
    */
   readonly offsetsFromFence?: boolean;
   /**

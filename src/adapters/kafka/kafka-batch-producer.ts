@@ -8,7 +8,8 @@ import { startIdempotentProducer, unavailable, type KafkaConnection } from './ka
 export interface OutgoingMessage {
   readonly partition: number;
   readonly key: Buffer;
-  readonly value: Buffer;
+  /** Bytes, or text (UTF-8 on the wire); a bundle's elements are best given as text, joined once per record. */
+  readonly value: Buffer | string;
   readonly bundle?: boolean;
 }
 
@@ -22,9 +23,9 @@ export type SentOffsets = Map<number, number>;
 interface OutgoingRecord {
   readonly partition: number;
   readonly key: Buffer | null;
-  value: Buffer;
+  value: Buffer | string;
   /** The values of a bundle, in order; undefined for a message on its own. */
-  readonly parts?: Buffer[];
+  readonly parts?: (Buffer | string)[];
   /** The sends whose messages the record holds, each with how many; in order. */
   readonly owners: { send: PendingSend; count: number }[];
 }
@@ -155,8 +156,9 @@ export class KafkaBatchProducer {
       while (send.taken < send.messages.length) {
         const message = send.messages[send.taken] as OutgoingMessage;
         let bundle = message.bundle === true && this.#recordEntries > 1 ? open.get(message.partition) : undefined;
-        const joins = bundle !== undefined && (bundle.parts as Buffer[]).length < this.#recordEntries;
-        const size = joins ? message.value.length + 1 : message.key.length + message.value.length + RECORD_OVERHEAD;
+        const joins = bundle !== undefined && (bundle.parts as unknown[]).length < this.#recordEntries;
+        const bytes = typeof message.value === 'string' ? Buffer.byteLength(message.value) : message.value.length;
+        const size = joins ? bytes + 1 : message.key.length + bytes + RECORD_OVERHEAD;
         const inPartition = partitionBytes.get(message.partition) ?? 0;
         if (records.length > 0 && (inPartition + size > this.#partitionBudget || requestBytes + size > this.#requestBudget)) {
           full = true;
@@ -171,7 +173,7 @@ export class KafkaBatchProducer {
             records.push(bundle);
           }
           const record = bundle as OutgoingRecord;
-          (record.parts as Buffer[]).push(message.value);
+          (record.parts as (Buffer | string)[]).push(message.value);
           const last = record.owners[record.owners.length - 1];
           if (last?.send === send) last.count++;
           else record.owners.push({ send, count: 1 });
@@ -197,7 +199,7 @@ export class KafkaBatchProducer {
     this.#recentMessages = this.#recentMessages * DECAY + records.reduce((sum, r) => sum + (r.parts?.length ?? 1), 0);
     try {
       const result = await this.#producer.send({
-        messages: records.map((r) => ({ topic: this.#topic, partition: r.partition, key: r.key ?? undefined, value: r.value })),
+        messages: records.map((r) => ({ topic: this.#topic, partition: r.partition, key: r.key ?? undefined, value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value })),
       });
       const base = new Map<number, number>();
       for (const o of result.offsets ?? []) if (o.topic === this.#topic) base.set(o.partition, Number(o.offset));
@@ -250,17 +252,14 @@ export class KafkaBatchProducer {
   }
 }
 
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']');
-
-/** `[p1,p2,...]` in one buffer. */
-function joinJsonArray(parts: readonly Buffer[]): Buffer {
-  const pieces: Buffer[] = [OPEN];
+/** `[p1,p2,...]`: text parts are joined as text and encoded once. */
+function joinJsonArray(parts: readonly (Buffer | string)[]): Buffer | string {
+  if (parts.every((part) => typeof part === 'string')) return `[${parts.join(',')}]`;
+  const pieces: Buffer[] = [Buffer.from('[')];
   for (const [i, part] of parts.entries()) {
-    if (i > 0) pieces.push(COMMA);
-    pieces.push(part);
+    if (i > 0) pieces.push(Buffer.from(','));
+    pieces.push(typeof part === 'string' ? Buffer.from(part) : part);
   }
-  pieces.push(CLOSE);
+  pieces.push(Buffer.from(']'));
   return Buffer.concat(pieces);
 }

@@ -8,9 +8,9 @@ import type { LikeEvent } from '../../domain/like-event.ts';
  * top of `kafka-event-log.ts` (like events) and `kafka-change-feed.ts` (changes).
  */
 
-/** The value of a like-events message. */
-export function encodeEvent(event: LikeEvent): Buffer {
-  return Buffer.from(JSON.stringify({ op: event.op, postId: event.postId, userId: event.userId, at: event.at }));
+/** A like event as the JSON text of the like-events topic (an element of a bundle, or a record's whole value). */
+export function encodeEvent(event: LikeEvent): string {
+  return JSON.stringify({ op: event.op, postId: event.postId, userId: event.userId, at: event.at });
 }
 
 /** The value of an erasure marker message: `{"op":"erase-user"|"erase-post","erasureId","target","at","shards"}`. */
@@ -86,13 +86,13 @@ export const EVENT_START = Buffer.from('{"op":');
 /** The opening of every change Tally writes (`encodeChange`). */
 export const CHANGE_START = Buffer.from('{"kind":');
 
-/** The value of a like-changes message; `source` is the capture position of the change. */
-export function encodeChange(change: Change, source: string): Buffer {
+/** A change as the JSON text of the like-changes topic; `source` is the capture position of the change. */
+export function encodeChange(change: Change, source: string): string {
   const value =
     change.kind === 'delta'
       ? { kind: 'delta', postId: change.postId, userId: change.userId, delta: change.delta, source }
       : { kind: 'recount', postId: change.postId, count: change.count, source };
-  return Buffer.from(JSON.stringify(value));
+  return JSON.stringify(value);
 }
 
 /**
