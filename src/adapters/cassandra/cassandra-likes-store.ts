@@ -132,8 +132,9 @@ export class CassandraLikesStore implements LikesStore {
       const end = to.get(partition);
       if (end === undefined) throw new TallyError('internal', `likes store: events of log partition ${computed} but no position for it in the fence`);
       const start = from.get(partition) ?? 0;
-      if (end - start !== list.length) {
-        // Numbering by offsets needs one event per position: a bundled record would give two likes one number.
+      if (list.length > end - start) {
+        // Numbering by offsets needs at most one event per position (a skipped foreign record
+        // leaves a gap, which is fine): a bundled record would give two likes one number.
         throw new TallyError('internal', `likes store (cassandra): ${list.length} events for log positions ${start}..${end} of partition ${partition}; this store needs one event per like-events record. Every process of a cassandra deployment opens the log so; was this log written by a process with another --store (bundled records, --kafka-record-events)?`);
       }
       // Offsets of the partition's events: the last ends just before `end` (the log has no gaps:
