@@ -110,7 +110,11 @@ export class PipelineWorkerStage implements Stage {
   #receive(message: FromPipeline): void {
     switch (message.t) {
       case 'counts':
-        void this.#cache.setMany(message.counts).then(() => this.#notifier.notify(message.counts));
+        // Numbered for the live streams before the cache shows them: a stream opening in between
+        // must not read a count from the cache whose change is numbered after its opening id (it
+        // would count as changed after that id, and a resume from it would send it again).
+        this.#notifier.notify(message.counts);
+        this.#cache.setMany(message.counts).catch((error: unknown) => this.#log.error({ err: error }, 'pipeline: writing counts to the in-process cache failed'));
         break;
       case 'ingested':
         this.#tracker.ingested(message.log, message.feed);

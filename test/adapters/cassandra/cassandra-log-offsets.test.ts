@@ -28,4 +28,8 @@ test('a batch with more events than log positions (bundled records) is refused, 
   // One event per position is applied as before.
   await likes.apply(events, { from: [{ partition, offset: 0 }], to: [{ partition, offset: 2 }] });
   assert.equal((await likes.likers('p', 10, undefined)).items.length, 2);
+  // Fewer events than positions is a log with gaps (a foreign record skipped): applied.
+  await likes.apply([like('p', 'c', 3)], { from: [{ partition, offset: 2 }], to: [{ partition, offset: 5 }] });
+  assert.equal((await likes.likers('p', 10, undefined)).items.length, 3);
+  assert.deepEqual(await likes.logPositions(), [{ partition, offset: 5 }]);
 });
