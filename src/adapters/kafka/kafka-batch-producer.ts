@@ -2,16 +2,13 @@ import type { Producer } from '@platformatic/kafka';
 import { startIdempotentProducer, unavailable, type KafkaConnection } from './kafka-client.ts';
 
 /**
- * A message for one topic, with its partition chosen by the caller. A message with `bundle` may
- * share a record with the bundle messages next to it in its partition (see `recordEntries`).
+ * A message for one topic, with its partition chosen by the caller: a record of its own, keyed,
+ * or JSON text that may share an unkeyed record with the bundle messages next to it in its
+ * partition (see `recordEntries`).
  */
-export interface OutgoingMessage {
-  readonly partition: number;
-  readonly key: Buffer;
-  /** Bytes, or text (UTF-8 on the wire); a bundle's elements are best given as text, joined once per record. */
-  readonly value: Buffer | string;
-  readonly bundle?: boolean;
-}
+export type OutgoingMessage =
+  | { readonly partition: number; readonly key: Buffer; readonly value: Buffer | string; readonly bundle?: false }
+  | { readonly partition: number; readonly value: string; readonly bundle: true };
 
 /** For each partition a send wrote to: the offset just after its last message there. */
 export type SentOffsets = Map<number, number>;
@@ -25,7 +22,7 @@ interface OutgoingRecord {
   readonly key: Buffer | null;
   value: Buffer | string;
   /** The values of a bundle, in order; undefined for a message on its own. */
-  readonly parts?: (Buffer | string)[];
+  readonly parts?: string[];
   /** The sends whose messages the record holds, each with how many; in order. */
   readonly owners: { send: PendingSend; count: number }[];
 }
@@ -155,10 +152,11 @@ export class KafkaBatchProducer {
       let full = false;
       while (send.taken < send.messages.length) {
         const message = send.messages[send.taken] as OutgoingMessage;
-        let bundle = message.bundle === true && this.#recordEntries > 1 ? open.get(message.partition) : undefined;
-        const joins = bundle !== undefined && (bundle.parts as unknown[]).length < this.#recordEntries;
+        const bundles = message.bundle === true && this.#recordEntries > 1;
+        let bundle = bundles ? open.get(message.partition) : undefined;
+        const joins = bundle !== undefined && (bundle.parts as string[]).length < this.#recordEntries;
         const bytes = typeof message.value === 'string' ? Buffer.byteLength(message.value) : message.value.length;
-        const size = joins ? bytes + 1 : message.key.length + bytes + RECORD_OVERHEAD;
+        const size = joins ? bytes + 1 : (message.bundle === true ? 0 : message.key.length) + bytes + RECORD_OVERHEAD;
         const inPartition = partitionBytes.get(message.partition) ?? 0;
         if (records.length > 0 && (inPartition + size > this.#partitionBudget || requestBytes + size > this.#requestBudget)) {
           full = true;
@@ -166,20 +164,20 @@ export class KafkaBatchProducer {
         }
         partitionBytes.set(message.partition, inPartition + size);
         requestBytes += size;
-        if (message.bundle === true && this.#recordEntries > 1) {
+        if (bundles) {
           if (!joins) {
             bundle = { partition: message.partition, key: null, value: message.value, parts: [], owners: [] };
             open.set(message.partition, bundle);
             records.push(bundle);
           }
           const record = bundle as OutgoingRecord;
-          (record.parts as (Buffer | string)[]).push(message.value);
+          (record.parts as string[]).push(message.value);
           const last = record.owners[record.owners.length - 1];
           if (last?.send === send) last.count++;
           else record.owners.push({ send, count: 1 });
         } else {
           open.delete(message.partition);
-          records.push({ partition: message.partition, key: message.key, value: message.value, owners: [{ send, count: 1 }] });
+          records.push({ partition: message.partition, key: message.bundle === true ? null : message.key, value: message.value, owners: [{ send, count: 1 }] });
         }
         send.taken++;
       }
@@ -187,7 +185,7 @@ export class KafkaBatchProducer {
       if (full) break;
       this.#queue.shift();
     }
-    for (const record of records) if (record.parts !== undefined) record.value = joinJsonArray(record.parts);
+    for (const record of records) if (record.parts !== undefined) record.value = `[${record.parts.join(',')}]`;
     return { sends, records };
   }
 
@@ -250,16 +248,4 @@ export class KafkaBatchProducer {
       for (const resolve of idle) resolve();
     }
   }
-}
-
-/** `[p1,p2,...]`: text parts are joined as text and encoded once. */
-function joinJsonArray(parts: readonly (Buffer | string)[]): Buffer | string {
-  if (parts.every((part) => typeof part === 'string')) return `[${parts.join(',')}]`;
-  const pieces: Buffer[] = [Buffer.from('[')];
-  for (const [i, part] of parts.entries()) {
-    if (i > 0) pieces.push(Buffer.from(','));
-    pieces.push(typeof part === 'string' ? Buffer.from(part) : part);
-  }
-  pieces.push(Buffer.from(']'));
-  return Buffer.concat(pieces);
 }

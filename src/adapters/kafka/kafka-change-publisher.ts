@@ -24,9 +24,6 @@ export interface KafkaChangePublisherOptions {
   readonly recordChanges?: number;
 }
 
-/** Bundled changes carry no key of their own. */
-const NO_KEY = Buffer.alloc(0);
-
 /**
  * Writes captured changes into the changes topic (format in `kafka-change-feed.ts`): key and
  * partition by post, idempotent producer with acks=all, in order per partition. Each message
@@ -74,12 +71,11 @@ export class KafkaChangePublisher implements ChangePublisher {
     const batcher = this.#batcher;
     if (batcher === undefined) throw new TallyError('not_ready', 'the Kafka change publisher is not initialised', { retriable: true });
     const bundle = this.#recordChanges > 1;
-    const messages: OutgoingMessage[] = changes.map((change, i) => ({
-      partition: this.partitionOf(change.postId),
-      key: bundle ? NO_KEY : Buffer.from(change.postId),
-      value: encodeChange(change, sources[i] as string),
-      bundle,
-    }));
+    const messages: OutgoingMessage[] = changes.map((change, i) => {
+      const partition = this.partitionOf(change.postId);
+      const value = encodeChange(change, sources[i] as string);
+      return bundle ? { partition, value, bundle } : { partition, key: Buffer.from(change.postId), value };
+    });
     await batcher.send(messages);
   }
 

@@ -142,12 +142,11 @@ export class KafkaEventLog implements EventLog {
     }
     const shards = this.hotShards;
     const bundle = (this.#options.recordEvents ?? 1) > 1;
-    const messages: OutgoingMessage[] = events.map((event) => ({
-      partition: logPartitionOf(event.postId, event.userId, shards, this.partitions),
-      key: bundle ? NO_KEY : Buffer.from(logKeyOf(event.postId, event.userId, shards)),
-      value: encodeEvent(event),
-      bundle,
-    }));
+    const messages: OutgoingMessage[] = events.map((event) => {
+      const partition = logPartitionOf(event.postId, event.userId, shards, this.partitions);
+      const value = encodeEvent(event);
+      return bundle ? { partition, value, bundle } : { partition, key: Buffer.from(logKeyOf(event.postId, event.userId, shards)), value };
+    });
     const after = await batcher.send(messages);
     return { positions: [...after].map(([partition, offset]) => ({ partition, offset })) };
   }
@@ -188,9 +187,6 @@ export class KafkaEventLog implements EventLog {
     return new KafkaLogConsumer(decoding);
   }
 }
-
-/** Bundled events carry no key of their own: the record's key is left out. */
-const NO_KEY = Buffer.alloc(0);
 
 /** A decoded record of the like-events topic, with where it sits (a marker's place is applied with it). */
 interface PlacedEvent {

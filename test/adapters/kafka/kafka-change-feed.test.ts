@@ -8,7 +8,7 @@ import type { Change, PositionedChange, StreamPosition } from '../../../src/doma
 import { partitionOf } from '../../../src/domain/hash.ts';
 import type { ChangeReader } from '../../../src/ports/change-feed.ts';
 import { eventually, uniqueName } from '../../helpers/wait.ts';
-import { changePublisherConformance } from '../../conformance/change-publisher.conformance.ts';
+import { changePublisherConformance, type ChangePublisherFixture } from '../../conformance/change-publisher.conformance.ts';
 import { BROKERS, kafkaNamespace, kafkaNamespaceWithCleanup, TEST_TIMINGS } from './kafka-test-kit.ts';
 
 const PARTITIONS = 6;
@@ -49,7 +49,8 @@ async function readChanges(reader: ChangeReader, count: number, applied?: Map<nu
   return read;
 }
 
-changePublisherConformance('kafka', async () => {
+/** The change-publisher conformance fixture on Kafka; `recordChanges` above 1 bundles the changes. */
+async function publisherFixture(recordChanges: number): Promise<ChangePublisherFixture> {
   const { namespace, cleanup } = kafkaNamespaceWithCleanup();
   const feed = new KafkaChangeFeed({ brokers: BROKERS, namespace, partitions: PARTITIONS, groupTimings: TEST_TIMINGS });
   await feed.init();
@@ -57,7 +58,7 @@ changePublisherConformance('kafka', async () => {
   return {
     partitions: PARTITIONS,
     publisher: () => {
-      const publisher = new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: PARTITIONS });
+      const publisher = new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: PARTITIONS, recordChanges });
       publishers.push(publisher);
       return publisher;
     },
@@ -77,37 +78,10 @@ changePublisherConformance('kafka', async () => {
       await cleanup();
     },
   };
-});
+}
 
-changePublisherConformance('kafka, bundles (--kafka-record-events 500)', async () => {
-  const { namespace, cleanup } = kafkaNamespaceWithCleanup();
-  const feed = new KafkaChangeFeed({ brokers: BROKERS, namespace, partitions: PARTITIONS, groupTimings: TEST_TIMINGS });
-  await feed.init();
-  const publishers: KafkaChangePublisher[] = [];
-  return {
-    partitions: PARTITIONS,
-    publisher: () => {
-      const publisher = new KafkaChangePublisher({ brokers: BROKERS, namespace, partitions: PARTITIONS, recordChanges: 500 });
-      publishers.push(publisher);
-      return publisher;
-    },
-    read: async (count) => {
-      const reader = await feed.reader({ group: uniqueName('g'), maxChanges: 1000, maxWaitMs: 5, resumeFrom: async () => [] });
-      try {
-        const read = await readChanges(reader, count);
-        read.push(...(await reader.poll(300)).changes); // anything beyond `count` is a duplicate
-        return read.map((c) => ({ partition: c.partition, change: c.change }));
-      } finally {
-        await reader.close();
-      }
-    },
-    cleanup: async () => {
-      for (const publisher of publishers) await publisher.close().catch(() => undefined);
-      await feed.close();
-      await cleanup();
-    },
-  };
-});
+changePublisherConformance('kafka', () => publisherFixture(1));
+changePublisherConformance('kafka, bundles (--kafka-record-events 500)', () => publisherFixture(500));
 
 test('changes round trip in order per partition, with Kafka offsets, in the documented JSON', async (t) => {
   const { publisher, feed } = await open(t);
