@@ -33,22 +33,15 @@ export function isMarkerValue(value: Buffer | null): boolean {
  * place).
  */
 export function decodeEvents(value: Buffer | null): readonly (LikeEvent | ErasureMarker)[] | undefined {
-  const v = parse(value);
-  if (isObject(v)) {
-    const event = eventOf(v);
-    return event === undefined ? undefined : [event];
+  return entriesIn(parse(value), eventOf, bundledEventOf);
+}
+
+function bundledEventOf(item: Record<string, unknown>): LikeEvent | undefined {
+  const event = eventOf(item);
+  if (event !== undefined && isErasureMarker(event)) {
+    throw new TallyError('internal', `the like-events log holds an erasure marker inside a bundle, which Tally never writes: ${JSON.stringify(item).slice(0, 200)}; refusing to apply it out of place`);
   }
-  if (!Array.isArray(v) || v.length === 0) return undefined;
-  const events: LikeEvent[] = [];
-  for (const item of v) {
-    const event = isObject(item) ? eventOf(item) : undefined;
-    if (event === undefined) return undefined;
-    if (isErasureMarker(event)) {
-      throw new TallyError('internal', `the like-events log holds an erasure marker inside a bundle, which Tally never writes: ${JSON.stringify(item).slice(0, 200)}; refusing to apply it out of place`);
-    }
-    events.push(event);
-  }
-  return events;
+  return event;
 }
 
 /**
@@ -101,19 +94,26 @@ export function encodeChange(change: Change, source: string): string {
  * record foreign).
  */
 export function decodeChanges(value: Buffer | null): readonly { change: Change; source: string }[] | undefined {
-  const v = parse(value);
+  return entriesIn(parse(value), changeOf);
+}
+
+/**
+ * The entries of a parsed record: one object, or each element of a non-empty array (decoded by
+ * `inBundle`); undefined when the record, or any element, is not one.
+ */
+function entriesIn<T>(v: unknown, one: (o: Record<string, unknown>) => T | undefined, inBundle: (o: Record<string, unknown>) => T | undefined = one): readonly T[] | undefined {
   if (isObject(v)) {
-    const one = changeOf(v);
-    return one === undefined ? undefined : [one];
+    const entry = one(v);
+    return entry === undefined ? undefined : [entry];
   }
   if (!Array.isArray(v) || v.length === 0) return undefined;
-  const changes: { change: Change; source: string }[] = [];
+  const entries: T[] = [];
   for (const item of v) {
-    const one = isObject(item) ? changeOf(item) : undefined;
-    if (one === undefined) return undefined;
-    changes.push(one);
+    const entry = isObject(item) ? inBundle(item) : undefined;
+    if (entry === undefined) return undefined;
+    entries.push(entry);
   }
-  return changes;
+  return entries;
 }
 
 function changeOf(v: Record<string, unknown>): { change: Change; source: string } | undefined {
