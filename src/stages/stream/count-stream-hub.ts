@@ -108,6 +108,7 @@ export class CountStreamHub implements CountListener {
     this.#opening++;
     try {
       const current = await this.#deps.snapshot(postIds);
+      this.#reconcile(postIds, current);
       // Every change numbered so far is in the snapshot or was offered to the stream meanwhile,
       // which sends those with its opening values: its last opening id can be `upTo`.
       const upTo = this.#sequence.current;
@@ -134,7 +135,9 @@ export class CountStreamHub implements CountListener {
   changed(counts: readonly VersionedCount[]): void {
     let now: number | undefined;
     for (const count of counts) {
-      const seq = this.#sequence.next(count.postId);
+      // A version numbered already (an opening snapshot read it first) reached every stream then.
+      const seq = this.#sequence.next(count);
+      if (seq === undefined) continue;
       const watchers = this.#watchers.get(count.postId);
       if (watchers === undefined) continue;
       const change = new CountChange(count, seq, this.#epoch);
@@ -142,6 +145,28 @@ export class CountStreamHub implements CountListener {
         if (stream.offer(change) && !this.#dirty.has(stream)) this.#markDirty(stream, (now ??= performance.now()));
       }
     }
+  }
+
+  /**
+   * Squares an opening snapshot with the changes numbered so far. A snapshot can be ahead of
+   * them: the store commits a batch before its counts reach this hub, and a snapshot read in
+   * between has counts never numbered, which a later number would then put after the stream's
+   * opening id (a resume from that id would take the post as changed). Those are numbered now
+   * and offered to every stream watching the post, as if their notice had come. A snapshot can
+   * also be behind them (a cache that has not taken a count that some earlier snapshot read
+   * from the store and numbered): the numbered count replaces it, since the opening id covers it.
+   */
+  #reconcile(postIds: readonly string[], current: Map<string, VersionedCount>): void {
+    let ahead: VersionedCount[] | undefined;
+    for (const postId of postIds) {
+      const count = current.get(postId);
+      const numbered = this.#sequence.latest(postId)?.count;
+      if (numbered === undefined) {
+        if (count !== undefined && count.version > 0) (ahead ??= []).push(count);
+      } else if (count === undefined || numbered.version > count.version) current.set(postId, numbered);
+      else if (count.version > numbered.version) (ahead ??= []).push(count);
+    }
+    if (ahead !== undefined) this.changed(ahead);
   }
 
   resync(): void {

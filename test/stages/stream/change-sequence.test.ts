@@ -15,7 +15,9 @@ test('ChangeSequence never says "unchanged" for a post that changed after a mark
   for (let round = 0; round < 5_000; round++) {
     // Hot posts change often (in place), cold ones now and then (past the bound: forgotten).
     const postId = posts[random(4) === 0 ? random(posts.length) : random(5)] as string;
-    latest.set(postId, sequence.next(postId));
+    const seq = sequence.next({ postId, count: round, version: round + 1 });
+    assert.ok(seq !== undefined, 'a newer version gets a number');
+    latest.set(postId, seq);
     const mark = random(sequence.current + 1);
     for (const post of posts) {
       const changed = (latest.get(post) ?? 0) > mark;
@@ -25,6 +27,19 @@ test('ChangeSequence never says "unchanged" for a post that changed after a mark
     }
   }
   assert.ok(unchangedAnswers > 10_000, `it still tells unchanged posts apart (${unchangedAnswers} "unchanged" answers)`);
+});
+
+test('ChangeSequence numbers a version once: an older or equal one gets no number and leaves the latest count', () => {
+  const sequence = new ChangeSequence(10);
+  assert.equal(sequence.next({ postId: 'a', count: 1, version: 3 }), 1);
+  assert.equal(sequence.next({ postId: 'a', count: 1, version: 3 }), undefined);
+  assert.equal(sequence.next({ postId: 'a', count: 0, version: 2 }), undefined);
+  assert.deepEqual(sequence.latest('a'), { seq: 1, count: { postId: 'a', count: 1, version: 3 } });
+  assert.equal(sequence.next({ postId: 'b', count: 4, version: 1 }), 2);
+  assert.equal(sequence.next({ postId: 'a', count: 2, version: 4 }), 3);
+  assert.equal(sequence.current, 3);
+  assert.equal(sequence.changedAfter('a', 2), true);
+  assert.equal(sequence.changedAfter('b', 2), false);
 });
 
 test('TopPosts ranks by likes gained in the window and keeps at most maxPosts last counts', () => {

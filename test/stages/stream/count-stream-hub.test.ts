@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Registry } from 'prom-client';
+import { mulberry32, randomInt } from '../../../bench/prng.ts';
 import { createLogger } from '../../../src/observability/logger.ts';
 import { LiveMetrics } from '../../../src/observability/live-metrics.ts';
 import type { CountListener, CountNotifier } from '../../../src/ports/count-notifier.ts';
@@ -157,3 +158,126 @@ test('changes heard while a stream reads its snapshot go out with its opening va
   const ids = [...text.matchAll(/^id: (.*)$/gm)].map((m) => m[1]);
   assert.match(ids.at(-1) ?? '', /^[a-z0-9]+\.2$/, 'the last id covers both changes (numbered 1 and 2)');
 });
+
+/** `id` and count of every count event in a sink's writes, the opening included. */
+function eventsOf(sink: RecordingSink): { id: string; postId: string; count: number }[] {
+  return sink.writes.flatMap((w) =>
+    [...w.text.matchAll(/^id: (.*)\ndata: (.*)$/gm)].map((m) => ({ id: m[1] ?? '', ...(JSON.parse(m[2] ?? '') as { postId: string; count: number }) })),
+  );
+}
+
+test('a snapshot ahead of the notices (the store committed, the counts not yet heard): a resume from the opening id does not resend those posts, and their notice is not sent again', async (t) => {
+  // The store has a and b at version 1; no notice has come yet.
+  const store = new Map([
+    ['a', { postId: 'a', count: 1, version: 1 }],
+    ['b', { postId: 'b', count: 1, version: 1 }],
+  ]);
+  const { hub, change } = hubOf(t, { intervalMs: 5 }, async (postIds) => new Map(postIds.map((p) => [p, store.get(p) ?? { postId: p, count: 0, version: 0 }])));
+  const first = new RecordingSink();
+  const stream = await hub.open(['a', 'b'], undefined, first);
+  change([...store.values()]);
+  await sleep(30);
+  assert.equal(first.writes.length, 1, 'the notices of counts the opening sent are not sent again');
+  const cut = eventsOf(first).at(-1)?.id;
+  stream.close('gone');
+  store.set('b', { postId: 'b', count: 2, version: 2 });
+  change([store.get('b') ?? { postId: 'b', count: 0, version: 0 }]);
+  const resumed = new RecordingSink();
+  await hub.open(['a', 'b'], cut, resumed);
+  assert.deepEqual(
+    eventsOf(resumed).map((e) => [e.postId, e.count]),
+    [['b', 2]],
+    'only b changed after the cut',
+  );
+});
+
+test('a snapshot behind a count already numbered (a cache that has not taken it yet) opens with the numbered count', async (t) => {
+  const store = new Map([['a', { postId: 'a', count: 1, version: 1 }]]);
+  let cache = new Map<string, VersionedCount>();
+  let fromStore = true;
+  const { hub } = hubOf(t, { intervalMs: 5 }, async (postIds) => new Map(postIds.map((p) => [p, (fromStore ? store.get(p) : cache.get(p)) ?? { postId: p, count: 0, version: 0 }])));
+  const first = new RecordingSink();
+  await hub.open(['a'], undefined, first);
+  // The second stream's snapshot hits a cache still holding version 0.
+  cache = new Map([['a', { postId: 'a', count: 0, version: 0 }]]);
+  fromStore = false;
+  const second = new RecordingSink();
+  await hub.open(['a'], undefined, second);
+  assert.deepEqual(eventsOf(second).map((e) => [e.postId, e.count]), [['a', 1]]);
+});
+
+// Remembering every post, and 4 of the 6 (posts are forgotten and taken as changed at the floor).
+for (const rememberedPosts of [100, 4]) {
+  test(`model: with notices late, caches behind the store and streams resumed from any event they got, every client ends at the store's counts (${rememberedPosts} posts remembered)`, async (t) => {
+    const posts = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
+    const store = new Map<string, VersionedCount>();
+    const cache = new Map<string, VersionedCount>();
+    const notices: VersionedCount[] = [];
+    const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    // The cache first, then the store for its misses, each read a turn apart (as over a network).
+    const snapshot = async (postIds: readonly string[]): Promise<Map<string, VersionedCount>> => {
+      await tick();
+      const cached = postIds.map((p) => cache.get(p));
+      await tick();
+      return new Map(postIds.map((p, i) => [p, cached[i] ?? store.get(p) ?? { postId: p, count: 0, version: 0 }]));
+    };
+    const { hub, change } = hubOf(t, { intervalMs: 1, rememberedPosts, maxStreams: 1000 }, snapshot);
+    const draw = mulberry32(20261130);
+    const random = (n: number): number => randomInt(draw, n);
+    /** A client: what it held before it resumed, and the stream it reads now. */
+    const clients: { held: Map<string, number>; sink: RecordingSink }[] = [];
+    const opening: Promise<unknown>[] = [];
+    // Forty stretches of racing, each ended by delivering every notice and checking every client: a
+    // count missed at any stretch shows there, before later changes of the post would mend it.
+    for (let stretch = 0; stretch < 40; stretch++) {
+      for (let round = 0; round < 40; round++) {
+        const action = random(10);
+        if (action < 4) {
+          const postId = posts[random(posts.length)] ?? 'p0';
+          const version = (store.get(postId)?.version ?? 0) + 1;
+          const count = { postId, count: random(1000), version };
+          store.set(postId, count);
+          notices.push(count);
+          // A bounded cache drops posts now and then: the next snapshot reads them from the store.
+          if (random(2) === 0) cache.delete(posts[random(posts.length)] ?? 'p0');
+        } else if (action < 7 && notices.length > 0) {
+          // Embedded order: numbered for the streams, then into the cache.
+          const count = notices.shift() as VersionedCount;
+          change([count]);
+          if ((cache.get(count.postId)?.version ?? -1) < count.version) cache.set(count.postId, count);
+        } else if (action < 8 || clients.length === 0) {
+          const sink = new RecordingSink();
+          clients.push({ held: new Map(), sink });
+          opening.push(hub.open(posts, undefined, sink));
+        } else if (action < 9) {
+          // Resume from a random event this client got: it holds what came up to that event.
+          const client = clients[random(clients.length)];
+          const events = client === undefined ? [] : eventsOf(client.sink);
+          if (client !== undefined && events.length > 0) {
+            const cut = random(events.length);
+            const held = new Map(client.held);
+            for (const e of events.slice(0, cut + 1)) held.set(e.postId, e.count);
+            const sink = new RecordingSink();
+            clients.push({ held, sink });
+            opening.push(hub.open(posts, events[cut]?.id, sink));
+          }
+        } else {
+          await tick();
+        }
+      }
+      await Promise.all(opening.splice(0));
+      for (const count of notices.splice(0)) {
+        change([count]);
+        if ((cache.get(count.postId)?.version ?? -1) < count.version) cache.set(count.postId, count);
+      }
+      await sleep(5);
+      const truth = Object.fromEntries(posts.map((p) => [p, store.get(p)?.count ?? 0]));
+      for (const [i, client] of clients.entries()) {
+        const got = new Map(client.held);
+        for (const e of eventsOf(client.sink)) got.set(e.postId, e.count);
+        assert.deepEqual(Object.fromEntries(posts.map((p) => [p, got.get(p)])), truth, `stretch ${stretch}: client ${i} of ${clients.length}`);
+      }
+    }
+    assert.ok(clients.filter((c) => c.held.size > 0).length > 20, 'resumes were exercised');
+  });
+}

@@ -5,6 +5,7 @@ import { childPids } from '../../../bench/proc-cpu.ts';
 import { startEmbedded } from '../../helpers/embedded-app.ts';
 import { latestCounts, openSse } from '../../helpers/sse-reader.ts';
 import { eventually } from '../../helpers/wait.ts';
+import { inheritedExecArgv } from '../../../src/stages/api/stream-writer/stream-writer.ts';
 
 /** Pids of this process's children running the stream writer. */
 function writerPids(): number[] {
@@ -71,4 +72,11 @@ test('the stream writer process: stopping the api ends the streams and the proce
   await app.stop(2000);
   await eventually('the stream to end when the api stopped', 5000, () => (sse.ended ? true : undefined));
   await eventually('the writer process to exit with the api', 5000, () => (!writerPids().includes(writers[0] as number) ? true : undefined));
+});
+
+test('the writer child inherits Node flags but the test runner\'s, the inspector\'s and watch mode\'s, with their separate values', () => {
+  assert.deepEqual(
+    inheritedExecArgv(['--test', '--test-name-pattern', 'Last-Event-ID', '--max-old-space-size=512', '--inspect=9229', '--test-timeout=30000', '--watch', '--import', 'x.js', '--test-reporter', 'spec']),
+    ['--max-old-space-size=512', '--import', 'x.js'],
+  );
 });

@@ -56,9 +56,24 @@ export function responseSink(res: ServerResponse, headers: OutgoingHttpHeaders):
   };
 }
 
-/** The child's entry point, and the flags of this process it must not inherit. */
+/** The child's entry point. */
 const CHILD = fileURLToPath(new URL('./stream-writer-child.ts', import.meta.url));
 const NOT_INHERITED = /^--(test|inspect|watch)/;
+
+/**
+ * The Node flags of this process that the writer child takes: all but the test runner's, the
+ * inspector's and watch mode's, each dropped with its value when that is a separate argument
+ * (`--test-name-pattern X`: a child handed the bare `X` took it for its script and exited).
+ */
+export function inheritedExecArgv(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i] ?? '';
+    if (!NOT_INHERITED.test(arg)) kept.push(arg);
+    else if (!arg.includes('=') && !(execArgv[i + 1] ?? '-').startsWith('-')) i++;
+  }
+  return kept;
+}
 
 /**
  * Live streams' socket writes in a child process (`--stream-writer process`, the default). With
@@ -150,7 +165,7 @@ export class StreamWriterProcess {
     if (this.#closing) return undefined;
     if (this.#child !== undefined) return this.#child;
     const child = fork(CHILD, [JSON.stringify(this.#data)], {
-      execArgv: process.execArgv.filter((arg) => !NOT_INHERITED.test(arg)),
+      execArgv: inheritedExecArgv(process.execArgv),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.#child = child;
