@@ -29,6 +29,11 @@ export class ChangeSequence {
     return this.#seq;
   }
 
+  /** True once a post was forgotten (past the bound, or by `forgetAll`): an unremembered post may have been numbered. */
+  get forgot(): boolean {
+    return this.#floor > 0;
+  }
+
   /** The newest count numbered for this post, while it is remembered. */
   latest(postId: string): NumberedCount | undefined {
     return this.#latest.get(postId);

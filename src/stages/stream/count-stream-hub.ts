@@ -117,9 +117,13 @@ export class CountStreamHub implements CountListener {
       const send: VersionedCount[] = [];
       const known = new Map<string, number>();
       for (const postId of postIds) {
-        const count = current.get(postId) ?? { postId, count: 0, version: 0 };
-        if (resumes && !this.#sequence.changedAfter(postId, mark.seq)) known.set(postId, count.version);
-        else send.push(count);
+        if (resumes && !this.#sequence.changedAfter(postId, mark.seq)) {
+          // The client holds the post's newest numbered count. Of a post not remembered it holds
+          // an unknown one, and the snapshot may be ahead of it (a count not numbered yet): nothing
+          // is taken as sent, so the count's notice reaches the client when it comes.
+          const numbered = this.#sequence.latest(postId);
+          if (numbered !== undefined) known.set(postId, numbered.count.version);
+        } else send.push(current.get(postId) ?? { postId, count: 0, version: 0 });
       }
       const sent = stream.open(send, known, resumes ? formatEventId(mark) : NOTHING_SEEN, upTo, performance.now());
       if (sent > 0) this.#deps.metrics.events.inc(sent);
@@ -135,12 +139,20 @@ export class CountStreamHub implements CountListener {
   changed(counts: readonly VersionedCount[]): void {
     let now: number | undefined;
     for (const count of counts) {
-      // A version numbered already (an opening snapshot read it first) reached every stream then.
       const seq = this.#sequence.next(count);
-      if (seq === undefined) continue;
       const watchers = this.#watchers.get(count.postId);
       if (watchers === undefined) continue;
-      const change = new CountChange(count, seq, this.#epoch);
+      let change: CountChange;
+      if (seq !== undefined) change = new CountChange(count, seq, this.#epoch);
+      else {
+        // That version or a newer one was numbered already (an opening snapshot read it first).
+        // The post's newest numbered count is offered again, under its own number: a stream that
+        // opened since and read an older count (from a cache behind the store), with the post
+        // forgotten before its squaring, gets it now. A stream that has it drops it.
+        const latest = this.#sequence.latest(count.postId);
+        if (latest === undefined) continue;
+        change = new CountChange(latest.count, latest.seq, this.#epoch);
+      }
       for (const stream of watchers) {
         if (stream.offer(change) && !this.#dirty.has(stream)) this.#markDirty(stream, (now ??= performance.now()));
       }
@@ -155,6 +167,13 @@ export class CountStreamHub implements CountListener {
    * and offered to every stream watching the post, as if their notice had come. A snapshot can
    * also be behind them (a cache that has not taken a count that some earlier snapshot read
    * from the store and numbered): the numbered count replaces it, since the opening id covers it.
+   *
+   * A post the sequence does not remember is numbered only while it has never forgotten one:
+   * then the post was never numbered, and its snapshot cannot be behind. Once posts have been
+   * forgotten, the snapshot of an unremembered post may be behind a count numbered and forgotten
+   * meanwhile, and numbering it would put an older count after a newer one's number. It is sent
+   * unnumbered, as before this squaring: its notice numbers it later, and a resume from the
+   * opening id then resends it, which is harmless.
    */
   #reconcile(postIds: readonly string[], current: Map<string, VersionedCount>): void {
     let ahead: VersionedCount[] | undefined;
@@ -162,7 +181,7 @@ export class CountStreamHub implements CountListener {
       const count = current.get(postId);
       const numbered = this.#sequence.latest(postId)?.count;
       if (numbered === undefined) {
-        if (count !== undefined && count.version > 0) (ahead ??= []).push(count);
+        if (count !== undefined && count.version > 0 && !this.#sequence.forgot) (ahead ??= []).push(count);
       } else if (count === undefined || numbered.version > count.version) current.set(postId, numbered);
       else if (count.version > numbered.version) (ahead ??= []).push(count);
     }
