@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { Registry } from 'prom-client';
 import { mulberry32, randomInt } from '../../../bench/prng.ts';
@@ -226,12 +226,11 @@ for (const rememberedPosts of [100, 4]) {
     const store = new Map<string, VersionedCount>();
     const cache = new Map<string, VersionedCount>();
     const notices: VersionedCount[] = [];
-    const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     // The cache first, then the store for its misses, each read a turn apart (as over a network).
     const snapshot = async (postIds: readonly string[]): Promise<Map<string, VersionedCount>> => {
-      await tick();
+      await turn();
       const cached = postIds.map((p) => cache.get(p));
-      await tick();
+      await turn();
       return new Map(postIds.map((p, i) => [p, cached[i] ?? store.get(p) ?? { postId: p, count: 0, version: 0 }]));
     };
     const { hub, change } = hubOf(t, { intervalMs: 1, rememberedPosts, maxStreams: 1000 }, snapshot);
@@ -275,7 +274,7 @@ for (const rememberedPosts of [100, 4]) {
             opening.push(hub.open(posts, events[cut]?.id, sink));
           }
         } else {
-          await tick();
+          await turn();
         }
       }
       await Promise.all(opening.splice(0));
@@ -302,20 +301,14 @@ for (const rememberedPosts of [100, 4]) {
 test('a notice of a version an opening numbered already still reaches a stream whose snapshot read an older count, though the post was forgotten before its squaring', async (t) => {
   const store = new Map<string, VersionedCount>();
   const cache = new Map<string, VersionedCount>();
-  const gate = (): { wait: Promise<void>; open: () => void } => {
-    let open: () => void = () => undefined;
-    const wait = new Promise<void>((resolve) => (open = resolve));
-    return { wait, open };
-  };
-  const gates: { cache: ReturnType<typeof gate>; done: ReturnType<typeof gate> }[] = [];
-  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  const gates: { cache: PromiseWithResolvers<void>; done: PromiseWithResolvers<void> }[] = [];
   // Each snapshot reads the cache when its first gate opens, the store for misses, and returns when the second opens.
   const snapshot = async (postIds: readonly string[]): Promise<Map<string, VersionedCount>> => {
-    const g = { cache: gate(), done: gate() };
+    const g = { cache: Promise.withResolvers<void>(), done: Promise.withResolvers<void>() };
     gates.push(g);
-    await g.cache.wait;
+    await g.cache.promise;
     const cached = postIds.map((p) => cache.get(p));
-    await g.done.wait;
+    await g.done.promise;
     return new Map(postIds.map((p, i) => [p, cached[i] ?? store.get(p) ?? { postId: p, count: 0, version: 0 }]));
   };
   const { hub, change } = hubOf(t, { intervalMs: 1, rememberedPosts: 1 }, snapshot);
@@ -329,21 +322,21 @@ test('a notice of a version an opening numbered already still reaches a stream w
   store.set('p', p1);
   const first = hub.open(['p'], undefined, new RecordingSink());
   await turn();
-  gates[0]?.cache.open(); // a miss
+  gates[0]?.cache.resolve(); // a miss
   await turn();
   notice(p1);
   store.set('p', p2); // its notice is on the way
-  gates[0]?.done.open();
+  gates[0]?.done.resolve();
   await first; // read p v2 from the store: numbered at the opening
   const sink = new RecordingSink();
   const second = hub.open(['p'], undefined, sink);
   await turn();
-  gates[1]?.cache.open(); // the cache still holds v1
+  gates[1]?.cache.resolve(); // the cache still holds v1
   await turn();
   await turn();
   notice(p2); // v2 was numbered already
   notice({ postId: 'q', count: 1, version: 1 }); // p is forgotten (one post remembered)
-  gates[1]?.done.open();
+  gates[1]?.done.resolve();
   await second;
   await sleep(30);
   assert.equal(eventsOf(sink).at(-1)?.count, 2, JSON.stringify(eventsOf(sink)));
