@@ -73,7 +73,8 @@ export interface BenchResult {
     readonly hotCount: { readonly reqPerSec: number; readonly vsUniform: number | null; readonly latency: LatencySummary };
     readonly underWrites: { readonly countsPerSec: number; readonly reqPerSec: number; readonly p99Ms: number; readonly latency: LatencySummary; readonly writesAcceptedPerSec: number };
   };
-  readonly freshness: { readonly samples: number; readonly timeouts: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly latency: LatencySummary };
+  /** `reads`: the probe's reads of its count that did not show the like yet (the probe's own load on the server). */
+  readonly freshness: { readonly samples: number; readonly timeouts: number; readonly reads: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly latency: LatencySummary };
   /**
    * Likes at a constant share of `bulk.appliedPerSec`, open loop; like → visible from each probe
    * like's scheduled send time (corrected for coordinated omission). Empty when skipped.

@@ -242,7 +242,7 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
         writesAcceptedPerSec: mixedSeconds > 0 ? round(run.mixedWrites.events / mixedSeconds) : 0,
       },
     },
-    freshness: { samples: freshness.count, timeouts: run.freshnessTimeouts, p50Ms: freshness.p50Ms, p99Ms: freshness.p99Ms, maxMs: freshness.maxMs, latency: freshness },
+    freshness: { samples: freshness.count, timeouts: run.freshnessTimeouts, reads: run.freshnessReads, p50Ms: freshness.p50Ms, p99Ms: freshness.p99Ms, maxMs: freshness.maxMs, latency: freshness },
     paced,
     liveStreams,
     shares: run.shares,

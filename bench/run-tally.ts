@@ -60,6 +60,7 @@ export interface TallyRun {
   readonly freshness: Histogram;
   readonly freshnessSamples: readonly FreshnessSample[];
   readonly freshnessTimeouts: number;
+  readonly freshnessReads: number;
   readonly serverSamples: readonly ServerSample[];
   readonly rssMaxBytes: number | undefined;
   readonly postsChecked: number;
@@ -372,6 +373,7 @@ export async function runTally(
       freshness: probe.histogram,
       freshnessSamples: probe.samples,
       freshnessTimeouts: probe.timeouts,
+      freshnessReads: probe.reads,
       serverSamples: sampler.samples,
       rssMaxBytes: sampler.maxRss(),
       postsChecked: everything.length,

@@ -79,7 +79,7 @@ function fakeResult(correct: boolean): BenchResult {
     loadGenerator: 'wrk',
     single: { requests: 10, sent: 12, acknowledged: 10, seconds: 1, reqPerSec: 10, latency },
     reads: { postsPerCall: 50, countsPerSec: 500, reqPerSec: 10, p50Ms: 1, p99Ms: 3, p999Ms: 4, latency, withViewer: { countsPerSec: 250, reqPerSec: 5, p50Ms: 2, p99Ms: 6, latency }, singleCount: { reqPerSec: 10, latency }, hotCount: { reqPerSec: 12, vsUniform: 1.2, latency }, underWrites: { countsPerSec: 100, reqPerSec: 2, p99Ms: 3, latency, writesAcceptedPerSec: 5 } },
-    freshness: { samples: 10, timeouts: 0, p50Ms: 1, p99Ms: 3, maxMs: 5, latency },
+    freshness: { samples: 10, timeouts: 0, reads: 0, p50Ms: 1, p99Ms: 3, maxMs: 5, latency },
     paced: [{ share: 0.5, ratePerSec: 250, sentPerSec: 250, p50Ms: 4, p99Ms: 9, p999Ms: 10, maxMs: 11, samples: 100, timeouts: 0, maxSendLagMs: 1 }],
     liveStreams: {
       streams: 1000, probeLikes: 50, p50Ms: 30, p99Ms: 190, maxMs: 250, samples: 50_000, missed: 0, apiCores: 0.2, rssBeforeMb: 200, rssMaxMb: 230,
