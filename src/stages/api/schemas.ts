@@ -70,7 +70,15 @@ export const UserLikesPage = Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const Count = Type.Object({ postId: Type.String(), count: Type.Integer() });
+export const CountQuery = Type.Object({
+  viewer: Type.Optional(Id),
+});
+
+export const Count = Type.Object({
+  postId: Type.String(),
+  count: Type.Integer(),
+  liked: Type.Optional(Type.Boolean({ description: 'with ?viewer=: whether the viewer likes the post' })),
+});
 
 export const Counts = Type.Object({
   counts: Type.Record(Type.String(), Type.Integer()),

@@ -43,6 +43,7 @@ const CASES: Case[] = [
   { name: 'counts: empty list', method: 'GET', url: '/v1/counts?posts=', status: 400, code: 'invalid_query' },
   { name: 'counts: missing posts', method: 'GET', url: '/v1/counts', status: 400, code: 'invalid_query' },
   { name: 'counts: bad viewer', method: 'GET', url: '/v1/counts?posts=a&viewer=x%20y', status: 400, code: 'invalid_id', says: /ids are 1 to 64 characters/ },
+  { name: 'one count: bad viewer', method: 'GET', url: '/v1/posts/target/count?viewer=x%20y', status: 400, code: 'invalid_id', says: /ids are 1 to 64 characters/ },
   { name: 'likers: forged cursor', method: 'GET', url: '/v1/posts/target/likes?cursor=bm9wZQ', status: 400, code: 'invalid_cursor' },
   { name: 'likers: limit 0', method: 'GET', url: '/v1/posts/target/likes?limit=0', status: 400, code: 'invalid_query' },
   { name: 'likes tab: bad user id', method: 'GET', url: '/v1/users/a.b/likes', status: 400, code: 'invalid_id' },

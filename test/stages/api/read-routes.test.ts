@@ -80,3 +80,16 @@ test('GET /v1/counts answers the Counts body as JSON: every post once, flags wit
   const plain = await app.api?.inject({ method: 'GET', url: '/v1/counts?posts=never_liked,c-a' });
   assert.deepEqual(plain?.json(), { counts: { never_liked: 0, 'c-a': 1 } });
 });
+
+test("GET /v1/posts/{id}/count with viewer adds the viewer's liked flag, which follows a like and an unlike", async (t) => {
+  const { app } = await startEmbedded(t);
+  const count = async (query: string): Promise<unknown> => (await app.api?.inject({ method: 'GET', url: `/v1/posts/one/count${query}` }))?.json();
+  assert.deepEqual(await count('?viewer=v1'), { postId: 'one', count: 0, liked: false });
+  await put(app, '/v1/posts/one/likes/v1?wait=applied');
+  await put(app, '/v1/posts/one/likes/v2?wait=applied');
+  assert.deepEqual(await count('?viewer=v1'), { postId: 'one', count: 2, liked: true });
+  assert.deepEqual(await count('?viewer=v3'), { postId: 'one', count: 2, liked: false });
+  assert.deepEqual(await count(''), { postId: 'one', count: 2 }, 'no viewer, no flag');
+  await put(app, '/v1/posts/one/likes/v1?wait=applied', 'DELETE');
+  assert.deepEqual(await count('?viewer=v1'), { postId: 'one', count: 1, liked: false });
+});

@@ -8,7 +8,7 @@ export type Access =
   | 'public'
   /** One post's count: a token only with --auth-reads. */
   | 'count'
-  /** Many counts, with `viewer`: as `count`, and the viewer must be the caller (or likers:read). */
+  /** One or many counts with an optional `viewer`: as `count`, and the viewer must be the caller (or likers:read). */
   | 'counts'
   /** Like or unlike as `userId`: the caller must be that user, or a service with likes:write. */
   | 'write-as-user'
@@ -32,7 +32,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /v1/posts/:postId/likes/:userId': 'read-as-user',
   'GET /v1/posts/:postId/likes': 'likers',
   'GET /v1/users/:userId/likes': 'user-likes',
-  'GET /v1/posts/:postId/count': 'count',
+  'GET /v1/posts/:postId/count': 'counts',
   'GET /v1/counts': 'counts',
   'GET /v1/stream/counts': 'count',
   'POST /v1/events': 'bulk',

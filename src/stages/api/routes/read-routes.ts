@@ -1,7 +1,7 @@
 import type { Static } from 'typebox';
 import { TallyError } from '../../../domain/errors.ts';
 import { isValidId } from '../../../domain/ids.ts';
-import { Count, Counts, CountsQuery, ErrorBody, LikeParams, Liked, LikersPage, LikersQuery, PostParams } from '../schemas.ts';
+import { Count, CountQuery, Counts, CountsQuery, ErrorBody, LikeParams, Liked, LikersPage, LikersQuery, PostParams } from '../schemas.ts';
 import type { Api, ApiDeps, ApiOptions } from '../api-types.ts';
 
 /** Has-liked, likers list, one count, many counts. */
@@ -38,12 +38,23 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
 
   app.get(
     '/v1/posts/:postId/count',
-    { schema: { tags: ['reads'], summary: 'The like count of a post', params: PostParams, response: { 200: Count, '4xx': ErrorBody, 503: ErrorBody } } },
+    {
+      schema: {
+        tags: ['reads'],
+        summary: "The like count of a post, with the viewer's own liked flag",
+        params: PostParams,
+        querystring: CountQuery,
+        response: { 200: Count, '4xx': ErrorBody, 503: ErrorBody },
+      },
+    },
     async (request, reply) => {
       const { postId } = request.params;
       const counts = await deps.reader.counts([postId]);
       if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
-      return { postId, count: counts[0] ?? 0 };
+      const viewer = request.query.viewer;
+      if (viewer === undefined) return { postId, count: counts[0] ?? 0 };
+      const liked = await likedAmong(deps, viewer, [postId]);
+      return { postId, count: counts[0] ?? 0, liked: liked.has(postId) };
     },
   );
 
