@@ -6,7 +6,7 @@ import { hasScope, type Principal } from './principal.ts';
 export type Access =
   /** Ops and docs: never asks for a token. */
   | 'public'
-  /** One post's count: a token only with --auth-reads. */
+  /** Counts without a viewer (the live stream): a token only with --auth-reads. */
   | 'count'
   /** One or many counts with an optional `viewer`: as `count`, and the viewer must be the caller (or likers:read). */
   | 'counts'
