@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdmin } from '../../../src/adapters/kafka/kafka-client.ts';
 import { KafkaEventLog } from '../../../src/adapters/kafka/kafka-event-log.ts';
 import { recordedHotShards } from '../../../src/adapters/kafka/kafka-hot-shards.ts';
@@ -28,6 +29,20 @@ async function topicState(namespace: string): Promise<{ markers: number[]; ends:
   }
 }
 
+/**
+ * The recorded S values once they equal `expected`, or as they stand after 10 s. A broker answers
+ * topic listings from its metadata cache, which takes the controller's committed topic changes
+ * a moment after CreateTopics and DeleteTopics return (one CI run listed the old marker).
+ */
+async function markersSettled(namespace: string, expected: readonly number[]): Promise<number[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { markers } = await topicState(namespace);
+    if (JSON.stringify(markers) === JSON.stringify(expected) || Date.now() > deadline) return markers;
+    await sleep(100);
+  }
+}
+
 test('hot shards: one post spreads over S partitions, keyed postId#k; S is recorded with the log', async (t) => {
   const namespace = kafkaNamespace(t);
   const log = openLog(namespace, 4);
@@ -37,7 +52,7 @@ test('hot shards: one post spreads over S partitions, keyed postId#k; S is recor
   const { positions } = await log.append(events);
   assert.equal(positions.length, 4, 'the hot post is in all 4 partitions');
   for (const e of events.slice(0, 20)) assert.ok(positions.some((p) => p.partition === logPartitionOf('hot', e.userId, 4, 4)));
-  assert.deepEqual((await topicState(namespace)).markers, [4]);
+  assert.deepEqual(await markersSettled(namespace, [4]), [4]);
   // Same S again: accepted.
   const again = openLog(namespace, 4);
   await again.init();
@@ -50,6 +65,7 @@ test('hot shards: a change of --hot-shards while the log is not drained is refus
   await log.init();
   await log.append(hot(100));
   await log.close();
+  assert.deepEqual(await markersSettled(namespace, [4]), [4]);
   const before = await topicState(namespace);
 
   const changed = openLog(namespace, 2);
@@ -86,5 +102,5 @@ test('hot shards: a change of --hot-shards while the log is not drained is refus
   const moved = openLog(namespace, 2);
   await moved.init();
   t.after(() => moved.close());
-  assert.deepEqual((await topicState(namespace)).markers, [2]);
+  assert.deepEqual(await markersSettled(namespace, [2]), [2]);
 });
