@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { createAdmin } from '../../../src/adapters/kafka/kafka-client.ts';
 import { KafkaEventLog } from '../../../src/adapters/kafka/kafka-event-log.ts';
 import { recordedHotShards } from '../../../src/adapters/kafka/kafka-hot-shards.ts';
@@ -8,6 +8,7 @@ import { KafkaProgressProbe } from '../../../src/adapters/kafka/kafka-progress-p
 import { isTallyError } from '../../../src/domain/errors.ts';
 import type { LikeEvent } from '../../../src/domain/like-event.ts';
 import { logPartitionOf } from '../../../src/domain/log-key.ts';
+import { eventually } from '../../helpers/wait.ts';
 import { BROKERS, kafkaNamespace, TEST_TIMINGS } from './kafka-test-kit.ts';
 
 const hot = (n: number, from = 0): LikeEvent[] => Array.from({ length: n }, (_, i) => ({ op: 'like', postId: 'hot', userId: `u${i + from}`, at: 1_700_000_000_000 + i }));
@@ -30,17 +31,15 @@ async function topicState(namespace: string): Promise<{ markers: number[]; ends:
 }
 
 /**
- * The recorded S values once they equal `expected`, or as they stand after 10 s. A broker answers
- * topic listings from its metadata cache, which takes the controller's committed topic changes
+ * The recorded S values once the topic listing shows exactly `expected` (within 10 s). A broker
+ * answers listings from its metadata cache, which takes the controller's committed topic changes
  * a moment after CreateTopics and DeleteTopics return (one CI run listed the old marker).
  */
-async function markersSettled(namespace: string, expected: readonly number[]): Promise<number[]> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+function markersSettled(namespace: string, expected: readonly number[]): Promise<number[]> {
+  return eventually(`the marker topics [${expected.join(', ')}] in the topic listing`, 10_000, async () => {
     const { markers } = await topicState(namespace);
-    if (JSON.stringify(markers) === JSON.stringify(expected) || Date.now() > deadline) return markers;
-    await sleep(100);
-  }
+    return isDeepStrictEqual(markers, expected) ? markers : undefined;
+  }, 100);
 }
 
 test('hot shards: one post spreads over S partitions, keyed postId#k; S is recorded with the log', async (t) => {
