@@ -49,12 +49,11 @@ export function registerReadRoutes(app: Api, deps: ApiDeps, options: ApiOptions)
     },
     async (request, reply) => {
       const { postId } = request.params;
-      const counts = await deps.reader.counts([postId]);
+      const count = (await deps.reader.counts([postId]))[0] ?? 0;
       if (deps.reader.maybeStale) void reply.header('tally-stale', 'true');
       const viewer = request.query.viewer;
-      if (viewer === undefined) return { postId, count: counts[0] ?? 0 };
-      const liked = await likedAmong(deps, viewer, [postId]);
-      return { postId, count: counts[0] ?? 0, liked: liked.has(postId) };
+      if (viewer === undefined) return { postId, count };
+      return { postId, count, liked: (await likedAmong(deps, viewer, [postId])).has(postId) };
     },
   );
 
