@@ -1,7 +1,7 @@
 import { TallyError } from '../../domain/errors.ts';
 import { createAdmin, hasKafkaError, unavailable } from './kafka-client.ts';
 import type { KafkaConnection } from './kafka-client.ts';
-import { topicReplication } from './kafka-topics.ts';
+import { deleteListedTopics, topicReplication } from './kafka-topics.ts';
 
 /**
  * The number of sub-shards S the like-events log is written with, recorded durably in Kafka as
@@ -74,7 +74,7 @@ export async function ensureHotShards(check: HotShardsCheck): Promise<void> {
       if (!hasKafkaError(error, 'TOPIC_ALREADY_EXISTS')) throw error;
     }
     const stale = markers.filter((s) => s !== shards).map((s) => hotShardsMarker(topic, s));
-    if (stale.length > 0) await admin.deleteTopics({ topics: stale });
+    await deleteListedTopics(admin, stale);
     connection.log?.info({ topic, hotShards: shards, was: recorded }, 'kafka: recorded the log sub-shards');
   } catch (error) {
     throw unavailable(`checking --hot-shards of ${topic}`, error);

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TallyError } from '../../domain/errors.ts';
 import { createAdmin, hasKafkaError, unavailable } from './kafka-client.ts';
+import type { Admin } from '@platformatic/kafka';
 import type { KafkaConnection } from './kafka-client.ts';
 
 /** A topic's partition count from the options; `invalid_option` unless a positive integer. */
@@ -89,8 +90,22 @@ export async function deleteTopics(connection: KafkaConnection, topics: readonly
   try {
     const existing = await admin.listTopics();
     const present = existing.filter((t) => topics.includes(t) || topics.some((topic) => t.startsWith(`${topic}.`)));
-    if (present.length > 0) await admin.deleteTopics({ topics: present });
+    await deleteListedTopics(admin, present);
   } finally {
     await admin.close();
+  }
+}
+
+/**
+ * Deletes topics a listing showed. One deleted since by another process (two api processes
+ * starting at once) is not a failure: the broker answers UNKNOWN_TOPIC_OR_PARTITION for it, and
+ * deletes the others of the request all the same.
+ */
+export async function deleteListedTopics(admin: Admin, topics: readonly string[]): Promise<void> {
+  if (topics.length === 0) return;
+  try {
+    await admin.deleteTopics({ topics: [...topics] });
+  } catch (error) {
+    if (!hasKafkaError(error, 'UNKNOWN_TOPIC_OR_PARTITION')) throw error;
   }
 }

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { createAdmin } from '../../../src/adapters/kafka/kafka-client.ts';
 import { KafkaEventLog } from '../../../src/adapters/kafka/kafka-event-log.ts';
-import { recordedHotShards } from '../../../src/adapters/kafka/kafka-hot-shards.ts';
+import { hotShardsMarker, recordedHotShards } from '../../../src/adapters/kafka/kafka-hot-shards.ts';
+import { deleteListedTopics } from '../../../src/adapters/kafka/kafka-topics.ts';
 import { KafkaProgressProbe } from '../../../src/adapters/kafka/kafka-progress-probe.ts';
 import { isTallyError } from '../../../src/domain/errors.ts';
 import type { LikeEvent } from '../../../src/domain/like-event.ts';
@@ -102,4 +103,23 @@ test('hot shards: a change of --hot-shards while the log is not drained is refus
   await moved.init();
   t.after(() => moved.close());
   assert.deepEqual(await markersSettled(namespace, [2]), [2]);
+});
+
+test('hot shards: deleting a stale marker that another process deleted since the listing is no failure', async (t) => {
+  const namespace = kafkaNamespace(t);
+  const log = openLog(namespace, 4);
+  await log.init();
+  await log.close();
+  const [marker] = (await topicState(namespace)).markers.map((s) => hotShardsMarker(`${namespace}.like-events`, s));
+  assert.ok(marker !== undefined);
+  const admin = createAdmin({ brokers: BROKERS });
+  t.after(() => admin.close());
+  // Two processes moving the marker at once: both listed it, both delete it; the second finds it gone.
+  await deleteListedTopics(admin, [marker]);
+  await markersSettled(namespace, []);
+  await deleteListedTopics(admin, [marker]);
+  // Any other failure still fails.
+  const unreachable = createAdmin({ brokers: '127.0.0.1:1' });
+  t.after(() => unreachable.close());
+  await assert.rejects(deleteListedTopics(unreachable, [marker]));
 });
