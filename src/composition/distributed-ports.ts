@@ -33,8 +33,8 @@ export async function createDistributedPorts(options: Options, log: Logger, appe
   if (recordEvents !== options.kafkaRecordEvents) {
     log.info({ store: options.store }, 'like-events: one event per Kafka record, as this store numbers events by their log offsets (--kafka-record-events applies to like-changes only)');
   }
-  const eventLog = new KafkaEventLog({ ...kafka, partitions: options.partitions, hotShards: options.hotShards, recordEvents, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
-  const feed = new KafkaChangeFeed({ ...kafka, partitions: options.partitions, groupTimings });
+  const eventLog = new KafkaEventLog({ ...kafka, instanceId: options.kafkaInstanceId, partitions: options.partitions, hotShards: options.hotShards, recordEvents, appends, maxPendingEvents: options.maxPendingEvents, groupTimings });
+  const feed = new KafkaChangeFeed({ ...kafka, instanceId: options.kafkaInstanceId, partitions: options.partitions, groupTimings });
   const cache = new RedisCountCache({ url: options.redisUrl, namespace: options.namespace, log });
   const notifier = new RedisCountNotifier({ url: options.redisUrl, namespace: options.namespace, log });
   const kafkaProbe = new KafkaProgressProbe(kafka);

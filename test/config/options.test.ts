@@ -8,6 +8,8 @@ test('defaults apply when nothing is given', () => {
   assert.equal(options.port, 8080);
   assert.equal(options.dataDir, './data');
   assert.equal(options.distributed, false);
+  assert.equal(options.kafkaInstanceId, '', 'dynamic group membership unless an id is given');
+  assert.equal(loadOptions(new Map(), { TALLY_KAFKA_INSTANCE_ID: 'ingest-0' }).kafkaInstanceId, 'ingest-0');
 });
 
 test('flags win over the environment, which wins over defaults', () => {
@@ -23,6 +25,7 @@ test('a bad value stops start-up naming the option, the value and what is allowe
     [new Map([['log-level', 'loud']]), {}, /--log-level: "loud" .*one of fatal, error/],
     [new Map([['postgres-url', 'mysql://x']]), {}, /--postgres-url: "mysql:\/\/x" .*postgres:\/\//],
     [new Map([['namespace', 'Bad-Name']]), {}, /--namespace: "Bad-Name"/],
+    [new Map([['kafka-instance-id', 'pod 1']]), {}, /--kafka-instance-id: "pod 1" .*1 to 249 characters of A-Z a-z 0-9 \. _ -/],
   ];
   for (const [flags, env, message] of cases) {
     assert.throws(() => loadOptions(flags, env), (e: unknown) => e instanceof TallyError && e.code === 'invalid_option' && message.test(e.message));

@@ -50,6 +50,12 @@ export interface FaultClusterOptions {
   readonly recoveryMs?: number;
   /** Kafka bootstrap brokers of the stages (default: the single broker of `./tally services up`). */
   readonly brokers?: string;
+  /**
+   * Whether ingest and counter processes are static group members (`--kafka-instance-id`, a
+   * restarted one keeping its victim's id: it takes the partitions back at once); default true.
+   * false: dynamic members, a restarted one waits for the session timeout.
+   */
+  readonly staticMembers?: boolean;
 }
 
 /** Post of the recovery probes (`?wait=applied` writes), kept apart from the writer's posts. */
@@ -66,6 +72,8 @@ export class FaultCluster {
   readonly #options: FaultClusterOptions;
   readonly #writerOptions: SteadyWriterOptions[];
   #launched = 0;
+  /** The `--kafka-instance-id` each group member process was started with. */
+  readonly #instanceIds = new Map<StageProcess, string>();
   #probes = 0;
   #writer: WriterGroup | undefined;
 
@@ -131,8 +139,13 @@ export class FaultCluster {
     return [kind, ...common];
   }
 
-  async launch(kind: StageKind): Promise<StageProcess> {
-    const stage = await startStage(this.stageArgs(kind), join(this.logDir, `${kind}-${++this.#launched}.log`));
+  /** Starts a `kind` process; an ingest or counter one gets `instanceId`, or an id of its own (see `staticMembers`). */
+  async launch(kind: StageKind, instanceId?: string): Promise<StageProcess> {
+    const n = ++this.#launched;
+    const member = (kind === 'ingest' || kind === 'counter') && this.#options.staticMembers !== false;
+    const id = member ? (instanceId ?? `${kind}-${n}`) : undefined;
+    const stage = await startStage([...this.stageArgs(kind), ...(id === undefined ? [] : ['--kafka-instance-id', id])], join(this.logDir, `${kind}-${n}.log`));
+    if (id !== undefined) this.#instanceIds.set(stage, id);
     this.processes[kind].push(stage);
     return stage;
   }
@@ -193,14 +206,17 @@ export class FaultCluster {
     return counts;
   }
 
-  /** Kills the oldest `kind` process with SIGKILL and starts a new one; resolves with the ms until it was ready. */
+  /**
+   * Kills the oldest `kind` process with SIGKILL and starts a new one (under the victim's
+   * `--kafka-instance-id`, as a restarted pod would be); resolves with the ms until it was ready.
+   */
   async killAndRestart(kind: StageKind): Promise<number> {
     const victim = this.processes[kind].shift();
     assert.ok(victim !== undefined, `a ${kind} process runs`);
     victim.child.kill('SIGKILL');
     assert.equal(await victim.exited, 'SIGKILL');
     const started = Date.now();
-    await this.launch(kind);
+    await this.launch(kind, this.#instanceIds.get(victim));
     return Date.now() - started;
   }
 

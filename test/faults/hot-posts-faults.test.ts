@@ -27,6 +27,8 @@ const cluster = new FaultCluster({
   // One post only (the window never moves): every event is on the hot post p0.
   writer: { posts: 1, shiftEvery: Number.MAX_SAFE_INTEGER, users: 400, batchSize: 200, pauseMs: 10 },
   recoveryMs: 60_000,
+  // Dynamic members: the survivor takes the dead one's partitions once the broker drops it.
+  staticMembers: false,
 });
 let passed = 0;
 

@@ -33,6 +33,8 @@ export interface KafkaChangeFeedOptions {
   /** Partitions of the changes topic; must match the topic when it exists. */
   readonly partitions: number;
   readonly clientId?: string;
+  /** Static membership of this process in the consumer groups (see KafkaConnection.instanceId). */
+  readonly instanceId?: string;
   readonly log?: Logger;
   /** Consumer-group timings (tests shorten them); defaults suit production. */
   readonly groupTimings?: GroupTimings;
@@ -54,7 +56,7 @@ export class KafkaChangeFeed implements ChangeFeed {
     checkPartitions(options.partitions);
     this.#options = options;
     this.topic = likeChangesTopic(options.namespace);
-    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
+    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', instanceId: options.instanceId, log: options.log };
   }
 
   async init(): Promise<void> {

@@ -13,6 +13,12 @@ export interface KafkaConnection {
   readonly brokers: string;
   /** Shown in the broker's logs and metrics; default `tally`. */
   readonly clientId?: string;
+  /**
+   * This process's static member id in every consumer group it joins (`group.instance.id`,
+   * `--kafka-instance-id`); absent: dynamic membership. A member restarted with the same id gets
+   * its partitions back at once; a dynamic one waits until the broker drops the dead member.
+   */
+  readonly instanceId?: string;
   readonly log?: Logger;
 }
 
@@ -96,6 +102,7 @@ export function createGroupConsumer(connection: KafkaConnection, role: string, g
     clientId: clientId(connection, role),
     bootstrapBrokers: bootstrapBrokers(connection.brokers),
     groupId: group,
+    ...(connection.instanceId === undefined || connection.instanceId === '' ? {} : { groupInstanceId: connection.instanceId }),
     autocommit: false,
     retries: CONSUMER_RETRIES,
     sessionTimeout: timings.sessionTimeoutMs,

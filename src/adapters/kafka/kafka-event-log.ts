@@ -64,6 +64,8 @@ export interface KafkaEventLogOptions {
   /** The consumer group whose commits say the log is drained (S may change only then); `ingest` by default. */
   readonly drainGroup?: string;
   readonly clientId?: string;
+  /** Static membership of this process in the consumer groups (see KafkaConnection.instanceId). */
+  readonly instanceId?: string;
   readonly log?: Logger;
   /** Consumer-group timings (tests shorten them); defaults suit production. */
   readonly groupTimings?: GroupTimings;
@@ -94,7 +96,7 @@ export class KafkaEventLog implements EventLog {
     this.hotShards = hotShards;
     this.partitions = options.partitions;
     this.topic = likeEventsTopic(options.namespace);
-    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', log: options.log };
+    this.#connection = { brokers: options.brokers, clientId: options.clientId ?? 'tally', instanceId: options.instanceId, log: options.log };
   }
 
   async init(): Promise<void> {

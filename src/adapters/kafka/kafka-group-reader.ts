@@ -72,13 +72,17 @@ export class KafkaGroupReader {
   #failure: Error | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
+  /** This member's id and generation at its last join (a static member's takeover keeps the generation). */
+  #member: { memberId: string; generationId: number | undefined } | undefined;
+  #takeoverSaidAt = Number.NEGATIVE_INFINITY;
 
   private constructor(options: GroupReaderOptions) {
     this.#options = options;
     this.#consumer = createGroupConsumer(options.connection, options.role, options.group, options.timings ?? DEFAULT_GROUP_TIMINGS);
     this.#pool = createFetchPool(options.connection, `${options.role}-fetch`);
     this.#fetchBytes = Math.min(MAX_FETCH_BYTES, Math.max(MIN_FETCH_BYTES, options.maxRecords * 256));
-    this.#consumer.on('consumer:group:join', () => {
+    this.#consumer.on('consumer:group:join', (joined: { memberId: string; generationId?: number }) => {
+      this.#noticeTakeover(joined);
       this.#epoch++;
       this.#seekNeeded = true;
       this.#revoked = false;
@@ -93,6 +97,27 @@ export class KafkaGroupReader {
       this.#failure = error;
       this.#wake?.();
     });
+  }
+
+  /**
+   * A static member that joins again under a new member id in the same generation was fenced: a
+   * process with the same `--kafka-instance-id` took its place (a restarted one does that on
+   * purpose; two live ones keep taking it from each other). Said once a minute at most.
+   */
+  #noticeTakeover(joined: { memberId: string; generationId?: number }): void {
+    const before = this.#member;
+    this.#member = { memberId: joined.memberId, generationId: joined.generationId };
+    const instanceId = this.#options.connection.instanceId;
+    if (instanceId === undefined || instanceId === '' || before === undefined) return;
+    if (before.memberId === joined.memberId || before.generationId !== joined.generationId) return;
+    const now = Date.now();
+    if (now - this.#takeoverSaidAt < 60_000) return;
+    this.#takeoverSaidAt = now;
+    this.#options.connection.log?.warn(
+      { group: this.#options.group, instanceId },
+      `kafka: another process joined group ${this.#options.group} with this process's --kafka-instance-id ${instanceId} and took its partitions; this process took them back. ` +
+        'Two live processes with one id keep taking them from each other (counts stay exact: the store fences every batch, but both slow down): give each process its own --kafka-instance-id (TALLY_KAFKA_INSTANCE_ID)',
+    );
   }
 
   /** Joins the group; resolves once this member has its first assignment (maybe empty). */
