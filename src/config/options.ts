@@ -80,11 +80,16 @@ export function loadOptions(flags: ReadonlyMap<string, string>, env: NodeJS.Proc
     const parsed = spec.parse(raw);
     if (isRefusal(parsed)) {
       const source = fromFlag !== undefined ? `--${spec.flag}` : spec.env;
-      throw new TallyError('invalid_option', `invalid ${source}: "${raw}" is not allowed; expected ${parsed.allowed} (default: ${String(spec.default)})`);
+      throw new TallyError('invalid_option', `invalid ${source}: "${raw}" is not allowed; expected ${parsed.allowed} (default: ${shownDefault(spec.default)})`);
     }
     options[name] = parsed;
   }
   return options as Options;
+}
+
+/** A default as --help and errors show it: an empty one as `none`. */
+function shownDefault(value: unknown): string {
+  return value === '' ? 'none' : String(value);
 }
 
 function isRefusal(value: unknown): value is { readonly allowed: string } {
@@ -98,6 +103,6 @@ export function optionFlags(): Record<string, FlagKind> {
 
 export function optionsHelp(): string {
   return Object.values(OPTION_SPECS)
-    .map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(30)} ${s.doc} (default: ${String(s.default)})`)
+    .map((s) => `  --${s.flag.padEnd(24)} ${s.env.padEnd(30)} ${s.doc} (default: ${shownDefault(s.default)})`)
     .join('\n');
 }

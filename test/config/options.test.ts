@@ -39,4 +39,5 @@ test('boolean options are switches for the parser, and --help documents every op
   for (const spec of Object.values(OPTION_SPECS)) {
     assert.ok(help.includes(`--${spec.flag}`) && help.includes(spec.env), spec.flag);
   }
+  assert.match(help, /--kafka-instance-id .*\(default: none\)/, 'an empty default reads as none');
 });
