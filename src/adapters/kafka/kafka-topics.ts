@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin } from '@platformatic/kafka';
 import { TallyError } from '../../domain/errors.ts';
 import { createAdmin, hasKafkaError, unavailable } from './kafka-client.ts';
-import type { Admin } from '@platformatic/kafka';
 import type { KafkaConnection } from './kafka-client.ts';
 
 /** A topic's partition count from the options; `invalid_option` unless a positive integer. */
