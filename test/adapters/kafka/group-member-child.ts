@@ -3,7 +3,7 @@
  *
  *   node group-member-child.ts BROKERS TOPIC GROUP INSTANCE_ID SESSION_TIMEOUT_MS
  *
- * (INSTANCE_ID `-` for dynamic membership). Prints `partitions [..]` on stdout each time the
+ * as a static member under INSTANCE_ID. Prints `partitions [..]` on stdout each time the
  * partitions it owns change; its log (pino JSON) goes to stderr.
  */
 import { KafkaGroupReader } from '../../../src/adapters/kafka/kafka-group-reader.ts';
@@ -12,7 +12,7 @@ import { createLogger } from '../../../src/observability/logger.ts';
 const [brokers, topic, group, instance, session] = process.argv.slice(2) as [string, string, string, string, string];
 const sessionTimeoutMs = Number(session);
 const reader = await KafkaGroupReader.open({
-  connection: { brokers, instanceId: instance === '-' ? undefined : instance, log: createLogger('info', 'group-member') },
+  connection: { brokers, instanceId: instance, log: createLogger('info', 'group-member') },
   role: 'test-member',
   topic,
   group,

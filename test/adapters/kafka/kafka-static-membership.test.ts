@@ -37,6 +37,17 @@ function member(t: TestContext, topic: string, group: string, instanceId: string
 
 const owned = (m: Member): number[] => m.seen.at(-1) ?? [];
 
+/** A fresh 4-partition topic and a group of `role` in which a first member `instanceId` owns every partition. */
+async function firstMember(t: TestContext, role: string, instanceId: string): Promise<{ topic: string; group: string; first: Member }> {
+  const namespace = kafkaNamespace(t);
+  const topic = likeEventsTopic(namespace);
+  const group = namespacedGroup(namespace, role);
+  await ensureTopic({ brokers: BROKERS }, topic, 4);
+  const first = member(t, topic, group, instanceId);
+  await eventually('the first member owning all 4 partitions', 40_000, async () => (owned(first).length === 4 ? true : undefined), 50);
+  return { topic, group, first };
+}
+
 async function split(label: string, a: Member, b: Member): Promise<void> {
   await eventually(`${label}: two members owning 2 of the 4 partitions each`, 40_000, async () => (owned(a).length === 2 && owned(b).length === 2 && new Set([...owned(a), ...owned(b)]).size === 4 ? true : undefined), 50);
 }
@@ -48,12 +59,7 @@ async function kill(m: Member): Promise<void> {
 }
 
 test('static membership: a member killed with SIGKILL and restarted under its id owns its partitions again at once, and the other member keeps its own', { timeout: 120_000 }, async (t) => {
-  const namespace = kafkaNamespace(t);
-  const topic = likeEventsTopic(namespace);
-  const group = namespacedGroup(namespace, 'ingest');
-  await ensureTopic({ brokers: BROKERS }, topic, 4);
-  const a = member(t, topic, group, 'ingest-a');
-  await eventually('the first member owning all 4 partitions', 40_000, async () => (owned(a).length === 4 ? true : undefined), 50);
+  const { topic, group, first: a } = await firstMember(t, 'ingest', 'ingest-a');
   const b = member(t, topic, group, 'ingest-b');
   await split('after the second joined', a, b);
   const bOwned = owned(b);
@@ -72,12 +78,7 @@ test('static membership: a member killed with SIGKILL and restarted under its id
 });
 
 test('static membership: two live processes with one --kafka-instance-id say so in their log, naming the option', { timeout: 120_000 }, async (t) => {
-  const namespace = kafkaNamespace(t);
-  const topic = likeEventsTopic(namespace);
-  const group = namespacedGroup(namespace, 'counter');
-  await ensureTopic({ brokers: BROKERS }, topic, 4);
-  const first = member(t, topic, group, 'twin');
-  await eventually('the first member owning its partitions', 40_000, async () => (owned(first).length === 4 ? true : undefined), 50);
+  const { topic, group, first } = await firstMember(t, 'counter', 'twin');
   const second = member(t, topic, group, 'twin');
   const said = await eventually('a takeover warning from either process', 40_000, async () => [first, second].map((m) => m.stderr).find((log) => log.includes('took its partitions')), 100);
   assert.match(said, /another process joined group \S+ with this process's --kafka-instance-id twin/);
