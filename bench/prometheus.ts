@@ -31,6 +31,26 @@ export interface ServerSample {
   /** Events (ingest) and changes (counter) the stages wait for, as of the scrape (`tally_stage_lag_events`). */
   readonly ingestLag: number | undefined;
   readonly counterLag: number | undefined;
+  /** The api thread's garbage collection: seconds in pauses, and pauses over 10 ms (`nodejs_gc_duration_seconds`). */
+  readonly gcSeconds: number | undefined;
+  readonly gcPausesOver10ms: number | undefined;
+}
+
+const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'];
+
+/** Sums `nodejs_gc_duration_seconds` over its kinds: seconds, and pauses longer than 10 ms. */
+function gcTotals(metrics: Map<string, number>): { seconds: number | undefined; over10ms: number | undefined } {
+  let seconds: number | undefined;
+  let over10ms: number | undefined;
+  for (const kind of GC_KINDS) {
+    const sum = metrics.get(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`);
+    const count = metrics.get(`nodejs_gc_duration_seconds_count{kind="${kind}"}`);
+    const within10ms = metrics.get(`nodejs_gc_duration_seconds_bucket{le="0.01",kind="${kind}"}`);
+    if (sum === undefined || count === undefined || within10ms === undefined) continue;
+    seconds = (seconds ?? 0) + sum;
+    over10ms = (over10ms ?? 0) + count - within10ms;
+  }
+  return { seconds, over10ms };
 }
 
 function withWriter(api: number | undefined, writer: number | undefined): number | undefined {
@@ -39,6 +59,7 @@ function withWriter(api: number | undefined, writer: number | undefined): number
 
 /** Picks the benchmark's metrics out of a parsed exposition. */
 export function serverSample(t: number, metrics: Map<string, number>): ServerSample {
+  const gc = gcTotals(metrics);
   return {
     t,
     changesApplied: metrics.get('tally_changes_applied_total'),
@@ -53,5 +74,7 @@ export function serverSample(t: number, metrics: Map<string, number>): ServerSam
     counterItems: metrics.get('tally_stage_batch_size_sum{stage="counter"}'),
     ingestLag: metrics.get('tally_stage_lag_events{stage="ingest"}'),
     counterLag: metrics.get('tally_stage_lag_events{stage="counter"}'),
+    gcSeconds: gc.seconds,
+    gcPausesOver10ms: gc.over10ms,
   };
 }

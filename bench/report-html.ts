@@ -1,7 +1,7 @@
 import type { BaselineResult } from './baselines/baseline-result.ts';
 import type { BenchResult } from './result.ts';
 import type { ChartData } from './run-bench.ts';
-import { formatNumber } from './summary-table.ts';
+import { formatNumber, gcCell } from './summary-table.ts';
 import { barChart, escapeXml, lineChart } from './svg-chart.ts';
 
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
@@ -159,8 +159,8 @@ export function renderReport(r: BenchResult, charts: ChartData): string {
     ['read requests ÷ hello-world', ratio(r.ratios.readRequestsVsHelloWorld)],
   ]);
   const phases = rows([
-    ['phase', 'seconds', 'server CPU (cores)', 'load generator CPU (cores)', 'server RSS max (MB)'],
-    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : p.serverCores.toFixed(2), p.clientCores.toFixed(2), p.rssMaxMb === null ? '—' : formatNumber(p.rssMaxMb)]),
+    ['phase', 'seconds', 'server CPU (cores)', 'load generator CPU (cores)', 'server RSS max (MB)', 'api GC (pauses > 10 ms)'],
+    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : p.serverCores.toFixed(2), p.clientCores.toFixed(2), p.rssMaxMb === null ? '—' : formatNumber(p.rssMaxMb), gcCell(p)]),
   ]);
   const goals = rows([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
   const verdict = r.correct

@@ -99,6 +99,9 @@ export interface BenchResult {
     /** CPU cores the load generator / the server used during the phase: a phase near 1.0 on one side is bound by that side. */
     readonly clientCores: number;
     readonly serverCores: number | null;
+    /** Share of the phase the server's api thread spent in garbage collection, and its pauses over 10 ms (requests wait through them). */
+    readonly serverGcShare: number | null;
+    readonly serverGcPausesOver10ms: number | null;
     /** The server's largest RSS seen during the phase (samples every 250 ms), MiB. */
     readonly rssMaxMb: number | null;
   }[];

@@ -257,6 +257,8 @@ export async function runBench(options: BenchOptions, argv: readonly string[], s
       toS: round((p.to - zero) / 1000, 2),
       clientCores: round(p.clientCores, 2),
       serverCores: p.serverCores === undefined ? null : round(p.serverCores, 2),
+      serverGcShare: p.serverGcShare === undefined ? null : round(p.serverGcShare, 3),
+      serverGcPausesOver10ms: p.serverGcPausesOver10ms ?? null,
       rssMaxMb: mibOrNull(maxRss(run.serverSamples, p.from, p.to)),
     })),
     notes,

@@ -80,6 +80,10 @@ export interface PhaseWindow {
   readonly clientCores: number;
   /** CPU the server used, in cores (from its process_cpu_seconds_total); undefined when not exposed. */
   readonly serverCores: number | undefined;
+  /** Share of the phase the server's api thread spent in garbage collection; undefined when not exposed. */
+  readonly serverGcShare: number | undefined;
+  /** Garbage-collection pauses over 10 ms on the server's api thread during the phase. */
+  readonly serverGcPausesOver10ms: number | undefined;
 }
 
 /** Work run between phases (the baselines, next to the phase they are compared with). */
@@ -133,18 +137,28 @@ export async function runTally(
   const begin = async (name: string): Promise<(externalClientCpuSeconds?: number) => Promise<void>> => {
     const from = now();
     const client = process.cpuUsage();
-    const server = (await sampler.scrape().catch(() => undefined))?.cpuSeconds;
+    const before = await sampler.scrape().catch(() => undefined);
+    const server = before?.cpuSeconds;
     return async (externalClientCpuSeconds = 0) => {
       const to = now();
       const used = process.cpuUsage(client);
-      const serverAfter = (await sampler.scrape().catch(() => undefined))?.cpuSeconds;
+      const after = await sampler.scrape().catch(() => undefined);
+      const serverAfter = after?.cpuSeconds;
       const ms = Math.max(1, to - from);
+      const delta = (pick: (s: ServerSample) => number | undefined): number | undefined => {
+        const a = before === undefined ? undefined : pick(before);
+        const b = after === undefined ? undefined : pick(after);
+        return a === undefined || b === undefined ? undefined : b - a;
+      };
+      const gcSeconds = delta((s) => s.gcSeconds);
       phases.push({
         name,
         from,
         to,
         clientCores: ((used.user + used.system) / 1000 + externalClientCpuSeconds * 1000) / ms,
         serverCores: server === undefined || serverAfter === undefined ? undefined : ((serverAfter - server) * 1000) / ms,
+        serverGcShare: gcSeconds === undefined ? undefined : (gcSeconds * 1000) / ms,
+        serverGcPausesOver10ms: delta((s) => s.gcPausesOver10ms),
       });
     };
   };

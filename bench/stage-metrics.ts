@@ -67,6 +67,8 @@ export class StageMetrics {
       // Each process shows only its own stages' lag: the settle loop goes by the counts instead.
       ingestLag: undefined,
       counterLag: undefined,
+      gcSeconds: undefined,
+      gcPausesOver10ms: undefined,
     };
   }
 }

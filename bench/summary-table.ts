@@ -20,6 +20,12 @@ function table(rows: readonly (readonly string[])[]): string {
   }).join('\n');
 }
 
+/** A phase's api-thread GC: its share of the phase, and the pauses over 10 ms in brackets. */
+export function gcCell(p: BenchResult['phases'][number]): string {
+  if (p.serverGcShare === null) return '—';
+  return `${(p.serverGcShare * 100).toFixed(1)}% (${p.serverGcPausesOver10ms ?? '—'})`;
+}
+
 function baselineRow(name: string, b: BaselineResult, unit: string): string[] {
   return [name, b.skipped !== undefined ? `skipped` : `${formatNumber(b.perSec)} ${unit}`, b.latency === undefined ? '' : `p99 ${formatNumber(b.latency.p99Ms, 2)} ms`, b.correct === null ? '' : b.correct ? 'counts right' : 'COUNTS WRONG'];
 }
@@ -85,8 +91,8 @@ export function summaryTable(r: BenchResult): string {
     ['read requests ÷ hello-world', formatRatio(r.ratios.readRequestsVsHelloWorld)],
   ]);
   const phases = table([
-    ['phase', 'seconds', 'server CPU', 'load generator CPU', 'server RSS max'],
-    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : `${p.serverCores.toFixed(2)} cores`, `${p.clientCores.toFixed(2)} cores`, p.rssMaxMb === null ? '—' : `${formatNumber(p.rssMaxMb)} MB`]),
+    ['phase', 'seconds', 'server CPU', 'load generator CPU', 'server RSS max', 'api GC (pauses > 10 ms)'],
+    ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : `${p.serverCores.toFixed(2)} cores`, `${p.clientCores.toFixed(2)} cores`, p.rssMaxMb === null ? '—' : `${formatNumber(p.rssMaxMb)} MB`, gcCell(p)]),
     ...(r.baselines.helloWorld.clientCores === undefined
       ? []
       : [['hello-world baseline', r.baselines.helloWorld.seconds.toFixed(1), r.baselines.helloWorld.serverCores === undefined ? '—' : `${r.baselines.helloWorld.serverCores.toFixed(2)} cores`, `${r.baselines.helloWorld.clientCores.toFixed(2)} cores`, '—']]),

@@ -31,7 +31,26 @@ test('parses plain and labelled samples, skipping comments and timestamps', () =
     counterItems: undefined,
     ingestLag: undefined,
     counterLag: undefined,
+    gcSeconds: undefined,
+    gcPausesOver10ms: undefined,
   });
+});
+
+test("the api thread's GC: seconds summed over the kinds, and the pauses over 10 ms (count minus the 10 ms bucket)", () => {
+  const gc = ['minor', 'major']
+    .map((kind, i) =>
+      [
+        `nodejs_gc_duration_seconds_bucket{le="0.001",kind="${kind}"} ${10 * (i + 1)}`,
+        `nodejs_gc_duration_seconds_bucket{le="0.01",kind="${kind}"} ${40 * (i + 1)}`,
+        `nodejs_gc_duration_seconds_bucket{le="0.1",kind="${kind}"} ${45 * (i + 1)}`,
+        `nodejs_gc_duration_seconds_sum{kind="${kind}"} ${0.25 * (i + 1)}`,
+        `nodejs_gc_duration_seconds_count{kind="${kind}"} ${45 * (i + 1)}`,
+      ].join('\n'),
+    )
+    .join('\n');
+  const sample = serverSample(0, parsePrometheus(`${TEXT}${gc}\n`));
+  assert.equal(sample.gcSeconds, 0.75);
+  assert.equal(sample.gcPausesOver10ms, 5 + 10);
 });
 
 test("server RSS: the api's plus its stream writer's anonymous memory (its RSS from a server that does not report that)", () => {

@@ -95,7 +95,7 @@ function fakeResult(correct: boolean): BenchResult {
     },
     ratios,
     goals: evaluateGoals({ targetKind: 'embedded', bulkAppliedPerSec: 500, freshnessP99Ms: 3, countsPerSec: 500, viewerCountsPerSec: 250, ratios, paced: [], liveStreams: null }),
-    phases: [{ name: 'bulk', fromS: 1, toS: 2, clientCores: 0.5, serverCores: 0.9, rssMaxMb: 321 }],
+    phases: [{ name: 'bulk', fromS: 1, toS: 2, clientCores: 0.5, serverCores: 0.9, serverGcShare: 0.042, serverGcPausesOver10ms: 3, rssMaxMb: 321 }],
     notes: ['a note'],
     report: '/tmp/r.html',
   };
@@ -128,7 +128,7 @@ test('the summary table names skipped baselines and the verdict', () => {
   assert.match(text, /paced 50% \(250 likes\/s\)\s+p50 4\.00 ms\s+p99 9\.00 ms/);
   assert.match(text, /live streams\s+1,000 open\s+p99 190 ms/);
   assert.match(text, /load generator: wrk/);
-  assert.match(text, /bulk\s+1\.0\s+0\.90 cores\s+0\.50 cores\s+321 MB/, 'each phase shows its largest RSS');
+  assert.match(text, /bulk\s+1\.0\s+0\.90 cores\s+0\.50 cores\s+321 MB\s+4\.2% \(3\)/, "each phase shows its largest RSS and the api thread's GC");
 });
 
 test('the HTML report shows the paced rates, the live streams and the load generator', () => {
@@ -137,4 +137,5 @@ test('the HTML report shows the paced rates, the live streams and the load gener
   assert.ok(html.includes('Live streams'));
   assert.ok(html.includes('0.95×'));
   assert.ok(html.includes('load generator: wrk'));
+  assert.ok(html.includes('<td>4.2% (3)</td>'), "the phases table shows the api thread's GC");
 });

@@ -18,6 +18,8 @@ function sampler(changes: () => number | undefined, lag: () => number | undefine
       ingestItems: undefined,
       counterBatches: undefined,
       counterItems: undefined,
+      gcSeconds: undefined,
+      gcPausesOver10ms: undefined,
     }),
   };
 }
