@@ -1,3 +1,4 @@
+import '../config/v8-flags.ts';
 import { loadOptions, optionFlags, optionsHelp, type FlagKind } from '../config/options.ts';
 import { isTallyError } from '../domain/errors.ts';
 import { parseCommandLine, UsageError } from './args.ts';

@@ -1,3 +1,4 @@
+import '../../../config/v8-flags.ts';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { USAGE_EVERY_MS, type FromWriter, type StreamWriterData, type ToWriter } from './stream-writer-protocol.ts';
