@@ -95,7 +95,7 @@ export function summaryTable(r: BenchResult): string {
     ...r.phases.map((p) => [p.name, (p.toS - p.fromS).toFixed(1), p.serverCores === null ? '—' : `${p.serverCores.toFixed(2)} cores`, `${p.clientCores.toFixed(2)} cores`, p.rssMaxMb === null ? '—' : `${formatNumber(p.rssMaxMb)} MB`, gcCell(p)]),
     ...(r.baselines.helloWorld.clientCores === undefined
       ? []
-      : [['hello-world baseline', r.baselines.helloWorld.seconds.toFixed(1), r.baselines.helloWorld.serverCores === undefined ? '—' : `${r.baselines.helloWorld.serverCores.toFixed(2)} cores`, `${r.baselines.helloWorld.clientCores.toFixed(2)} cores`, '—']]),
+      : [['hello-world baseline', r.baselines.helloWorld.seconds.toFixed(1), r.baselines.helloWorld.serverCores === undefined ? '—' : `${r.baselines.helloWorld.serverCores.toFixed(2)} cores`, `${r.baselines.helloWorld.clientCores.toFixed(2)} cores`, '—', '—']]),
   ]);
   const goals = table([['goal', 'want', 'got', 'met'], ...r.goals.map((g) => [g.name, g.want, formatNumber(g.value, 2), g.met === null ? '—' : g.met ? 'yes' : 'no'])]);
   const skipped = Object.entries(r.baselines)
