@@ -138,26 +138,26 @@ export async function runTally(
     const from = now();
     const client = process.cpuUsage();
     const before = await sampler.scrape().catch(() => undefined);
-    const server = before?.cpuSeconds;
     return async (externalClientCpuSeconds = 0) => {
       const to = now();
       const used = process.cpuUsage(client);
       const after = await sampler.scrape().catch(() => undefined);
-      const serverAfter = after?.cpuSeconds;
       const ms = Math.max(1, to - from);
+      /** How much a server metric grew during the phase (undefined when either scrape lacks it). */
       const delta = (pick: (s: ServerSample) => number | undefined): number | undefined => {
         const a = before === undefined ? undefined : pick(before);
         const b = after === undefined ? undefined : pick(after);
         return a === undefined || b === undefined ? undefined : b - a;
       };
-      const gcSeconds = delta((s) => s.gcSeconds);
+      /** A server's seconds of something per second of the phase. */
+      const perPhaseSecond = (seconds: number | undefined): number | undefined => (seconds === undefined ? undefined : (seconds * 1000) / ms);
       phases.push({
         name,
         from,
         to,
         clientCores: ((used.user + used.system) / 1000 + externalClientCpuSeconds * 1000) / ms,
-        serverCores: server === undefined || serverAfter === undefined ? undefined : ((serverAfter - server) * 1000) / ms,
-        serverGcShare: gcSeconds === undefined ? undefined : (gcSeconds * 1000) / ms,
+        serverCores: perPhaseSecond(delta((s) => s.cpuSeconds)),
+        serverGcShare: perPhaseSecond(delta((s) => s.gcSeconds)),
         serverGcPausesOver10ms: delta((s) => s.gcPausesOver10ms),
       });
     };
